@@ -1,0 +1,3 @@
+from gridcover.cli import main
+
+raise SystemExit(main())

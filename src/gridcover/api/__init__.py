@@ -1,0 +1,1 @@
+"""The web service: FastAPI app factory, OGC API - Features, analysis routes, storage."""

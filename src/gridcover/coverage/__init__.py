@@ -1,0 +1,1 @@
+"""Camera views, H3 cells, coverage, gaps, statistics, reach, patrol zones, siting. Pure."""

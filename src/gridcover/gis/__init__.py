@@ -1,0 +1,1 @@
+"""Reading, validating and converting layers; CRS handling; grid QA. Pure: no web imports."""
