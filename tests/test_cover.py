@@ -1,0 +1,151 @@
+"""Views x cells -> cameras per cell. Checked against brute force and Monte-Carlo sampling.
+
+View polygons here are plain shapely sectors built in the test (independent of the views
+module), placed at the real Helsinki camera positions.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from gridcover.coverage.cells import cells_for_area
+from gridcover.coverage.cover import camera_counted, cover_cells, cover_from_views, cover_pairs
+
+DATA = "tests/data/helsinki-osm-center"
+
+
+def sector(x: float, y: float, az: float, fov: float, r: float, n: int = 64) -> shapely.Polygon:
+    """Plain sector: apex at (x, y), azimuth clockwise from north, degrees; full circle if 360."""
+    if fov >= 360:
+        return shapely.Point(x, y).buffer(r, quad_segs=n)
+    t = np.radians(az - fov / 2 + fov * np.linspace(0, 1, n))
+    ring = np.c_[np.r_[x, x + r * np.sin(t)], np.r_[y, y + r * np.cos(t)]]
+    return shapely.Polygon(ring)
+
+
+@pytest.fixture(scope="module")
+def helsinki():
+    cams = gpd.read_file(f"{DATA}/surveillance_cameras.geojson")
+    area = shapely.box(*cams.total_bounds).buffer(0.0005)
+    cells = cells_for_area(area, 12)
+    pts = cams.to_crs(cells.crs)
+    rng = np.random.default_rng(3)
+    n = len(pts)
+    az = rng.uniform(0, 360, n)
+    fov = rng.choice([60.0, 90.0, 360.0], n)
+    r = rng.uniform(20, 80, n)
+    views = np.array(
+        [sector(p.x, p.y, a, f, d) for p, a, f, d in zip(pts.geometry, az, fov, r, strict=True)]
+    )
+    status = np.where(
+        np.arange(n) % 5 == 0, "offline", np.where(np.arange(n) % 7 == 0, "unknown", "online")
+    )
+    gdf = gpd.GeoDataFrame(
+        {"camera_id": cams["osm_id"].astype(str), "status": status}, geometry=views, crs=cells.crs
+    )
+    return cells, gdf
+
+
+def test_pairs_equal_brute_force(helsinki) -> None:
+    cells, views = helsinki
+    geoms = np.asarray(views.geometry.values)
+    ci, ki = cover_pairs(geoms, cells.x, cells.y, threads=2)
+    pts = shapely.points(cells.x, cells.y)
+    brute = shapely.contains(geoms[:, None], pts[None, :])  # camera x cell, plain shapely
+    bk, bc = np.nonzero(brute)
+    order = np.lexsort((bk, bc))
+    np.testing.assert_array_equal(ci, bc[order])
+    np.testing.assert_array_equal(ki, bk[order])
+    assert ci.size > 1000
+    ci1, ki1 = cover_pairs(geoms, cells.x, cells.y, threads=1)
+    assert np.array_equal(ci1, ci) and np.array_equal(ki1, ki)
+
+
+def test_offline_cameras_counted_separately(helsinki) -> None:
+    cells, views = helsinki
+    cov = cover_from_views(views, cells)
+    status = views["status"].to_numpy()
+    pts = shapely.points(cells.x, cells.y)
+    geoms = np.asarray(views.geometry.values)
+    on = status != "offline"  # unknown counts as online by default
+    inside = shapely.contains(geoms[:, None], pts[None, :])
+    np.testing.assert_array_equal(cov.counts, inside[on].sum(axis=0))
+    np.testing.assert_array_equal(cov.counts_other, inside[~on].sum(axis=0))
+    np.testing.assert_array_equal(cov.covered, inside[on].any(axis=0))
+    # a cell seen only by offline cameras is not covered
+    only_off = inside[~on].any(axis=0) & ~inside[on].any(axis=0)
+    assert only_off.any() and not cov.covered[only_off].any()
+    with_off = cover_from_views(views, cells, include_offline=True)
+    np.testing.assert_array_equal(with_off.counts, inside.sum(axis=0))
+    strict = cover_from_views(views, cells, unknown_online=False)
+    np.testing.assert_array_equal(strict.counts, inside[status == "online"].sum(axis=0))
+
+
+def test_sparse_matrix_and_lookups(helsinki) -> None:
+    cells, views = helsinki
+    cov = cover_from_views(views, cells)
+    m = cov.matrix()
+    assert m.shape == (len(cells), len(views)) and m.format == "csr"
+    np.testing.assert_array_equal(np.asarray(m.sum(axis=1)).ravel(), cov.counts + cov.counts_other)
+    mc = cov.matrix(counted_only=True)
+    np.testing.assert_array_equal(np.asarray(mc.sum(axis=1)).ravel(), cov.counts)
+    busy = int(np.argmax(cov.counts + cov.counts_other))
+    np.testing.assert_array_equal(np.sort(cov.cameras_of(busy)), m[busy].indices)
+    pt = shapely.Point(cells.x[busy], cells.y[busy])
+    expect = np.flatnonzero(shapely.contains(np.asarray(views.geometry.values), pt))
+    np.testing.assert_array_equal(np.sort(cov.cameras_of(busy)), expect)
+    np.testing.assert_array_equal(cov.cells_seen_per_camera(), np.asarray(m.sum(axis=0)).ravel())
+
+
+def test_coverage_fraction_matches_monte_carlo(helsinki) -> None:
+    """Covered area of the cells vs the share of random points inside the union of views."""
+    cells, views = helsinki
+    cov = cover_from_views(views, cells)
+    frac_cells = cells.area_m2[cov.covered].sum() / cells.total_area_m2
+    on = views[views["status"] != "offline"]
+    union = shapely.union_all(np.asarray(on.geometry.values))
+    hull = shapely.MultiPoint(np.c_[cells.x, cells.y]).convex_hull
+    rng = np.random.default_rng(11)
+    minx, miny, maxx, maxy = hull.bounds
+    px, py = rng.uniform(minx, maxx, 400_000), rng.uniform(miny, maxy, 400_000)
+    keep = shapely.contains_xy(hull, px, py)
+    frac_mc = shapely.contains_xy(union, px[keep], py[keep]).mean()
+    assert 0.05 < frac_mc < 0.95
+    assert abs(frac_cells - frac_mc) < 0.01
+
+
+def test_full_circle_covers_four_times_a_quarter_sector() -> None:
+    """Open ground (no buildings): a 360° view covers ~4x the cells of a 90° sector."""
+    area = shapely.box(24.930, 60.160, 24.936, 60.164)
+    cells = cells_for_area(area, 13)
+    cx, cy = float(np.mean(cells.x)), float(np.mean(cells.y))
+    views = np.array(
+        [sector(cx, cy, az, 90, 80) for az in (0, 90, 180, 270)] + [sector(cx, cy, 0, 360, 80)]
+    )
+    counts = np.bincount(cover_pairs(views, cells.x, cells.y)[1], minlength=5)
+    ratios = counts[4] / counts[:4]
+    assert np.all(np.abs(ratios - 4) < 0.2), ratios
+    # the four quarters tile the circle: every covered cell seen by exactly one quarter
+    assert abs(counts[:4].sum() - counts[4]) <= 4
+
+
+def test_empty_and_missing_views() -> None:
+    cells = cells_for_area(shapely.box(24.930, 60.160, 24.932, 60.161), 12)
+    views = np.array([None, shapely.Polygon(), sector(cells.x[0], cells.y[0], 0, 360, 30)])
+    ci, ki = cover_pairs(views, cells.x, cells.y)
+    assert set(ki.tolist()) == {2}
+    cov = cover_cells(len(cells), ci, ki, camera_counted(np.array(["online"] * 3)))
+    assert cov.covered.sum() == np.unique(ci).size > 0
+    none = cover_pairs(np.array([], dtype=object), cells.x, cells.y)
+    assert none[0].size == 0
+
+
+def test_views_in_other_crs_are_reprojected(helsinki) -> None:
+    cells, views = helsinki
+    a = cover_from_views(views, cells)
+    b = cover_from_views(views.to_crs(3067), cells)
+    # reprojection moves vertices by << a cell, so only a handful of border cells may differ
+    assert np.mean(a.covered != b.covered) < 0.01
