@@ -1,0 +1,49 @@
+"""The app factory: ``create_app(settings)`` builds a FastAPI app over a store.
+
+Nothing happens at import time. The store is opened (and, on first start, loaded with the
+bundled sample) when the app is created; it is closed when the app shuts down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from gridcover import __version__
+from gridcover.api.downloads import downloads_router
+from gridcover.api.errors import install_error_handlers
+from gridcover.api.layers import load_sample_if_new
+from gridcover.api.ogc import ogc_router
+from gridcover.api.store import Store, open_store
+from gridcover.settings import Settings
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
+    """A new app. ``settings`` default to ``Settings()`` (``GRIDCOVER_*`` environment)."""
+    settings = settings if settings is not None else Settings()
+    store = store if store is not None else open_store(settings)
+    load_sample_if_new(store, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.close()
+
+    app = FastAPI(
+        title=settings.title,
+        description=settings.description,
+        version=__version__,
+        openapi_url=None,  # the 3.0 document is served at /api (ogc.py)
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.openapi_cache = {}
+    install_error_handlers(app)
+    app.include_router(ogc_router(settings))
+    app.include_router(downloads_router())
+    return app

@@ -1,0 +1,65 @@
+"""Read-only download of a whole collection as GeoJSON, GeoPackage or GeoParquet."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Literal
+
+import pyogrio
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from gridcover.api.deps import get_store
+from gridcover.api.openapi import responses_for
+from gridcover.api.store import Store
+
+Format = Literal["geojson", "gpkg", "parquet"]
+MEDIA: dict[str, str] = {
+    "geojson": "application/geo+json",
+    "gpkg": "application/geopackage+sqlite3",
+    "parquet": "application/vnd.apache.parquet",
+}
+
+
+def downloads_router() -> APIRouter:
+    """``GET /collections/{collectionId}/download?format=geojson|gpkg|parquet``."""
+    router = APIRouter(tags=["Downloads"])
+
+    @router.get(
+        "/collections/{collectionId}/download",
+        summary="Download a whole collection (GeoJSON, GeoPackage or GeoParquet, EPSG:4326)",
+        responses={
+            200: {
+                "description": "The collection as a file",
+                "content": {
+                    m: {"schema": {"type": "string", "format": "binary"}} for m in MEDIA.values()
+                },
+            },
+            **responses_for(None, 400, 404),
+        },
+    )
+    def download(
+        collectionId: str,
+        store: Annotated[Store, Depends(get_store)],
+        format: Annotated[Format, Query(description="File format")] = "geojson",
+    ) -> Response:
+        gdf = store.read_collection(collectionId)
+        with tempfile.TemporaryDirectory(prefix="gridcover-dl-") as tmp:
+            path = Path(tmp) / f"{collectionId}.{format}"
+            if format == "parquet":
+                gdf.to_parquet(path, index=False)
+            elif format == "gpkg":
+                pyogrio.write_dataframe(gdf, path, layer=collectionId, driver="GPKG")
+            else:
+                pyogrio.write_dataframe(gdf, path, driver="GeoJSON", layer=collectionId)
+            body = path.read_bytes()
+        return Response(
+            body,
+            media_type=MEDIA[format],
+            headers={
+                "Content-Disposition": f'attachment; filename="{collectionId}.{format}"',
+            },
+        )
+
+    return router

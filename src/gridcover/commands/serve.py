@@ -1,0 +1,58 @@
+"""``gridcover serve``: run the web service (OGC API - Features, analysis jobs, downloads)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "serve"
+HELP = "serve the layers and analyses as OGC API - Features (uvicorn)"
+DESCRIPTION = """\
+Serve the store as OGC API - Features (read it in QGIS, GDAL/ogr2ogr, OWSLib), with analysis
+jobs and downloads. With no configuration the store is ./gridcover-data/gridcover.gpkg,
+created and loaded with the bundled sample on first start.
+
+Settings come from GRIDCOVER_* environment variables (GRIDCOVER_DATA_DIR, GRIDCOVER_MAX_LIMIT,
+GRIDCOVER_PUBLIC_URL, ...); the options below override them.
+
+examples:
+  gridcover serve
+  gridcover serve --data-dir /srv/gridcover --host 0.0.0.0 --port 8080
+  ogrinfo OAPIF:http://127.0.0.1:8000
+"""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, help="folder of the GeoPackage store")
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default 8000)")
+    parser.add_argument("--public-url", help="base URL used in links (behind a proxy)")
+    parser.add_argument(
+        "--no-sample", action="store_true", help="do not load the sample into a new store"
+    )
+    parser.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gridcover.api.app import create_app
+    from gridcover.settings import Settings
+
+    overrides: dict[str, object] = {}
+    if args.data_dir is not None:
+        overrides["data_dir"] = args.data_dir
+    if args.host is not None:
+        overrides["host"] = args.host
+    if args.port is not None:
+        overrides["port"] = args.port
+    if args.public_url is not None:
+        overrides["public_url"] = args.public_url
+    if args.no_sample:
+        overrides["load_sample"] = False
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    app = create_app(settings)
+    print(f"gridcover: serving {settings.store_path} on http://{settings.host}:{settings.port}")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
+    return 0
