@@ -19,6 +19,7 @@ from gridcover.errors import GridcoverError
 COMMANDS: tuple[str, ...] = (
     "check",
     "inspect",
+    "analyze",
     "serve",
 )
 

@@ -24,6 +24,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gridcover.errors import InputError
+from gridcover.gis.crs import local_metric_crs
 
 MIN_RES = 9
 MAX_RES = 13
@@ -54,15 +55,6 @@ def check_res(res: int) -> int:
 
 def metric_crs_for(lon: float, lat: float) -> pyproj.CRS:
     """Local metric CRS (metres) for a place given in EPSG:4326 degrees."""
-    try:  # TODO(switch): gis.crs is being written by another helper
-        from gridcover.gis.crs import local_metric_crs
-    except ImportError:
-        from pyproj.aoi import AreaOfInterest
-        from pyproj.database import query_utm_crs_info
-
-        aoi = AreaOfInterest(float(lon), float(lat), float(lon), float(lat))
-        info = query_utm_crs_info(datum_name="WGS 84", area_of_interest=aoi)
-        return pyproj.CRS.from_epsg(int(info[0].code))
     return pyproj.CRS.from_user_input(local_metric_crs(float(lon), float(lat)))
 
 

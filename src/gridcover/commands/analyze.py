@@ -1,0 +1,157 @@
+"""``gridcover analyze``: camera views, H3 coverage, blind spots and per-grid statistics."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+NAME = "analyze"
+HELP = "coverage analysis: occluded camera views, H3 coverage, ranked blind spots, grid stats"
+DESCRIPTION = """\
+Compute what the cameras really see (views cut by buildings), which H3 cells they cover
+(a cell is covered when its centroid lies inside the view of an online camera), the priority
+weight of every cell (roads, intersections, key sites, incidents; see --weights), the ranked
+blind spots and the statistics of every grid at every level.
+
+Writes into --out: views, cells, blind_spots, grid_stats as GeoJSON and GeoParquet,
+grid_stats.csv, summary.csv and report.txt.
+
+examples:
+  gridcover analyze --sample --out out/sample
+  gridcover analyze --grids grids.gpkg --cameras cams.csv --buildings bld.shp \\
+      --roads roads.geojson --sites sites.geojson --res 12 --out out/district
+  gridcover analyze --weights-template my_weights.toml     (then edit it, pass --weights)
+"""
+
+LAYERS = ("grids", "cameras", "buildings", "roads", "sites", "posts", "incidents")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    src = parser.add_argument_group("input layers (any format gis.read_layer reads)")
+    for kind in LAYERS:
+        req = " (required unless --sample)" if kind in ("grids", "cameras") else ""
+        src.add_argument(f"--{kind}", type=Path, metavar="FILE", help=f"{kind} layer{req}")
+    src.add_argument(
+        "--sample",
+        action="store_true",
+        help="use the bundled sample (central Helsinki, OSM); explicit layers override it",
+    )
+    opt = parser.add_argument_group("analysis")
+    opt.add_argument("--res", type=int, default=12, help="H3 resolution 9-13 (default 12)")
+    opt.add_argument("--weights", type=Path, metavar="TOML", help="priority weights file")
+    opt.add_argument(
+        "--weights-template",
+        type=Path,
+        metavar="TOML",
+        help="write the default weights file (commented, zh/en) here and exit",
+    )
+    opt.add_argument("--no-occlusion", action="store_true", help="ignore buildings for views")
+    opt.add_argument("--include-offline", action="store_true", help="offline cameras count too")
+    opt.add_argument(
+        "--unknown-offline",
+        action="store_true",
+        help="cameras of unknown status do not count (default: they count as online)",
+    )
+    opt.add_argument(
+        "--cell-geometry",
+        choices=("polygon", "point"),
+        default="polygon",
+        help="cells as hexagons (default) or centroids",
+    )
+    opt.add_argument("--threads", type=int, help="threads for the cover step (default: CPUs)")
+    out = parser.add_argument_group("output")
+    out.add_argument("--out", type=Path, metavar="DIR", help="output folder (created)")
+    out.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.set_defaults(func=run)
+
+
+def sample_dir() -> Path | None:
+    """The bundled sample folder (package data or the source checkout), if present."""
+    here = Path(__file__).resolve()
+    for candidate in (
+        here.parents[1] / "data" / "sample_geodata",
+        here.parents[3] / "sample_geodata",
+    ):
+        if candidate.is_dir() and (candidate / "grids.geojson").is_file():
+            return candidate
+    return None
+
+
+def _layer_paths(args: argparse.Namespace) -> dict[str, Path]:
+    from gridcover.errors import InputError
+
+    paths: dict[str, Path] = {}
+    if args.sample:
+        folder = sample_dir()
+        if folder is None:
+            raise InputError(
+                "The bundled sample was not found (sample_geodata/); pass --grids and --cameras."
+            )
+        paths = {k: folder / f"{k}.geojson" for k in LAYERS if (folder / f"{k}.geojson").is_file()}
+    for kind in LAYERS:
+        if getattr(args, kind) is not None:
+            paths[kind] = getattr(args, kind)
+    missing = [k for k in ("grids", "cameras") if k not in paths]
+    if missing:
+        raise InputError(
+            f"gridcover analyze needs --{' and --'.join(missing)} (or --sample for the sample)."
+        )
+    return paths
+
+
+def run(args: argparse.Namespace) -> int:
+    from gridcover.coverage.weights import default_weights_text, load_weights
+    from gridcover.errors import InputError
+
+    if args.weights_template is not None:
+        args.weights_template.write_text(default_weights_text(), encoding="utf-8")
+        print(
+            f"gridcover: wrote the default weights to {args.weights_template}; edit it, then "
+            "pass it with --weights."
+        )
+        return 0
+    if args.out is None:
+        raise InputError("gridcover analyze needs --out DIR (the folder for the results).")
+    from tqdm import tqdm
+
+    from gridcover.coverage.analysis import AnalysisConfig, run_analysis
+    from gridcover.coverage.report import text_report, write_analysis
+    from gridcover.gis import read_layer
+
+    config = AnalysisConfig(
+        res=args.res,
+        weights=load_weights(args.weights),
+        occlusion=not args.no_occlusion,
+        include_offline=args.include_offline,
+        unknown_online=not args.unknown_offline,
+        threads=args.threads,
+        cell_geometry=args.cell_geometry,
+    )
+    paths = _layer_paths(args)
+    quiet = args.no_progress or not sys.stderr.isatty()
+    layers: dict[str, Any] = {}
+    read_notes: list[str] = []
+    for kind, path in tqdm(paths.items(), desc="reading layers", unit="layer", disable=quiet):
+        layers[kind] = read_layer(path, kind)
+        for note in layers[kind].attrs.get("gridcover", {}).get("notes", []):
+            read_notes.append(f"{path.name}: {note}")
+    bar = tqdm(total=6, desc="analysis", unit="step", disable=quiet)
+
+    def progress(step: str, done: int, total: int) -> None:
+        bar.set_description(step)
+        bar.update(done - bar.n)
+
+    try:
+        result = run_analysis(**layers, config=config, progress=progress)
+    finally:
+        bar.close()
+    written = write_analysis(result, args.out)
+    report = text_report(result)
+    if read_notes:
+        report += "Reading notes:\n" + "".join(f"  - {n}\n" for n in read_notes)
+        (args.out / "report.txt").write_text(report, encoding="utf-8")
+    print(report)
+    print(f"gridcover: wrote {len(written)} files to {args.out}")
+    return 0

@@ -1,0 +1,344 @@
+"""One coverage analysis: layers + run parameters -> every table, as a frozen result.
+
+``run_analysis(grids, cameras, buildings, roads, sites, posts, incidents, config=...)``
+chains the steps: camera views (occluded by buildings) -> H3 cells of the grids ->
+cover -> priority -> blind spots -> per-grid statistics. The run is deterministic (no
+randomness; sorted ids), so the same inputs and config give the same tables. The result
+keeps the intermediate arrays (``AnalysisResult.state``) so ``whatif.run_scenario`` can
+recompute only what a scenario changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from gridcover.coverage.cells import DEFAULT_RES, Cells, cells_for_area, check_res, metric_crs_for
+from gridcover.coverage.cover import Coverage, camera_counted, cover_cells, cover_pairs
+from gridcover.coverage.gaps import find_blind_spots
+from gridcover.coverage.priority import COMPONENTS, Priority, priority_from_layers
+from gridcover.coverage.stats import GridIndex, grid_statistics, index_grids, locate_points
+from gridcover.coverage.weights import Weights, load_weights
+from gridcover.errors import InputError
+
+__all__ = ["AnalysisConfig", "AnalysisResult", "AnalysisState", "Progress", "run_analysis"]
+
+Progress = Callable[[str, int, int], None]
+"""progress(step description, steps done, total steps)."""
+
+STEPS = ("camera views", "H3 cells", "cover", "priority", "blind spots", "statistics")
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """Run parameters. ``res``: H3 resolution (9-13); ``weights``: priority weights (None =
+    packaged defaults); ``occlusion``: cut views by buildings when buildings are given;
+    ``include_offline`` / ``unknown_online``: which camera statuses count (see cover.py);
+    ``camera_defaults``: per-type FOV/range (None = views defaults); ``threads``: cover
+    step threads (None = CPU count); ``cell_geometry``: "polygon" or "point" in the cells
+    table."""
+
+    res: int = DEFAULT_RES
+    weights: Weights | None = None
+    occlusion: bool = True
+    include_offline: bool = False
+    unknown_online: bool = True
+    camera_defaults: Any = None
+    threads: int | None = None
+    cell_geometry: str = "polygon"
+
+    def __post_init__(self) -> None:
+        check_res(self.res)
+        if self.cell_geometry not in ("polygon", "point"):
+            raise InputError(
+                f"cell_geometry must be 'polygon' or 'point', not {self.cell_geometry!r}."
+            )
+
+
+@dataclass(frozen=True, eq=False)
+class AnalysisState:
+    """Intermediate arrays of a run, kept for what-if scenarios (not for display)."""
+
+    config: AnalysisConfig
+    weights: Weights
+    crs: pyproj.CRS
+    cells: Cells
+    grid_index: GridIndex
+    priority: Priority
+    cameras: gpd.GeoDataFrame  # EPSG:4326, index 0..n-1
+    views: gpd.GeoDataFrame  # metric CRS, index 0..n-1, aligned with cameras
+    coverage: Coverage
+    camera_grid: np.ndarray
+    buildings: gpd.GeoDataFrame | None  # metric CRS (None: no occlusion)
+    posts: gpd.GeoDataFrame | None
+    hexagons: np.ndarray | None
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class AnalysisResult:
+    """Every table of a run. GeoDataFrames are in EPSG:4326; ``summary`` is read-only."""
+
+    views: gpd.GeoDataFrame
+    cells: gpd.GeoDataFrame
+    blind_spots: gpd.GeoDataFrame
+    grid_stats: gpd.GeoDataFrame
+    summary: Mapping[str, Any]
+    notes: tuple[str, ...]
+    state: AnalysisState = field(repr=False)
+
+
+def _camera_notes(cameras: gpd.GeoDataFrame, area: shapely.Geometry, crs: pyproj.CRS) -> list[str]:
+    """One sentence per camera outside the area of interest (they are kept)."""
+    pts = cameras.geometry.to_crs(crs)
+    area_m = gpd.GeoSeries([area], crs="EPSG:4326").to_crs(crs).iloc[0]
+    d = shapely.distance(area_m, np.asarray(pts.values))
+    notes = []
+    for i in np.flatnonzero(d > 0):
+        notes.append(
+            f"camera {cameras['camera_id'].iloc[i]} (row {i + 1}) lies {d[i]:.0f} m outside the "
+            "area of interest (the grids); it is kept and counts only where its view reaches "
+            "into the area."
+        )
+    return notes
+
+
+def compute_views(
+    cameras: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame | None,
+    config: AnalysisConfig,
+    crs: pyproj.CRS,
+) -> gpd.GeoDataFrame:
+    """Camera view polygons in ``crs`` (the views module; occluded when buildings given)."""
+    from gridcover.coverage.views import camera_views
+
+    b = buildings if config.occlusion else None
+    return camera_views(cameras, b, defaults=config.camera_defaults, metric_crs=crs)
+
+
+def _prepare_cameras(cameras: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    if cameras.crs is None:
+        raise InputError("The cameras layer has no CRS; read it with gis.read_layer.")
+    if "camera_id" not in cameras.columns:
+        raise InputError(
+            "The cameras layer has no 'camera_id' column; read it with gis.read_layer."
+        )
+    return cameras.to_crs("EPSG:4326").reset_index(drop=True)
+
+
+def run_analysis(
+    grids: gpd.GeoDataFrame,
+    cameras: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame | None = None,
+    roads: gpd.GeoDataFrame | None = None,
+    sites: gpd.GeoDataFrame | None = None,
+    posts: gpd.GeoDataFrame | None = None,
+    incidents: gpd.GeoDataFrame | None = None,
+    *,
+    config: AnalysisConfig | None = None,
+    progress: Progress | None = None,
+) -> AnalysisResult:
+    """Run the whole coverage analysis on canonical layers (any CRS; see gis.read_layer).
+
+    The area of interest is the union of the grids; every metre figure is computed in the
+    local metric CRS of its centroid (``gis.crs.local_metric_crs``).
+    """
+    cfg = config or AnalysisConfig()
+    weights = cfg.weights or load_weights()
+    step = progress or (lambda _s, _i, _n: None)
+    n = len(STEPS)
+    if grids.crs is None:
+        raise InputError("The grids layer has no CRS; read it with gis.read_layer.")
+    g = grids.to_crs("EPSG:4326").reset_index(drop=True)
+    area = shapely.union_all(np.asarray(g.geometry.values))
+    if area.is_empty:
+        raise InputError("The grids layer is empty: give at least one grid polygon.")
+    centre = area.centroid
+    crs = metric_crs_for(centre.x, centre.y)
+    cams = _prepare_cameras(cameras)
+    notes = _camera_notes(cams, area, crs)
+    step(STEPS[0], 0, n)
+    b_metric = None
+    if buildings is not None and cfg.occlusion:
+        b_metric = buildings.to_crs(crs)
+    views = compute_views(cams, b_metric, cfg, crs).reset_index(drop=True)
+    step(STEPS[1], 1, n)
+    cells = cells_for_area(area, cfg.res, crs)
+    index = index_grids(g, cells)
+    step(STEPS[2], 2, n)
+    ci, ki = cover_pairs(np.asarray(views.geometry.values), cells.x, cells.y, threads=cfg.threads)
+    counted = camera_counted(
+        views["status"].to_numpy(),
+        include_offline=cfg.include_offline,
+        unknown_online=cfg.unknown_online,
+    )
+    coverage = cover_cells(len(cells), ci, ki, counted)
+    step(STEPS[3], 3, n)
+    prio = priority_from_layers(
+        cells, roads=roads, sites=sites, incidents=incidents, buildings=buildings, weights=weights
+    )
+    camera_grid = locate_points(
+        np.asarray(g.geometry.values),
+        index.level,
+        cams.geometry.x.to_numpy(),
+        cams.geometry.y.to_numpy(),
+    )
+    hexagons = cells.hexagons() if cfg.cell_geometry == "polygon" else None
+    state = AnalysisState(
+        cfg,
+        weights,
+        crs,
+        cells,
+        index,
+        prio,
+        cams,
+        views,
+        coverage,
+        camera_grid,
+        b_metric,
+        None if posts is None else posts.to_crs("EPSG:4326"),
+        hexagons,
+        tuple(notes),
+    )
+    return finish(state, progress=step, first_step=4)
+
+
+def finish(
+    state: AnalysisState, *, progress: Progress | None = None, first_step: int = 4
+) -> AnalysisResult:
+    """Blind spots, statistics and output tables from a state (used by run and what-if)."""
+    step = progress or (lambda _s, _i, _n: None)
+    n = len(STEPS)
+    cells, cov, prio = state.cells, state.coverage, state.priority
+    step(STEPS[4], first_step, n)
+    blind = prio.priority & ~cov.covered
+    spots = find_blind_spots(cells, blind, prio.weight, cameras=state.cameras, posts=state.posts)
+    step(STEPS[5], first_step + 1, n)
+    stats = grid_statistics(
+        state.grid_index,
+        cells,
+        covered=cov.covered,
+        weight=prio.weight,
+        components=prio.components,
+        in_building=prio.in_building,
+        blind_cluster=spots.cell_cluster,
+        camera_grid=state.camera_grid,
+        camera_status=state.cameras["status"].to_numpy()
+        if "status" in state.cameras.columns
+        else np.full(len(state.cameras), "unknown"),
+        targets=state.weights.targets,
+    )
+    codes = state.grid_index.grids["code"].astype(str).to_numpy()
+    cell_grid = state.grid_index.cell_grid
+    grid_code = np.asarray(np.where(cell_grid >= 0, codes[np.maximum(cell_grid, 0)], None))
+    table = spots.table.copy()
+    table.insert(
+        1, "grid_code", _main_grid(spots.cell_cluster, cell_grid, cells.area_m2, codes, len(table))
+    )
+    cells_gdf = _cells_table(state, grid_code, spots.cell_cluster)
+    views_gdf = _views_table(state)
+    summary = _summary(state, stats, table)
+    step("done", n, n)
+    return AnalysisResult(
+        views_gdf, cells_gdf, table, stats, MappingProxyType(summary), state.notes, state
+    )
+
+
+def _main_grid(
+    cluster: np.ndarray, cell_grid: np.ndarray, area: np.ndarray, codes: np.ndarray, k: int
+) -> np.ndarray:
+    """Per blind spot, the code of the deepest grid holding most of its area."""
+    out = np.full(k, None, dtype=object)
+    sel = (cluster > 0) & (cell_grid >= 0)
+    if not sel.any():
+        return out
+    df = pd.DataFrame({"c": cluster[sel], "g": cell_grid[sel], "a": area[sel]})
+    agg = df.groupby(["c", "g"], sort=True)["a"].sum().reset_index()
+    best = agg.sort_values(["c", "a", "g"], ascending=[True, False, True]).drop_duplicates("c")
+    out[best["c"].to_numpy() - 1] = codes[best["g"].to_numpy()]
+    return out
+
+
+def _cells_table(
+    state: AnalysisState, grid_code: np.ndarray, cluster: np.ndarray
+) -> gpd.GeoDataFrame:
+    cells, cov, prio = state.cells, state.coverage, state.priority
+    cols: dict[str, Any] = {
+        "grid_code": grid_code,
+        "cameras": cov.counts,
+        "cameras_other": cov.counts_other,
+        "covered": cov.covered,
+        "in_building": prio.in_building,
+        "weight": prio.weight,
+        "priority": prio.priority,
+        **{f"w_{k}": prio.components[k] for k in COMPONENTS},
+        "blind_spot": cluster,
+    }
+    if state.hexagons is not None:
+        data = {
+            "h3": cells.hex_ids(),
+            "cell": cells.h3,
+            "lon": cells.lon,
+            "lat": cells.lat,
+            "area_m2": cells.area_m2,
+            **cols,
+        }
+        return gpd.GeoDataFrame(data, geometry=state.hexagons, crs="EPSG:4326")
+    return cells.to_geodataframe("point", **cols)
+
+
+def _views_table(state: AnalysisState) -> gpd.GeoDataFrame:
+    v = state.views
+    out = v.drop(columns=[c for c in ("x_m", "y_m") if c in v.columns]).copy()
+    out["counted"] = state.coverage.counted
+    out["cells_seen"] = state.coverage.cells_seen_per_camera()
+    out["view_area_m2"] = v.geometry.area.to_numpy()
+    return out.to_crs("EPSG:4326")
+
+
+def _summary(
+    state: AnalysisState, stats: gpd.GeoDataFrame, spots: gpd.GeoDataFrame
+) -> dict[str, Any]:
+    cells, cov, prio = state.cells, state.coverage, state.priority
+    a = cells.area_m2
+    open_ = ~prio.in_building
+    status = state.cameras.get("status", pd.Series(["unknown"] * len(state.cameras)))
+    status = status.astype(str).to_numpy()
+
+    def pct(num: float, den: float) -> float:
+        return float(100.0 * num / den) if den > 0 else float("nan")
+
+    return {
+        "res": int(cells.res),
+        "metric_crs": state.crs.to_string(),
+        "cells": len(cells),
+        "area_m2": float(a.sum()),
+        "covered_m2": float(a[cov.covered].sum()),
+        "covered_pct": pct(a[cov.covered].sum(), a.sum()),
+        "open_area_m2": float(a[open_].sum()),
+        "open_covered_pct": pct(a[open_ & cov.covered].sum(), a[open_].sum()),
+        "priority_cells": int(prio.priority.sum()),
+        "priority_weighted_pct": pct(prio.weight[cov.covered].sum(), prio.weight.sum()),
+        "cameras": len(state.cameras),
+        "cameras_online": int((status == "online").sum()),
+        "cameras_offline": int((status == "offline").sum()),
+        "cameras_unknown": int((~np.isin(status, ["online", "offline"])).sum()),
+        "cameras_counted": int(cov.counted.sum()),
+        "cameras_outside_grids": int((state.camera_grid < 0).sum()),
+        "blind_spots": len(spots),
+        "blind_spot_area_m2": float(spots["area_m2"].sum()) if len(spots) else 0.0,
+        "blind_spot_weight": float(spots["weight"].sum()) if len(spots) else 0.0,
+        "grids": len(stats),
+        "grids_missing_targets": int((~stats["targets_met"]).sum()),
+        "occlusion": bool(state.buildings is not None),
+        "uniform_priority": bool(prio.uniform),
+        "weights": state.weights.source,
+    }

@@ -1,0 +1,134 @@
+"""Blind spots: priority cells with no counted (online) camera, clustered and ranked.
+
+Two blind cells belong to the same blind spot when they are H3 neighbours (``grid_disk``
+k=1); clusters are the connected components of that graph. Each cluster becomes a polygon
+(the exact union of its hexagons, ``h3.cells_to_h3shape``) ranked by total priority weight,
+with its area, cell count, nearest camera and nearest post (distances in metres from the
+cluster outline, 0 when inside).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import h3.api.numpy_int as h3n
+import numpy as np
+import pyproj
+import shapely
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+from shapely.geometry import shape
+
+from gridcover.coverage.cells import Cells
+
+__all__ = ["BlindSpots", "cluster_cells", "find_blind_spots"]
+
+
+def cluster_cells(cells: np.ndarray) -> np.ndarray:
+    """Connected-component label per cell (int64 H3 ids, one resolution) by H3 adjacency.
+
+    Labels are 0..k-1, numbered in order of each component's smallest cell id.
+    """
+    ids = np.asarray(cells, dtype=np.int64)
+    n = ids.size
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    order = np.argsort(ids)
+    sorted_ids = ids[order]
+    disks = [np.asarray(h3n.grid_disk(int(c), 1), dtype=np.uint64) for c in sorted_ids]
+    sizes = np.fromiter((d.size for d in disks), np.int64, n)
+    nb = np.concatenate(disks).astype(np.int64)
+    src = np.repeat(np.arange(n), sizes)
+    pos = np.clip(np.searchsorted(sorted_ids, nb), 0, n - 1)
+    ok = sorted_ids[pos] == nb
+    graph = sparse.coo_matrix((np.ones(ok.sum(), np.int8), (src[ok], pos[ok])), shape=(n, n))
+    _, lab_sorted = connected_components(graph, directed=False)
+    # renumber by first appearance in sorted order -> deterministic labels
+    _, first = np.unique(lab_sorted, return_index=True)
+    rank = np.empty(first.size, np.int64)
+    rank[np.argsort(first)] = np.arange(first.size)
+    labels = np.empty(n, dtype=np.int64)
+    labels[order] = rank[lab_sorted]
+    return labels
+
+
+@dataclass(frozen=True, eq=False)
+class BlindSpots:
+    """Blind cells and their clusters. ``cell_cluster``: per cell of the analysed set, the
+    rank-ordered blind-spot id (1 = heaviest) or 0 when the cell is not blind."""
+
+    cell_cluster: np.ndarray
+    table: gpd.GeoDataFrame
+
+
+def find_blind_spots(
+    cells: Cells,
+    blind: np.ndarray,
+    weight: np.ndarray,
+    *,
+    cameras: gpd.GeoDataFrame | None = None,
+    posts: gpd.GeoDataFrame | None = None,
+    camera_id: str = "camera_id",
+    post_id: str = "post_id",
+) -> BlindSpots:
+    """Cluster the ``blind`` cells (bool per cell) and rank the clusters by total ``weight``.
+
+    ``cameras``/``posts``: point layers (any CRS, reprojected to ``cells.crs``) for the
+    nearest camera / post of each cluster.
+    """
+    blind = np.asarray(blind, dtype=bool)
+    idx = np.flatnonzero(blind)
+    labels = cluster_cells(cells.h3[idx])
+    k = int(labels.max()) + 1 if labels.size else 0
+    w = np.bincount(labels, weights=weight[idx], minlength=k)
+    area = np.bincount(labels, weights=cells.area_m2[idx], minlength=k)
+    count = np.bincount(labels, minlength=k)
+    # rank: heaviest first; ties by larger area, then by first cell id (deterministic)
+    ranking = np.lexsort((np.arange(k), -area, -w))
+    rank_of = np.empty(k, np.int64)
+    rank_of[ranking] = np.arange(1, k + 1)
+    cell_cluster = np.zeros(len(cells), dtype=np.int64)
+    cell_cluster[idx] = rank_of[labels]
+    by_rank = np.argsort(rank_of[labels], kind="stable")
+    groups = np.split(cells.h3[idx][by_rank], np.cumsum(count[ranking])[:-1]) if k else []
+    geoms = np.array([_outline(g) for g in groups], dtype=object)
+    table = gpd.GeoDataFrame(
+        {
+            "blind_spot": np.arange(1, k + 1),
+            "weight": w[ranking],
+            "area_m2": area[ranking],
+            "cells": count[ranking],
+        },
+        geometry=geoms if k else gpd.GeoSeries([], crs="EPSG:4326"),
+        crs="EPSG:4326",
+    )
+    metric = table.to_crs(cells.crs)
+    for layer, key, prefix in ((cameras, camera_id, "camera"), (posts, post_id, "post")):
+        table[f"nearest_{prefix}"], table[f"nearest_{prefix}_m"] = _nearest(
+            metric, layer, key, cells.crs
+        )
+    return BlindSpots(cell_cluster, table)
+
+
+def _outline(group: np.ndarray) -> shapely.Geometry:
+    geo = h3n.cells_to_h3shape(group.astype(np.uint64))
+    return shape(geo.__geo_interface__)  # GeoJSON order: (lng, lat)
+
+
+def _nearest(
+    metric: gpd.GeoDataFrame, layer: gpd.GeoDataFrame | None, key: str, crs: pyproj.CRS
+) -> tuple[np.ndarray, np.ndarray]:
+    n = len(metric)
+    ids = np.full(n, None, dtype=object)
+    dist = np.full(n, np.nan)
+    if layer is None or len(layer) == 0 or n == 0:
+        return ids, dist
+    pts = layer.to_crs(crs)
+    tree = shapely.STRtree(np.asarray(pts.geometry.values))
+    (src, dst), d = tree.query_nearest(
+        np.asarray(metric.geometry.values), return_distance=True, all_matches=False
+    )
+    ids[src] = pts[key].to_numpy()[dst] if key in pts.columns else pts.index.to_numpy()[dst]
+    dist[src] = d
+    return ids, dist

@@ -1,0 +1,213 @@
+"""Statistics per grid, every level, rolled up 3 -> 2 -> 1 by construction.
+
+Each cell is counted in exactly one grid: the deepest grid whose polygon holds its centroid
+(ties: the first such grid in the layer). A grid's figures are sums over the cells whose
+ancestor (by ``parent_code``) at the grid's level is that grid, so a parent's area,
+covered area, weights, camera counts and blind-spot area are exactly the sums of its
+children's plus the cells that lie in the parent but in none of its children
+(``area_outside_children_m2``, 0 on a clean grid map). Percentages are area-weighted.
+Blind spots are counted once per grid they touch (a cluster crossing two children counts
+once in each and once in the parent), so that column is not additive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from gridcover.coverage.cells import Cells
+from gridcover.coverage.priority import COMPONENTS
+from gridcover.errors import SchemaError
+
+__all__ = ["GridIndex", "grid_statistics", "index_grids", "locate_points", "targets_missed"]
+
+LEVELS = (1, 2, 3)
+
+
+def locate_points(
+    polys: np.ndarray, levels: np.ndarray, lon: np.ndarray, lat: np.ndarray
+) -> np.ndarray:
+    """Index of the deepest polygon covering each point (lon/lat, EPSG:4326), -1 if none.
+
+    Ties at the same level go to the first polygon in the layer.
+    """
+    out = np.full(np.asarray(lon).size, -1, dtype=np.int64)
+    if out.size == 0 or len(polys) == 0:
+        return out
+    tree = shapely.STRtree(shapely.points(lon, lat))
+    gi, pi = tree.query(np.asarray(polys), predicate="covers")
+    # order: deepest level first, then layer order; the first hit per point wins
+    order = np.lexsort((gi, -np.asarray(levels)[gi]))
+    pi, gi = pi[order], gi[order]
+    first = np.unique(pi, return_index=True)[1]
+    out[pi[first]] = gi[first]
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class GridIndex:
+    """Grids and where each cell / camera falls. ``ancestor[L]``: per grid, its ancestor at
+    level L (itself at its own level; -1 above its level's roots or below its level)."""
+
+    grids: gpd.GeoDataFrame
+    level: np.ndarray
+    ancestor: dict[int, np.ndarray]
+    has_children: np.ndarray
+    cell_grid: np.ndarray
+
+    def at_level(self, grid_of: np.ndarray, level: int) -> np.ndarray:
+        """Map per-item deepest-grid indexes to the level-``level`` grid (-1 if none)."""
+        anc = self.ancestor[level]
+        return np.where(grid_of >= 0, anc[np.maximum(grid_of, 0)], -1)
+
+
+def index_grids(grids: gpd.GeoDataFrame, cells: Cells) -> GridIndex:
+    """Check the grids layer (code, parent_code, level) and place every cell in its grid."""
+    for col in ("code", "level"):
+        if col not in grids.columns:
+            raise SchemaError(
+                f"The grids layer has no '{col}' column; read it with gis.read_layer."
+            )
+    g = grids.to_crs("EPSG:4326").reset_index(drop=True)
+    codes = g["code"].astype(str).to_numpy()
+    level = g["level"].to_numpy(dtype=np.int64)
+    bad = ~np.isin(level, LEVELS)
+    if bad.any():
+        raise SchemaError(
+            f"The grids layer has level {level[bad][0]} at row {int(np.flatnonzero(bad)[0])}; "
+            "levels must be 1, 2 or 3."
+        )
+    pos = pd.Index(codes)
+    if pos.has_duplicates:
+        dup = pos[pos.duplicated()][0]
+        raise SchemaError(f"Grid code {dup!r} is repeated; run 'gridcover check' on the grids.")
+    parent_code = g["parent_code"] if "parent_code" in g.columns else pd.Series([None] * len(g))
+    parent = pos.get_indexer(parent_code.astype("string").fillna("").to_numpy(dtype=object))
+    ancestor = {}
+    for lv in LEVELS:
+        anc = np.where(level == lv, np.arange(len(g)), -1)
+        cur = np.where(level > lv, parent, -1)  # only deeper grids have an ancestor at lv
+        for _ in range(len(LEVELS)):
+            ok = (anc < 0) & (cur >= 0)
+            found = ok & (level[np.maximum(cur, 0)] == lv)
+            anc = np.where(found, cur, anc)
+            cur = np.where(ok & ~found, parent[np.maximum(cur, 0)], -1)
+        ancestor[lv] = anc
+    has_children = np.zeros(len(g), bool)
+    has_children[parent[parent >= 0]] = True
+    cell_grid = locate_points(np.asarray(g.geometry.values), level, cells.lon, cells.lat)
+    return GridIndex(g, level, ancestor, has_children, cell_grid)
+
+
+def _pct(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    return np.divide(100.0 * num, den, out=np.full(num.shape, np.nan), where=den > 0)
+
+
+def targets_missed(table: pd.DataFrame, targets: Mapping[str, float]) -> pd.Series:
+    """Per row, the '; '-joined names of targets (percent) whose value is below target."""
+    missed = pd.Series([""] * len(table), index=table.index, dtype=object)
+    for key, goal in targets.items():
+        if key not in table.columns:
+            continue
+        v = table[key].to_numpy(dtype=float)
+        below = np.isfinite(v) & (v < goal - 1e-9)
+        label = f"{key}<{goal:g}"
+        missed[below] = [f"{m}; {label}" if m else label for m in missed[below]]
+    return missed
+
+
+def grid_statistics(
+    index: GridIndex,
+    cells: Cells,
+    *,
+    covered: np.ndarray,
+    weight: np.ndarray,
+    components: Mapping[str, np.ndarray],
+    in_building: np.ndarray,
+    blind_cluster: np.ndarray,
+    camera_grid: np.ndarray,
+    camera_status: np.ndarray,
+    targets: Mapping[str, float],
+    crs: pyproj.CRS | None = None,
+) -> gpd.GeoDataFrame:
+    """One row per grid (EPSG:4326): areas m², coverage %, weights, cameras, blind spots, targets.
+
+    Arrays are aligned with ``cells`` (covered, weight, components, in_building,
+    blind_cluster = blind-spot id or 0) or with the cameras (camera_grid = deepest grid index
+    or -1, camera_status).
+    """
+    g = index.grids
+    n = len(g)
+    area = cells.area_m2
+    cov = np.asarray(covered, bool)
+    open_ = ~np.asarray(in_building, bool)
+    blind = np.asarray(blind_cluster) > 0
+    per_cell = {
+        "area_m2": area,
+        "covered_m2": area * cov,
+        "open_area_m2": area * open_,
+        "open_covered_m2": area * (open_ & cov),
+        "weight": weight,
+        "weight_covered": weight * cov,
+        "blind_spot_area_m2": area * blind,
+        "blind_spot_weight": weight * blind,
+    }
+    for k in COMPONENTS:
+        has = np.asarray(components[k]) > 0
+        per_cell[f"_{k}_area"] = area * has
+        per_cell[f"_{k}_cov"] = area * (has & cov)
+    sums = {k: np.zeros(n) for k in per_cell}
+    blind_count = np.zeros(n, np.int64)
+    cams = {s: np.zeros(n, np.int64) for s in ("online", "offline", "unknown")}
+    status = np.asarray(camera_status, dtype=object).astype(str)
+    for lv in LEVELS:
+        gl = index.at_level(index.cell_grid, lv)
+        ok = gl >= 0
+        for k, v in per_cell.items():
+            sums[k] += np.bincount(gl[ok], weights=v[ok], minlength=n)
+        bk = ok & blind
+        pairs = np.unique(np.c_[gl[bk], blind_cluster[bk]], axis=0)
+        blind_count += np.bincount(pairs[:, 0], minlength=n) if len(pairs) else 0
+        cl = index.at_level(np.asarray(camera_grid), lv)
+        for s in cams:
+            sel = (cl >= 0) & (status == s)
+            cams[s] += np.bincount(cl[sel], minlength=n)
+    own = index.cell_grid >= 0
+    direct = np.bincount(index.cell_grid[own], weights=area[own], minlength=n)
+    out = pd.DataFrame({"code": g["code"].astype(str), "level": index.level})
+    for col in ("parent_code", "name"):
+        if col in g.columns:
+            out[col] = g[col].to_numpy()
+    out["area_m2"] = sums["area_m2"]
+    out["covered_m2"] = sums["covered_m2"]
+    out["covered_pct"] = _pct(sums["covered_m2"], sums["area_m2"])
+    out["open_area_m2"] = sums["open_area_m2"]
+    out["open_covered_pct"] = _pct(sums["open_covered_m2"], sums["open_area_m2"])
+    out["weight"] = sums["weight"]
+    out["weight_covered"] = sums["weight_covered"]
+    out["priority_weighted_pct"] = _pct(sums["weight_covered"], sums["weight"])
+    for k in COMPONENTS:
+        out[f"{k}_area_m2"] = sums[f"_{k}_area"]
+        out[f"{k}_pct"] = _pct(sums[f"_{k}_cov"], sums[f"_{k}_area"])
+    out["cameras_online"] = cams["online"]
+    out["cameras_offline"] = cams["offline"]
+    out["cameras_unknown"] = cams["unknown"]
+    total_cams = cams["online"] + cams["offline"] + cams["unknown"]
+    out["cameras_per_km2"] = np.divide(
+        total_cams * 1e6, sums["area_m2"], out=np.full(n, np.nan), where=sums["area_m2"] > 0
+    )
+    out["blind_spots"] = blind_count
+    out["blind_spot_area_m2"] = sums["blind_spot_area_m2"]
+    out["blind_spot_weight"] = sums["blind_spot_weight"]
+    out["area_outside_children_m2"] = np.where(index.has_children, direct, 0.0)
+    metric = crs or cells.crs
+    out["polygon_area_m2"] = g.geometry.to_crs(metric).area.to_numpy()
+    out["targets_missed"] = targets_missed(out, targets).to_numpy()
+    out["targets_met"] = out["targets_missed"] == ""
+    return gpd.GeoDataFrame(out, geometry=g.geometry.values, crs="EPSG:4326")

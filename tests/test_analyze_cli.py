@@ -1,0 +1,143 @@
+"""``gridcover analyze`` end to end on the bundled sample, and its handling of bad input."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import h3
+import numpy as np
+import pandas as pd
+import pytest
+
+from gridcover.cli import build_parser, main
+from gridcover.coverage.analysis import run_analysis
+from gridcover.errors import ValidationReport
+from sample_analysis import SAMPLE, sample_layers, sample_result
+
+
+@pytest.fixture(scope="module")
+def sample_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("analyze") / "sample"
+    assert main(["analyze", "--sample", "--out", str(out), "--no-progress"]) == 0
+    return out
+
+
+def test_help_lists_analyze() -> None:
+    text = build_parser().format_help()
+    assert "analyze" in text and "coverage analysis" in text
+
+
+def test_sample_run_writes_every_table(sample_out: Path) -> None:
+    for name in ("views", "cells", "blind_spots", "grid_stats"):
+        gj = gpd.read_file(sample_out / f"{name}.geojson")
+        pq = gpd.read_parquet(sample_out / f"{name}.parquet")
+        assert len(gj) == len(pq) > 0
+        assert gj.crs.to_epsg() == 4326 and pq.crs.to_epsg() == 4326
+    for name in ("grid_stats.csv", "summary.csv", "report.txt"):
+        assert (sample_out / name).stat().st_size > 100
+
+
+def test_files_hold_the_analysis(sample_out: Path) -> None:
+    ref = sample_result(12)
+    stats = gpd.read_parquet(sample_out / "grid_stats.parquet")
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(stats.drop(columns="geometry")),
+        pd.DataFrame(ref.grid_stats.drop(columns="geometry")),
+        check_dtype=False,
+    )
+    cells = gpd.read_file(sample_out / "cells.geojson")
+    ids = np.array([h3.str_to_int(h) for h in cells["h3"]], dtype=np.int64)
+    np.testing.assert_array_equal(ids, ref.state.cells.h3)
+    assert cells["covered"].sum() == ref.cells["covered"].sum()
+    summary = pd.read_csv(sample_out / "summary.csv").set_index("key")["value"]
+    assert float(summary["covered_pct"]) == pytest.approx(ref.summary["covered_pct"])
+    assert int(summary["blind_spots"]) == len(ref.blind_spots)
+    report = (sample_out / "report.txt").read_text("utf-8")
+    assert "centroid lies inside the view" in report
+    assert f"Blind spots: {len(ref.blind_spots)}" in report
+    assert "Reading notes" in report  # the sample's buildings get repaired on reading
+
+
+def test_own_layers_weights_and_resolution(tmp_path: Path) -> None:
+    for k in ("grids", "cameras"):
+        shutil.copy(SAMPLE / f"{k}.geojson", tmp_path / f"{k}.geojson")
+    w = tmp_path / "w.toml"
+    assert main(["analyze", "--weights-template", str(w)]) == 0
+    text = w.read_text("utf-8").replace("sites_pct = 100.0", "sites_pct = 0.0")
+    w.write_text(text, "utf-8")
+    out = tmp_path / "out"
+    args = ["analyze", "--grids", str(tmp_path / "grids.geojson"), "--cameras"]
+    args += [str(tmp_path / "cameras.geojson"), "--res", "11", "--weights", str(w)]
+    assert main([*args, "--out", str(out), "--no-progress", "--cell-geometry", "point"]) == 0
+    summary = pd.read_csv(out / "summary.csv").set_index("key")["value"]
+    assert int(summary["res"]) == 11
+    assert summary["uniform_priority"] == "True"  # no roads/sites: every open cell weighs 1
+    assert summary["occlusion"] == "False"
+    cells = gpd.read_parquet(out / "cells.parquet")
+    assert (cells.geometry.geom_type == "Point").all()
+    stats = gpd.read_parquet(out / "grid_stats.parquet")
+    assert not stats["targets_missed"].str.contains("sites_pct").any()
+    assert "every open cell weighs 1" in (out / "report.txt").read_text("utf-8")
+
+
+def _bad_cameras(tmp_path: Path) -> Path:
+    cams = gpd.read_file(SAMPLE / "cameras.geojson")
+    cams.loc[3, "fov_deg"] = 400.0
+    cams.loc[5, "range_m"] = -5.0
+    p = tmp_path / "bad_cameras.geojson"
+    cams.to_file(p)
+    return p
+
+
+def test_bad_camera_values_get_one_message_per_row(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    args = ["analyze", "--grids", str(SAMPLE / "grids.geojson"), "--cameras"]
+    code = main([*args, str(_bad_cameras(tmp_path)), "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "fov_deg" in err and "400" in err and "range_m" in err and "-5" in err
+    assert "feature 3" in err and "feature 5" in err
+    assert not out.exists()
+
+
+def test_library_refuses_bad_camera_rows() -> None:
+    layers = dict(sample_layers())
+    cams = layers["cameras"].copy()
+    cams.loc[2, "fov_deg"] = 361.0
+    cams.loc[4, "range_m"] = -1.0
+    layers["cameras"] = cams
+    with pytest.raises(ValidationReport) as err:
+        run_analysis(**layers)
+    assert len(err.value.problems) == 2
+
+
+def test_azimuth_normalised_and_outside_camera_reported(tmp_path: Path) -> None:
+    cams = gpd.read_file(SAMPLE / "cameras.geojson")
+    bullet = cams.index[cams["type"] == "bullet"][0]
+    az = float(cams.loc[bullet, "azimuth_deg"])
+    cams.loc[bullet, "azimuth_deg"] = az + 360.0
+    far = cams.index[-1]
+    x, y = cams.geometry.iloc[-1].x, cams.geometry.iloc[-1].y
+    cams.loc[far, "geometry"] = gpd.points_from_xy([x + 0.02], [y])[0]  # ≈ 1.1 km east
+    p = tmp_path / "cams.geojson"
+    cams.to_file(p)
+    out = tmp_path / "out"
+    args = ["analyze", "--grids", str(SAMPLE / "grids.geojson"), "--cameras", str(p)]
+    assert main([*args, "--out", str(out), "--no-progress"]) == 0
+    views = gpd.read_parquet(out / "views.parquet")
+    assert views.loc[bullet, "azimuth_deg"] == pytest.approx(az)
+    report = (out / "report.txt").read_text("utf-8")
+    assert "modulo 360" in report
+    far_id = cams.loc[far, "camera_id"]
+    assert f"camera {far_id}" in report and "outside the area of interest" in report
+    assert views.loc[far, "cells_seen"] == 0
+    summary = pd.read_csv(out / "summary.csv").set_index("key")["value"]
+    assert int(summary["cameras_outside_grids"]) == 1
+
+
+def test_missing_required_layer(tmp_path: Path, capsys) -> None:
+    code = main(["analyze", "--cameras", str(SAMPLE / "cameras.geojson"), "--out", str(tmp_path)])
+    assert code == 2
+    assert "--grids" in capsys.readouterr().err

@@ -1,0 +1,123 @@
+"""What-if scenarios equal a full recomputation, and recompute only the changed views."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+import gridcover.coverage.whatif as whatif
+from gridcover.coverage.analysis import AnalysisConfig, run_analysis
+from gridcover.coverage.whatif import Scenario, apply_scenario, run_scenario
+from gridcover.errors import InputError
+from sample_analysis import sample_layers, sample_result
+
+
+@pytest.fixture(scope="module")
+def scenario() -> Scenario:
+    cams = sample_layers()["cameras"]
+    ids = cams["camera_id"].astype(str).to_numpy()
+    online = ids[cams["status"].to_numpy() == "online"]
+    grids = sample_layers()["grids"]
+    # new cameras at the centres of the three heaviest blind spots
+    spots = sample_result(12).blind_spots.head(3)
+    pts = spots.geometry.representative_point()
+    added = gpd.GeoDataFrame(
+        {
+            "camera_id": ["new-1", "new-2", "new-3"],
+            "type": ["dome", "bullet", "ptz"],
+            "status": ["online", "online", "online"],
+            "azimuth_deg": [np.nan, 45.0, np.nan],
+            "fov_deg": [np.nan, 90.0, np.nan],
+            "range_m": [np.nan, 60.0, 80.0],
+        },
+        geometry=list(pts),
+        crs=4326,
+    )
+    assert shapely.contains(grids.union_all(), shapely.MultiPoint(list(pts)))
+    return Scenario(
+        name="repair and extend",
+        disabled=tuple(online[:8]),
+        added=added,
+        reaimed={
+            online[10]: {"azimuth_deg": 10.0},
+            online[20]: {"azimuth_deg": 200.0, "fov_deg": 120.0, "range_m": 40.0},
+            ids[0]: {"range_m": 15.0},
+        },
+    )
+
+
+def _full(scenario: Scenario):
+    layers = dict(sample_layers())
+    layers["cameras"] = apply_scenario(layers["cameras"], scenario)
+    return run_analysis(**layers, config=AnalysisConfig(res=12))
+
+
+def test_deltas_equal_full_recomputation(scenario: Scenario) -> None:
+    base = sample_result(12)
+    out = run_scenario(base, scenario)
+    full = _full(scenario)
+    assert out.views_recomputed == 3 + 3
+    # same tables
+    for name in ("grid_stats", "cells", "blind_spots"):
+        a = pd.DataFrame(getattr(out.result, name).drop(columns="geometry"))
+        b = pd.DataFrame(getattr(full, name).drop(columns="geometry"))
+        pd.testing.assert_frame_equal(a, b, check_dtype=False, rtol=1e-9)
+    assert out.result.blind_spots.geometry.geom_equals(full.blind_spots.geometry).all()
+    va, vb = out.result.state.views, full.state.views
+    assert (va["camera_id"].to_numpy() == vb["camera_id"].to_numpy()).all()
+    assert shapely.equals_exact(
+        np.asarray(va.geometry.values), np.asarray(vb.geometry.values), 1e-6
+    ).all()
+    for k, v in full.summary.items():
+        assert out.result.summary[k] == (pytest.approx(v) if isinstance(v, float) else v), k
+    # deltas are the full recomputation minus the baseline
+    d = out.grid_deltas.set_index("code")
+    b = base.grid_stats.set_index("code")
+    f = full.grid_stats.set_index("code")
+    for col in (
+        "covered_m2",
+        "covered_pct",
+        "priority_weighted_pct",
+        "cameras_offline",
+        "blind_spot_weight",
+    ):
+        np.testing.assert_allclose(d[f"d_{col}"], f[col] - b[col], atol=1e-9)
+    assert out.summary_deltas["cameras_offline"] == 8
+    assert out.summary_deltas["cameras"] == 3
+    assert out.summary_deltas["covered_m2"] == pytest.approx(
+        full.summary["covered_m2"] - base.summary["covered_m2"]
+    )
+    assert (d["d_covered_m2"] != 0).any()
+
+
+def test_only_changed_cameras_are_recomputed(scenario: Scenario, monkeypatch) -> None:
+    seen: list[int] = []
+    real = whatif.compute_views
+
+    def spy(cameras, *args, **kwargs):
+        seen.append(len(cameras))
+        return real(cameras, *args, **kwargs)
+
+    monkeypatch.setattr(whatif, "compute_views", spy)
+    run_scenario(sample_result(12), scenario)
+    assert seen == [6]
+    seen.clear()
+    only_off = Scenario(disabled=scenario.disabled)
+    out = run_scenario(sample_result(12), only_off)
+    assert seen == [] and out.views_recomputed == 0
+    assert out.summary_deltas["covered_pct"] <= 0
+
+
+def test_bad_scenarios_are_refused(scenario: Scenario) -> None:
+    base = sample_result(12)
+    with pytest.raises(InputError, match="not in the camera layer"):
+        run_scenario(base, Scenario(disabled=("no-such-camera",)))
+    cid = str(base.views["camera_id"].iloc[0])
+    with pytest.raises(InputError, match="only azimuth_deg"):
+        run_scenario(base, Scenario(reaimed={cid: {"height_m": 3.0}}))
+    clash = scenario.added.assign(camera_id=[cid, "x", "y"])
+    with pytest.raises(InputError, match="already exist"):
+        run_scenario(base, Scenario(added=clash))
