@@ -144,14 +144,21 @@ def _invalid(grids: gpd.GeoDataFrame, code: np.ndarray, level: np.ndarray) -> li
     for k in np.flatnonzero(bad):
         g = geoms[k]
         if empty[k]:
-            why, spot = "is empty or missing", None
+            why, spot, used = "is empty or missing", None, "it was left out of the other checks"
         elif not polygon[k]:
             why, spot = f"is a {g.geom_type}, not a polygon", g
+            has_area = not shapely.is_empty(polygonal(np.array([g], dtype=object))[0])
+            used = (
+                "the other checks used its polygon parts"
+                if has_area
+                else "it was left out of the other checks"
+            )
         else:
             reason = str(shapely.is_valid_reason(g))
             hit = _LOCATION.search(reason)
             spot = shapely.Point(float(hit[1]), float(hit[2])) if hit else g
             why = f"is invalid: {reason}"
+            used = "the other checks used a make_valid repair of it"
         issues.append(
             Issue(
                 "error",
@@ -161,7 +168,7 @@ def _invalid(grids: gpd.GeoDataFrame, code: np.ndarray, level: np.ndarray) -> li
                 None,
                 0.0,
                 f"Grid {code[k]} (level {level[k]}, row {grids.index[k]}) {why}; fix the shape "
-                "in your GIS (the other checks used a make_valid repair of it).",
+                f"in your GIS ({used}).",
                 spot,
             )
         )

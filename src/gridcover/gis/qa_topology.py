@@ -48,7 +48,8 @@ def sliver_grids(u: Units, th: Thresholds) -> list[Issue]:
     tiny = m.area < th.sliver_max_area_m2
     thin = m.compactness < th.sliver_thinness
     issues = []
-    for k in np.flatnonzero((tiny | thin) & ~shapely.is_empty(u.geom)):
+    present = ~shapely.is_missing(u.geom) & ~shapely.is_empty(u.geom)
+    for k in np.flatnonzero((tiny | thin) & present):
         what = " and ".join(
             w
             for w, on in (

@@ -1,0 +1,148 @@
+"""``gridcover check`` end to end: exit codes, the printed table, GeoJSON/CSV outputs re-read
+with pyogrio/pandas and compared with check_grids on the same files."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+
+from _gridqa_data import CHICAGO, chicago_frame
+from gridcover.cli import main
+from gridcover.gis.grids_qa import CHECKS, check_grids
+
+DISTRICTS = CHICAGO / "police_districts_2014.geojson"
+BEATS_ZIP = CHICAGO / "police_beats_2014_shapefile.zip"
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_geodata" / "grids.geojson"
+
+
+def _table(out: str) -> dict[str, tuple[int, int]]:
+    rows = re.findall(r"^(\w+)\s+(\d+)\s+(\d+)\s+[\d,.]+$", out, flags=re.M)
+    return {c: (int(e), int(w)) for c, e, w in rows}
+
+
+def test_chicago_districts_and_beats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out, csv = tmp_path / "issues.geojson", tmp_path / "issues.csv"
+    code = main(["check", str(DISTRICTS), str(BEATS_ZIP), "--out", str(out), "--csv", str(csv)])
+    printed = capsys.readouterr().out
+    assert code == 1
+    # the same grids built with plain geopandas, checked directly
+    direct = check_grids(chicago_frame())
+    back = pyogrio.read_dataframe(out)
+    assert back.crs.to_epsg() == 4326
+    assert len(back) == len(direct.issues)
+    got = back.groupby(["check", "severity"]).size().to_dict()
+    want = direct.issues.groupby(["check", "severity"]).size().to_dict()
+    assert got == want
+    table = _table(printed)
+    assert list(table) == list(CHECKS)
+    for check, (errors, warnings) in table.items():
+        assert errors == got.get((check, "error"), 0)
+        assert warnings == got.get((check, "warning"), 0)
+    errs = back[back["severity"] == "error"]
+    assert set(errs["code"]) == set(direct.issues.loc[direct.issues["severity"] == "error", "code"])
+    assert errs["area_m2"].sum() == pytest.approx(
+        direct.issues.loc[direct.issues["severity"] == "error", "area_m2"].sum()
+    )
+    table_csv = pd.read_csv(csv, dtype={"code": str, "other_code": str}, encoding="utf-8-sig")
+    assert len(table_csv) == len(back)
+    assert {"lon", "lat", "message"} <= set(table_csv.columns)
+    assert table_csv["code"].iloc[0] == back["code"].iloc[0]  # codes keep leading zeros
+    assert f"{len(errs)} error(s)" in printed
+
+
+def test_clean_sample_exits_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "none.geojson"
+    assert main(["check", str(SAMPLE), "--out", str(out)]) == 0
+    assert "OK: 0 error(s)" in capsys.readouterr().out
+    assert len(pyogrio.read_dataframe(out)) == 0
+
+
+def test_planted_overlap_in_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    beats = gpd.read_file(CHICAGO / "police_beats_2014.geojson")
+    crs = beats.estimate_utm_crs()
+    m = beats.to_crs(crs)
+    a = m.index[m["BEAT_NUM"] == "1713"][0]
+    edge = m.geometry.boundary.intersection(m.at[a, "geometry"].boundary).length.drop(index=a)
+    b = edge.idxmax()  # the neighbour sharing the longest edge
+    assert edge[b] > 100
+    grow = m.at[b, "geometry"].intersection(m.at[a, "geometry"].buffer(20))
+    m.at[a, "geometry"] = m.at[a, "geometry"].union(grow)
+    path = tmp_path / "beats.geojson"
+    m.to_crs(4326).to_file(path, driver="GeoJSON")
+    out = tmp_path / "issues.geojson"
+    assert main(["check", str(DISTRICTS), str(path), "--out", str(out), "--limit", "3"]) == 1
+    back = pyogrio.read_dataframe(out)
+    ov = back[(back["check"] == "overlap") & (back["severity"] == "error")]
+    pair = tuple(sorted(["1713", m.at[b, "BEAT_NUM"]]))
+    assert list(zip(ov["code"], ov["other_code"], strict=True)) == [pair]
+    assert ov["area_m2"].iloc[0] == pytest.approx(grow.area, rel=2e-3)
+    assert f"{pair[0]} and {pair[1]}" in capsys.readouterr().out
+
+
+def test_parents_missing_from_the_data_write_a_null_geometry(tmp_path: Path) -> None:
+    d = gpd.read_file(DISTRICTS)
+    d["DIST_NUM"] = "D" + d["DIST_NUM"]  # no beat's DISTRICT matches any more
+    path = tmp_path / "districts.geojson"
+    d.to_file(path, driver="GeoJSON")
+    out = tmp_path / "issues.geojson"
+    main(["check", str(path), str(BEATS_ZIP), "--out", str(out)])
+    back = pyogrio.read_dataframe(out)
+    orphan = back[back["check"] == "orphan"]
+    assert len(orphan) == 1 and orphan["severity"].iloc[0] == "warning"
+    assert orphan.geometry.iloc[0] is None
+
+
+def test_single_level_file_and_level_option(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(BEATS_ZIP), "--level", "2"]) == 0
+    assert "277 at level 2" in capsys.readouterr().out
+
+
+def test_input_errors_exit_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(tmp_path / "missing.geojson")]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "check",
+                str(DISTRICTS),
+                str(BEATS_ZIP),
+                "--level",
+                "1",
+                "--level",
+                "2",
+                "--level",
+                "3",
+            ]
+        )
+        == 2
+    )
+    assert "--level was given 3 times" in capsys.readouterr().err
+    assert main(["check", str(DISTRICTS), "--code-field", "NOPE"]) == 2
+    assert "NOPE" in capsys.readouterr().err
+
+
+def test_console_script_exit_code() -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gridcover",
+            "check",
+            str(DISTRICTS),
+            str(BEATS_ZIP),
+            "--limit",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 1, run.stderr
+    assert "FAILED: 4 error(s)" in run.stdout
