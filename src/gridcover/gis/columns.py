@@ -1,0 +1,351 @@
+"""Real-world columns -> canonical columns, driven by tables (no per-source if-chains).
+
+``plan_columns`` decides, from column names only, which source column fills which canonical
+column and with which parser; ``apply_plan`` converts the values. Order of precedence:
+
+1. an explicit ``columns={source: canonical}`` mapping (``None`` = do not use the column);
+2. a source profile whose signature columns are all present (``PROFILES``: Chicago data);
+3. the alias table of the kind (``ALIASES``), first alias present wins;
+4. the OSM id columns (``osm_id`` / ``osm_way_id``) for the id field;
+5. a documented default (``DEFAULTS``), or the file's feature id for geometry-only kinds.
+
+Names are matched after normalisation: lower case, without spaces, ``_ - : . / ( )``.
+docs/DATA.md shows the same tables.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gridcover.errors import SchemaError
+from gridcover.gis.schemas import KINDS, SCHEMAS, LayerSchema
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Fill canonical column ``target`` from the first present column of ``names``."""
+
+    target: str
+    names: tuple[str, ...]
+    parse: str = "auto"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A known source (all ``requires`` columns present): its rules, constants and defaults."""
+
+    name: str
+    kind: str
+    requires: tuple[str, ...]
+    rules: tuple[Rule, ...] = ()
+    constants: Mapping[str, Any] = field(default_factory=dict)
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Rows whose ``column`` holds one of ``values`` get ``sets`` (overriding other sources)."""
+
+    kind: str
+    column: str
+    values: tuple[str, ...]
+    sets: Mapping[str, Any]
+    note: str
+
+
+def norm(name: str) -> str:
+    """Normalised column name used for matching: lower case, no separators."""
+    return re.sub(r"[\s_\-:./()（）]", "", str(name)).lower()
+
+
+def _r(target: str, names: str, parse: str = "auto") -> Rule:
+    return Rule(target, tuple(n.strip() for n in names.split("|")), parse)
+
+
+ALIASES: dict[str, tuple[Rule, ...]] = {
+    "grids": (
+        _r("code", "code|grid_code|gridcode|网格编码|网格代码|网格编号|编码|代码"),
+        _r("parent_code", "parent_code|parent|上级网格编码|上级编码|上级网格代码|父级编码"),
+        _r("level", "level|grid_level|层级|网格层级|级别"),
+        _r("name", "name|grid_name|网格名称|名称|网格名"),
+        _r("chief_name", "chief_name|chief|网格长|网格员|负责人"),
+        _r("chief_phone", "chief_phone|phone|联系电话|电话"),
+        _r("households", "households|户数"),
+        _r("population", "population|人口数|人口"),
+    ),
+    "cameras": (
+        _r("camera_id", "camera_id|设备编码|设备编号|国标编码|摄像机编号|点位编号|device_id|id"),
+        _r(
+            "azimuth_deg",
+            "azimuth_deg|azimuth|camera:direction|direction|朝向|朝向角|方位角|方向",
+            "degrees",
+        ),
+        _r("azimuth_deg", "first approach|approach", "approach"),
+        _r("fov_deg", "fov_deg|fov|hfov|水平视场角|视场角|视角", "float"),
+        _r("range_m", "range_m|range|有效距离|监控距离|可视距离", "length"),
+        _r("height_m", "height_m|height|安装高度|杆高|高度|est_height", "length"),
+        _r("type", "type|camera:type|camera_type|摄像机类型|设备类型|类型", "camera_type"),
+        _r("status", "status|在线状态|设备状态|状态", "camera_status"),
+        _r("owner", "owner|operator|建设单位|权属单位|管理单位"),
+    ),
+    "posts": (
+        _r("post_id", "post_id|编号|编码|id"),
+        _r("name", "name|名称"),
+        _r("kind", "kind|类别|类型|type", "post_kind"),
+    ),
+    "buildings": (
+        _r("building_id", "building_id|建筑编号|id|uid|objectid|fid|gid"),
+        _r("height_m", "height_m|height|建筑高度|高度", "length"),
+        _r("height_m", "building:levels|levels|floors|层数|楼层数", "levels"),
+    ),
+    "roads": (
+        _r("road_id", "road_id|道路编号|id|objectid|fid|gid"),
+        _r("class", "class|highway|fclass|道路等级|等级"),
+        _r("name", "name|道路名称|名称"),
+    ),
+    "sites": (
+        _r("site_id", "site_id|编号|id|objectid|fid"),
+        _r("kind", "kind|类别|类型|amenity|type", "site_kind"),
+        _r("name", "name|名称"),
+        _r("weight", "weight|权重", "float"),
+    ),
+    "incidents": (
+        _r("count", "count|警情数|数量|incidents|n", "int"),
+        _r("period", "period|统计时段|时段"),
+        _r("category", "category|类别"),
+    ),
+}
+
+PROFILES: tuple[Profile, ...] = (
+    Profile(
+        "Chicago police districts",
+        "grids",
+        ("distnum",),
+        rules=(_r("code", "DIST_NUM", "code2"), _r("name", "DIST_LABEL")),
+        constants={"level": 1},
+        note="Chicago police districts: DIST_NUM -> code (zero-padded to 2 digits, as in the "
+        "beats' DISTRICT field), level 1",
+    ),
+    Profile(
+        "Chicago police beats",
+        "grids",
+        ("beatnum", "district"),
+        rules=(_r("code", "BEAT_NUM"), _r("parent_code", "DISTRICT")),
+        constants={"level": 2},
+        note="Chicago police beats: BEAT_NUM -> code, DISTRICT -> parent_code, level 2",
+    ),
+    Profile(
+        "Chicago police stations",
+        "posts",
+        ("district", "districtname"),
+        rules=(_r("post_id", "DISTRICT"), _r("name", "DISTRICT NAME")),
+        constants={"kind": "station"},
+        note="Chicago police stations: DISTRICT -> post_id, DISTRICT NAME -> name, kind station",
+    ),
+    Profile(
+        "traffic enforcement cameras (approach codes)",
+        "cameras",
+        ("firstapproach",),
+        rules=(
+            _r("camera_id", "ID|LOCATION ID|INTERSECTION|ADDRESS"),
+            _r("azimuth_deg", "FIRST APPROACH", "approach"),
+        ),
+        defaults={"type": "bullet"},
+        note="traffic cameras: FIRST APPROACH (direction the monitored traffic travels) -> "
+        "azimuth_deg facing that traffic (NB -> 180); fixed cameras -> type bullet",
+    ),
+)
+
+FLAGS: tuple[Flag, ...] = (
+    Flag(
+        "cameras",
+        "revolving",
+        ("yes",),
+        {"azimuth_deg": None, "type": "ptz"},
+        "revolving=yes -> type ptz, azimuth empty (360°)",
+    ),
+)
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "cameras": {"type": "other", "status": "unknown"},
+    "roads": {"class": "other"},
+    "sites": {"kind": "other"},
+}
+"""Values of required columns that no source column fills (documented in docs/DATA.md)."""
+
+FID_ID_KINDS = ("buildings", "roads", "sites")
+"""Kinds whose id falls back to the file's feature id (FID) when no id column exists."""
+
+OSM_ID_COLUMNS = ("osm_id", "osm_way_id")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where one canonical column comes from: a column + parser, a constant, or the FID."""
+
+    column: str | None
+    parse: str
+    constant: Any = None
+    origin: str = "column"  # column | explicit | profile | constant | default | fid | osm
+
+    def describe(self) -> str:
+        if self.origin in ("constant", "default"):
+            return f"{self.origin} {self.constant!r}"
+        if self.origin == "fid":
+            return "feature id (FID) of the file"
+        if self.origin == "osm":
+            return "osm_id / osm_way_id with element type (osm-node-N, osm-way-N, ...)"
+        return f"{self.column!r}" + ("" if self.parse in ("auto", "code") else f" ({self.parse})")
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """Which source fills each canonical column, which flags apply, what was noted."""
+
+    kind: str
+    sources: Mapping[str, Source]
+    fallbacks: Mapping[str, tuple[Source, ...]]  # fill blanks of the main source, in order
+    flags: tuple[Flag, ...]
+    used: frozenset[str]
+    notes: tuple[str, ...]
+
+
+def get_schema(kind: str) -> LayerSchema:
+    """The schema of ``kind``; SchemaError listing the valid kinds otherwise."""
+    if kind not in SCHEMAS:
+        raise SchemaError(
+            f"Unknown layer kind '{kind}'; valid kinds are: {', '.join(KINDS)} "
+            "(CLI: --kind grids, for example)."
+        )
+    return SCHEMAS[kind]
+
+
+def _find(names: Sequence[str], by_norm: Mapping[str, str], used: set[str]) -> str | None:
+    found = _find_all(names, by_norm, used)
+    return found[0] if found else None
+
+
+def _find_all(names: Sequence[str], by_norm: Mapping[str, str], used: set[str]) -> list[str]:
+    out: list[str] = []
+    for n in names:
+        col = by_norm.get(norm(n))
+        if col is not None and col not in used and col not in out:
+            out.append(col)
+    return out
+
+
+def _explicit(
+    explicit: Mapping[str, str | None], present: Sequence[str], schema: LayerSchema, label: str
+) -> tuple[dict[str, Source], set[str], set[str]]:
+    """Sources named by ``columns=``, the columns they use, and the columns set to None."""
+    sources: dict[str, Source] = {}
+    used: set[str] = set()
+    ignored: set[str] = set()
+    for src, target in explicit.items():
+        if src not in present:
+            raise SchemaError(
+                f"{label}: columns= names source column '{src}', which the file does not have; "
+                f"its columns are: {', '.join(map(str, present))}."
+            )
+        if target is None:
+            ignored.add(src)
+            continue
+        if target not in schema.columns:
+            raise SchemaError(
+                f"{label}: columns= maps '{src}' to '{target}', which is not a column of kind "
+                f"'{schema.kind}'; use one of: {', '.join(schema.columns)}."
+            )
+        rule = next((r for r in ALIASES[schema.kind] if r.target == target), None)
+        parse = rule.parse if rule and rule.parse not in ("approach", "levels") else "auto"
+        sources[target] = Source(src, parse, origin="explicit")
+        used.add(src)
+    return sources, used, ignored
+
+
+def plan_columns(
+    present: Sequence[str],
+    kind: str,
+    explicit: Mapping[str, str | None] | None = None,
+    label: str = "input",
+) -> ColumnPlan:
+    """Decide the source of every canonical column of ``kind`` from the column names.
+
+    Raises SchemaError naming the missing required columns, what was found and the
+    ``columns=`` fix.
+    """
+    schema = get_schema(kind)
+    present = [c for c in present if c != "geometry"]
+    sources, used, ignored = _explicit(explicit or {}, present, schema, label)
+    by_norm: dict[str, str] = {}
+    for c in present:
+        if c not in used and c not in ignored:
+            by_norm.setdefault(norm(c), c)
+    notes: list[str] = []
+    defaults: dict[str, Any] = dict(DEFAULTS.get(kind, {}))
+    for prof in PROFILES:
+        if prof.kind != kind or not all(r in by_norm for r in prof.requires):
+            continue
+        for rule in prof.rules:
+            col = _find(rule.names, by_norm, used)
+            if rule.target not in sources and col is not None:
+                sources[rule.target] = Source(col, rule.parse, origin="profile")
+                used.add(col)
+        for target, value in prof.constants.items():
+            sources.setdefault(target, Source(None, "auto", value, "constant"))
+        defaults.update(prof.defaults)
+        notes.append(prof.note)
+    fallbacks: dict[str, list[Source]] = {}
+    keys = {schema.id_field, "code", "parent_code", "level"}
+    for rule in ALIASES[kind]:
+        cols = _find_all(rule.names, by_norm, used)
+        if not cols:
+            continue
+        if rule.target not in sources:
+            sources[rule.target] = Source(cols[0], rule.parse, origin="column")
+            used.add(cols[0])
+            cols = cols[1:]
+        if rule.target in keys or sources[rule.target].origin != "column":
+            continue
+        for col in cols:  # further columns fill the blanks of the first (not for keys)
+            fallbacks.setdefault(rule.target, []).append(Source(col, rule.parse, origin="column"))
+            used.add(col)
+    id_field = schema.id_field
+    osm_cols = [by_norm[norm(c)] for c in OSM_ID_COLUMNS if norm(c) in by_norm]
+    if id_field and id_field not in sources and osm_cols:
+        sources[id_field] = Source(None, "osm", origin="osm")
+        used.update(osm_cols)
+    flags = tuple(f for f in FLAGS if f.kind == kind and norm(f.column) in by_norm)
+    for f in schema.fields:
+        if f.name in sources:
+            continue
+        if f.name in defaults:
+            sources[f.name] = Source(None, "auto", defaults[f.name], "default")
+        elif f.name == id_field and kind in FID_ID_KINDS:
+            sources[f.name] = Source(None, "auto", origin="fid")
+        elif f.name == "level" and kind == "grids" and "parent_code" not in sources:
+            sources[f.name] = Source(None, "auto", 1, "default")
+            notes.append("no level column and no parent_code column: a single-level grid, level 1")
+    missing = [f for f in schema.fields if f.required and f.name not in sources]
+    if missing:
+        raise _missing_error(label, schema, missing, present)
+    fb = {k: tuple(v) for k, v in fallbacks.items()}
+    return ColumnPlan(kind, sources, fb, flags, frozenset(used), tuple(notes))
+
+
+def _missing_error(
+    label: str, schema: LayerSchema, missing: list, present: Sequence[str]
+) -> Exception:
+    parts = []
+    for f in missing:
+        names = [n for r in ALIASES[schema.kind] if r.target == f.name for n in r.names]
+        parts.append(f"'{f.name}' ({f.zh}, {f.en}; recognised names: {', '.join(names)})")
+    example = ", ".join(f"'YOUR_COLUMN': '{f.name}'" for f in missing)
+    return SchemaError(
+        f"{label}: no column found for required {' and '.join(parts)} of kind "
+        f"'{schema.kind}'. The file has: {', '.join(map(str, present)) or '(no columns)'}. "
+        f"Name the column with columns={{{example}}}."
+    )
