@@ -20,6 +20,7 @@ Run: ``python -m benchmarks.bench_views [--scale 0.1] [--naive 2000] [--seed 0]`
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import time
 
@@ -149,13 +150,19 @@ def main() -> None:
     del plain
 
     t = time.perf_counter()
+    occl = view_polygons(x, y, az, fov, rng, walls, snap_offset_m=None, threads=1)
+    t_one = time.perf_counter() - t
+    del occl
+    print(f"views, occlusion, 1 thread:   {t_one:5.2f} s  ({n / t_one:,.0f} views/s)")
+    t = time.perf_counter()
     occl = view_polygons(x, y, az, fov, rng, walls, snap_offset_m=None)
     t_occl = time.perf_counter() - t
     # Every ray end is one polygon vertex; minus the closing vertex and the apex of sectors.
     rays = int((shapely.get_num_coordinates(occl) - 1 - (fov < 360)).sum())
     uniform = int(uniform_counts(np.radians(fov), _steps(rng, None, 0.1), fov >= 360).sum())
     print(
-        f"views, occlusion:      {t_occl:7.2f} s  ({n / t_occl:,.0f} views/s; "
+        f"views, occlusion, {os.cpu_count()} threads:  {t_occl:5.2f} s  "
+        f"({n / t_occl:,.0f} views/s; "
         f"{rays:,} rays, {uniform:,} of them uniform; "
         f"{rays / t_occl / 1e6:.2f} M rays/s)"
     )
@@ -171,7 +178,9 @@ def main() -> None:
     scaled = t_naive * n / k
     print(
         f"naive loop on {k:,} cameras: {t_naive:.2f} s -> scaled linearly to {n:,}: "
-        f"{scaled:.1f} s; speed-up of the vectorised occlusion: {scaled / t_occl:.1f}x"
+        f"{scaled:.1f} s\n  speed-up of the vectorised occlusion: "
+        f"{scaled / t_one:.1f}x on 1 thread, "
+        f"{scaled / t_occl:.1f}x on {os.cpu_count()} threads"
     )
     ours = occl[sub]
     inter = shapely.area(shapely.intersection(ours, np.asarray(naive, dtype=object)))

@@ -165,7 +165,7 @@ def cast_rays(
     step: F64,
     walls: Walls | None,
     *,
-    max_pairs: int = 4_000_000,
+    max_pairs: int = 1_000_000,
 ) -> RayFan:
     """Cast the rays of a batch of cameras and return their hit distances (metres).
 
