@@ -74,11 +74,15 @@ def _outside(
         u,
         lambda p, g: (u.level[g] == u.level[par[owner[p]]]) & (g != par[owner[p]]),
     )
+    into_arr = np.array(into, dtype=object)
+    lo = np.searchsorted(owner, np.arange(len(kids)), side="left")  # parts are sorted by owner
+    hi = np.searchsorted(owner, np.arange(len(kids)), side="right")
     issues = []
-    for k in np.unique(owner):
+    for k in np.flatnonzero(hi > lo):
         c, p = kids[k], par[k]
-        mine = (owner == k) & (real_part | ~real[k])
-        where = sorted({x for x in np.array(into, dtype=object)[mine] if x})
+        mine = slice(lo[k], hi[k])
+        named = into_arr[mine][real_part[mine] | ~real[k]]
+        where = sorted({x for x in named if x})
         head = (
             f"Grid {u.code[c]} (level {u.level[c]}) extends {fmt_m2(total[k])} outside its "
             f"parent {u.code[p]}" + (f" into {', '.join(where)}" if where else "")
@@ -122,20 +126,18 @@ def _tiling(u: Units, kids: NDArray[np.intp], par: NDArray[np.intp], th: Thresho
         ),
     )
     cover_arr = np.array(cover, dtype=object)
-    among = np.zeros(len(u.code), dtype=bool)
+    lo = np.searchsorted(owner, np.arange(len(parents)), side="left")  # parts sorted by owner
+    hi = np.searchsorted(owner, np.arange(len(parents)), side="right")
     issues: list[Issue] = []
-    for k, (p, g) in enumerate(zip(parents, groups, strict=True)):
-        mine = owner == k
-        if not mine.any():
-            continue
-        among[:] = False
-        among[g] = True
-        for check, sel in (("gap", mine & ~edge), ("not_tiled", mine & edge)):
+    for k in np.flatnonzero(hi > lo):
+        p, g = parents[k], groups[k]
+        mine = np.arange(lo[k], hi[k])
+        for check, sel in (("gap", mine[~edge[mine]]), ("not_tiled", mine[edge[mine]])):
             issues.extend(
                 _region_issues(
                     parts[sel],
                     u,
-                    among,
+                    g,
                     int(u.level[g[0]]),
                     str(u.code[p]),
                     check,

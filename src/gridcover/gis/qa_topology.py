@@ -112,9 +112,8 @@ def overlaps(u: Units, th: Thresholds) -> list[Issue]:
     return issues
 
 
-def _neighbours(parts: GeomArray, u: Units, among: NDArray[np.bool_]) -> list[list[str]]:
-    """Codes of the grids (restricted to ``among``) touching each part."""
-    idx = np.flatnonzero(among)
+def _neighbours(parts: GeomArray, u: Units, idx: NDArray[np.intp]) -> list[list[str]]:
+    """Codes of the grids (rows ``idx`` of ``u``) touching each part."""
     if not len(parts) or not len(idx):
         return [[] for _ in parts]
     pi, gi = shapely.STRtree(u.geom[idx]).query(parts, predicate="dwithin", distance=EDGE_SNAP_M)
@@ -144,7 +143,7 @@ def top_gaps(u: Units, top_levels: set[int], th: Thresholds) -> list[Issue]:
         rings = shapely.get_interior_ring(np.repeat(polys, n_holes), _ring_numbers(n_holes))
         holes = shapely.difference(shapely.polygons(rings), union)
         parts, _ = _parts(holes, th)
-        issues.extend(_region_issues(parts, u, sel, lv, None, "gap", th))
+        issues.extend(_region_issues(parts, u, np.flatnonzero(sel), lv, None, "gap", th))
     return issues
 
 
@@ -158,7 +157,7 @@ def _ring_numbers(counts: NDArray[np.int_]) -> NDArray[np.intp]:
 def _region_issues(
     parts: GeomArray,
     u: Units,
-    among: NDArray[np.bool_],
+    among: NDArray[np.intp],
     level: int,
     parent: str | None,
     check: str,
