@@ -146,3 +146,24 @@ def test_console_script_exit_code() -> None:
     )
     assert run.returncode == 1, run.stderr
     assert "FAILED: 4 error(s)" in run.stdout
+
+
+def test_custom_fields_and_level_per_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A level-2 file with its own code/parent column names and no level column, checked with
+    the districts file (read with the reader's own Chicago mapping)."""
+    b = gpd.read_file(CHICAGO / "police_beats_2014.geojson")
+    b = b.rename(columns={"BEAT_NUM": "WGBM", "DISTRICT": "SJWGBM"})[["WGBM", "SJWGBM", "geometry"]]
+    path = tmp_path / "wg.geojson"
+    b.to_file(path, driver="GeoJSON")
+    fields = ["--code-field", "WGBM", "--parent-field", "SJWGBM"]
+    out = tmp_path / "issues.geojson"
+    args = ["check", str(DISTRICTS), str(path), "--level", "1", "--level", "2", *fields]
+    assert main([*args, "--out", str(out)]) == 1
+    printed = capsys.readouterr().out
+    assert "25 at level 1, 277 at level 2" in printed
+    direct = check_grids(chicago_frame())
+    back = pyogrio.read_dataframe(out)
+    assert sorted(back["code"].fillna("")) == sorted(direct.issues["code"].fillna(""))
+    assert main(["check", str(path), "--level", "2", *fields]) == 0

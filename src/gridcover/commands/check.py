@@ -9,9 +9,10 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 
-from gridcover.errors import InputError
+from gridcover.errors import InputError, SchemaError
 from gridcover.gis import read_layer
 from gridcover.gis.grids_qa import COLUMNS, GridCheck, check_grids
 
@@ -43,6 +44,11 @@ Examples:
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("grids", nargs="+", metavar="GRIDS", help="grid file(s) to check together")
     parser.add_argument("--layer", help="layer name inside a GeoPackage (same for every file)")
+    parser.add_argument("--crs", help="source CRS when the files have none or a wrong one")
+    parser.add_argument(
+        "--coord-sys", choices=("wgs84", "gcj02", "bd09"), help="Chinese web-map offset to remove"
+    )
+    parser.add_argument("--encoding", help="text encoding (default: detected)")
     parser.add_argument("--code-field", metavar="F", help="column holding the grid code")
     parser.add_argument("--parent-field", metavar="F", help="column holding the parent grid code")
     parser.add_argument("--level-field", metavar="F", help="column holding the level (1-3)")
@@ -108,22 +114,66 @@ def read_grids(args: argparse.Namespace) -> gpd.GeoDataFrame:
         )
         if f
     }
+    fields = [_fields(path, args.layer) for path in args.grids]
+    for src in columns:
+        if all(f is not None and src not in f for f in fields):
+            raise InputError(
+                f"No GRIDS file has a column '{src}' (given as a --*-field option); "
+                "the files have: "
+                + "; ".join(
+                    f"{p}: {', '.join(sorted(f or []))}"
+                    for p, f in zip(args.grids, fields, strict=True)
+                )
+            )
     frames = []
     for k, path in enumerate(args.grids):
-        gdf = read_layer(
-            path,
-            "grids",
-            layer=args.layer,
-            columns=columns or None,
-            duplicates="keep",
-            on_invalid="keep",
-        )
+        have = fields[k]
+        mine = {c: t for c, t in columns.items() if have is None or c in have}
+        gdf = _read_one(path, args, mine, bool(levels))
         if levels:
             gdf["level"] = levels[0] if len(levels) == 1 else levels[k]
         name = Path(path).name
         gdf.index = pd.Index([f"{name}:{i}" for i in range(len(gdf))])
         frames.append(gdf[["code", "parent_code", "level", "name", "geometry"]])
     return gpd.GeoDataFrame(pd.concat(frames), geometry="geometry", crs=4326)
+
+
+def _fields(path: str, layer: str | None) -> set[str] | None:
+    """Attribute names of a file (None when GDAL cannot tell; the reader will)."""
+    try:
+        return set(pyogrio.read_info(path, layer=layer)["fields"])
+    except Exception:
+        return None
+
+
+def _read_one(
+    path: str, args: argparse.Namespace, columns: dict[str, str], level_given: bool
+) -> gpd.GeoDataFrame:
+    def read(cols: dict[str, str | None]) -> gpd.GeoDataFrame:
+        return read_layer(
+            path,
+            "grids",
+            layer=args.layer,
+            crs=args.crs,
+            coord_sys=args.coord_sys,
+            encoding=args.encoding,
+            columns=cols or None,
+            duplicates="keep",
+            on_invalid="keep",
+        )
+
+    try:
+        return read(dict(columns))
+    except SchemaError as exc:
+        # A file with a parent column but no level column: the reader wants a level column;
+        # --level supplies it, so read the parent column as a plain attribute and map it here.
+        if not (level_given and args.parent_field in columns and "'level'" in str(exc)):
+            raise
+    cols: dict[str, str | None] = {**columns, args.parent_field: None}
+    gdf = read(cols)
+    parent = gdf[args.parent_field].astype("string").str.strip()
+    gdf["parent_code"] = parent.mask(parent == "")
+    return gdf
 
 
 def run(args: argparse.Namespace) -> int:
