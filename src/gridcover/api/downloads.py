@@ -33,7 +33,9 @@ def downloads_router() -> APIRouter:
             200: {
                 "description": "The collection as a file",
                 "content": {
-                    m: {"schema": {"type": "string", "format": "binary"}} for m in MEDIA.values()
+                    MEDIA["geojson"]: {"schema": {"type": "object"}},
+                    MEDIA["gpkg"]: {"schema": {"type": "string", "format": "binary"}},
+                    MEDIA["parquet"]: {"schema": {"type": "string", "format": "binary"}},
                 },
             },
             **responses_for(None, 400, 404),

@@ -186,7 +186,7 @@ def ogc_router(settings: Settings) -> APIRouter:
         dependencies=[Depends(plain_params())],
     )
     def api(request: Request, store: StoreDep) -> Response:
-        doc = openapi_document(request.app, [c.id for c in store.collections()])
+        doc = openapi_document(request.app, store.collections())
         return JSONResponse(doc, media_type=OPENAPI_MEDIA)
 
     @router.get(

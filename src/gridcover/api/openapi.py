@@ -20,6 +20,7 @@ from gridcover import __version__
 from gridcover.api.errors import EXCEPTION_SCHEMA
 from gridcover.api.ogc_crs import CRS84, OFFERED_URIS
 from gridcover.api.openapi_schemas import OGC_SCHEMAS
+from gridcover.api.store import CollectionInfo
 
 OPENAPI_MEDIA = "application/vnd.oai.openapi+json;version=3.0"
 _JSON = "application/json"
@@ -197,11 +198,40 @@ def to_openapi_30(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def openapi_document(app: FastAPI, collection_ids: Sequence[str]) -> dict[str, Any]:
-    """The app's OpenAPI 3.0.3 document (cached per set of collection ids)."""
-    key = tuple(collection_ids)
+def _per_collection_items(doc: dict[str, Any], infos: Sequence[CollectionInfo]) -> None:
+    """A concrete ``/collections/<id>/items`` path per collection, with its property filters.
+
+    Concrete paths take precedence over the template (OpenAPI 3.0 path matching); they let
+    clients and test suites see each collection's queryable properties and their types.
+    """
+    template = doc["paths"].get("/collections/{collectionId}/items", {}).get("get")
+    if template is None:
+        return
+    reserved = {"bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "f"}
+    for info in infos:
+        op = copy.deepcopy(template)
+        op["operationId"] = f"{template.get('operationId', 'items')}__{info.id}"
+        op["summary"] = f"Features of {info.id}"
+        op["parameters"] = [p for p in op["parameters"] if p.get("name") != "collectionId"]
+        for f in info.fields:
+            if f.name in reserved:
+                continue
+            kind = "number" if f.type == "integer" and f.int64 else f.type
+            op["parameters"].append(
+                {
+                    "name": f.name, "in": "query", "required": False, "style": "form",
+                    "explode": False, "schema": {"type": kind},
+                    "description": f"Equality filter on the property {f.name!r}.",
+                }
+            )  # fmt: skip
+        doc["paths"][f"/collections/{info.id}/items"] = {"get": op}
+
+
+def openapi_document(app: FastAPI, infos: Sequence[CollectionInfo]) -> dict[str, Any]:
+    """The app's OpenAPI 3.0.3 document (cached per state of the collections)."""
+    key = tuple((c.id, c.updated) for c in infos)
     with _lock:
-        cache: dict[tuple[str, ...], dict[str, Any]] = app.state.openapi_cache
+        cache: dict[tuple[tuple[str, str], ...], dict[str, Any]] = app.state.openapi_cache
         if key in cache:
             return cache[key]
         settings = app.state.settings
@@ -214,11 +244,13 @@ def openapi_document(app: FastAPI, collection_ids: Sequence[str]) -> dict[str, A
         comps["parameters"] = _parameters(app)
         comps["schemas"].update(copy.deepcopy(OGC_SCHEMAS))
         comps["schemas"]["exception"] = copy.deepcopy(EXCEPTION_SCHEMA)
+        ids = [c.id for c in infos]
         for item in doc["paths"].values():
             for op in item.values():
                 for p in op.get("parameters", []):
-                    if p.get("name") == "collectionId" and p.get("in") == "path" and key:
-                        p["schema"] = {"type": "string", "enum": list(key)}
+                    if p.get("name") == "collectionId" and p.get("in") == "path" and ids:
+                        p["schema"] = {"type": "string", "enum": ids}
+        _per_collection_items(doc, infos)
         cache.clear()
         cache[key] = doc
         return doc
