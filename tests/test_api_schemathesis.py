@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from api_server import build_store
 from hypothesis import HealthCheck, settings
 
+from api_server import build_store
 from gridcover.api.app import create_app
 from gridcover.settings import Settings
 

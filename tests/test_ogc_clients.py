@@ -17,6 +17,7 @@ import numpy as np
 import pyogrio
 import pytest
 import shapely
+
 from api_server import build_store, helsinki_cameras, live_server
 
 BBOX = (24.9400, 60.1660, 24.9450, 60.1690)  # lon/lat, central Helsinki
