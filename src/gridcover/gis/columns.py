@@ -150,10 +150,7 @@ PROFILES: tuple[Profile, ...] = (
         "traffic enforcement cameras (approach codes)",
         "cameras",
         ("firstapproach",),
-        rules=(
-            _r("camera_id", "ID|LOCATION ID|INTERSECTION|ADDRESS"),
-            _r("azimuth_deg", "FIRST APPROACH", "approach"),
-        ),
+        rules=(_r("camera_id", "ID|LOCATION ID|INTERSECTION|ADDRESS"),),
         defaults={"type": "bullet"},
         note="traffic cameras: FIRST APPROACH (direction the monitored traffic travels) -> "
         "azimuth_deg facing that traffic (NB -> 180); fixed cameras -> type bullet",
@@ -344,8 +341,9 @@ def _missing_error(
         names = [n for r in ALIASES[schema.kind] if r.target == f.name for n in r.names]
         parts.append(f"'{f.name}' ({f.zh}, {f.en}; recognised names: {', '.join(names)})")
     example = ", ".join(f"'YOUR_COLUMN': '{f.name}'" for f in missing)
+    cli = " ".join(f"--column YOUR_COLUMN={f.name}" for f in missing)
     return SchemaError(
         f"{label}: no column found for required {' and '.join(parts)} of kind "
         f"'{schema.kind}'. The file has: {', '.join(map(str, present)) or '(no columns)'}. "
-        f"Name the column with columns={{{example}}}."
+        f"Name the column with columns={{{example}}} (CLI: {cli})."
     )

@@ -33,21 +33,39 @@ class EncodingGuess:
     reason: str
 
 
-def _cjk_share(text: str) -> float:
-    """Share of non-ASCII characters that are CJK ideographs, CJK punctuation or full-width."""
+def _is_cjk(c: str) -> bool:
+    o = ord(c)
+    return (
+        0x4E00 <= o <= 0x9FFF
+        or 0x3400 <= o <= 0x4DBF
+        or 0x3000 <= o <= 0x303F
+        or 0xFF00 <= o <= 0xFFEF
+        or 0x20000 <= o <= 0x2FFFF
+    )
+
+
+def _looks_chinese(text: str) -> bool:
+    """True when the non-ASCII characters are mostly CJK and sit in runs, as Chinese does.
+
+    Latin-1 text decoded as GB18030 also yields CJK characters, but one at a time wedged
+    between Latin letters ('Kämp' -> 'K' + one ideograph + 'p'); such lone, letter-bound
+    characters may be at most 30 % of the CJK characters.
+    """
     non_ascii = [c for c in text if ord(c) > 127]
     if not non_ascii:
-        return 1.0
-    cjk = sum(
-        1
-        for c in non_ascii
-        if 0x4E00 <= ord(c) <= 0x9FFF
-        or 0x3400 <= ord(c) <= 0x4DBF
-        or 0x3000 <= ord(c) <= 0x303F
-        or 0xFF00 <= ord(c) <= 0xFFEF
-        or 0x20000 <= ord(c) <= 0x2FFFF
-    )
-    return cjk / len(non_ascii)
+        return True
+    cjk = [_is_cjk(c) for c in text]
+    n_cjk = sum(cjk)
+    if n_cjk < _CJK_MIN_SHARE * len(non_ascii):
+        return False
+    lone = 0
+    for i, is_c in enumerate(cjk):
+        prev = text[i - 1] if i > 0 else " "
+        nxt = text[i + 1] if i + 1 < len(text) else " "
+        alone = is_c and not _is_cjk(prev) and not _is_cjk(nxt)
+        if alone and ((prev.isascii() and prev.isalpha()) or (nxt.isascii() and nxt.isalpha())):
+            lone += 1
+    return lone <= 0.3 * n_cjk
 
 
 def _decodes(data: bytes, codec: str) -> str | None:
@@ -61,15 +79,15 @@ def guess_bytes(data: bytes) -> EncodingGuess | None:
     """Guess from raw text bytes alone: ASCII, UTF-8 or GB18030; None when unsure."""
     if data.isascii():
         return EncodingGuess("utf-8", "all text is ASCII")
-    if _decodes(data, "utf-8") is not None:
-        return EncodingGuess("utf-8", "text decodes as strict UTF-8")
-    # A sample cut mid-character may end in a partial sequence: retry without the tail.
-    for cut in (1, 2, 3):
-        if _decodes(data[:-cut], "utf-8") is not None and len(data) > 64:
+    # A sample cut at a size limit may end in a partial character: allow dropping up to 3
+    # bytes, but only for long samples (short texts are whole and must decode whole).
+    cuts = (0, 1, 2, 3) if len(data) > 1024 else (0,)
+    for cut in cuts:
+        if _decodes(data[: len(data) - cut], "utf-8") is not None:
             return EncodingGuess("utf-8", "text decodes as strict UTF-8")
-    for cut in (0, 1, 2, 3):
+    for cut in cuts:
         text = _decodes(data[: len(data) - cut], "gb18030")
-        if text is not None and _cjk_share(text) >= _CJK_MIN_SHARE:
+        if text is not None and _looks_chinese(text):
             return EncodingGuess(
                 "gb18030",
                 "text is not UTF-8 but decodes as GB18030 (superset of GBK/GB2312) "

@@ -117,7 +117,8 @@ def _read_raw(
 
 def _read_parquet(path: Path, label: str, crs: pyproj.CRS | None) -> formats.RawLayer:
     try:
-        gdf = gpd.read_parquet(path)
+        with np.errstate(invalid="ignore"):
+            gdf = gpd.read_parquet(path)
     except Exception as exc:  # no geometry metadata: read as a plain table of points
         if "geo" not in str(exc).lower():
             raise InputError(f"{label}: the Parquet file cannot be read ({exc}).") from exc
@@ -195,6 +196,18 @@ def _bounds(geoms: np.ndarray, ok: np.ndarray) -> np.ndarray:
     if ok.any():
         b[ok] = shapely.bounds(geoms[ok])
     return b
+
+
+def _osm_elements(geoms: np.ndarray) -> np.ndarray:
+    """OSM element type per row: points are nodes, others ways; rows without a geometry
+    take the layer's most common type."""
+    types = np.asarray(shapely.get_type_id(geoms))
+    elements = np.where(types == 0, "node", "way")
+    present = types >= 0
+    if present.any() and not present.all():
+        common = "node" if (types[present] == 0).mean() >= 0.5 else "way"
+        elements[~present] = common
+    return elements
 
 
 def _rows_of(problems: list[RowProblem], n: int) -> np.ndarray:
@@ -277,8 +290,7 @@ def _finish(
     notes: list[str],
 ) -> gpd.GeoDataFrame:
     n = len(frame)
-    points = np.asarray(shapely.get_type_id(raw.geoms)) == 0
-    elements = np.where(points, "node", "way")
+    elements = _osm_elements(raw.geoms)
     mapped = apply_plan(frame, plan, raw.numbers, elements)
     notes.extend(mapped.notes)
     canonical = mapped.canonical

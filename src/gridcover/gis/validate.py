@@ -58,16 +58,18 @@ class RowLabels:
     ids: np.ndarray | None = None
 
     def describe(self, rows: np.ndarray) -> str:
+        """'feature 5 (code '0111')' or 'rows 1, 2, 3 (camera_id '195', '232', '233')'."""
         rows = np.asarray(rows, dtype=np.int64)
-        parts = []
-        for r in rows[:_SHOWN]:
-            text = f"{self.numbers[r]}"
-            if self.ids is not None and self.ids[r] is not None and self.ids[r] == self.ids[r]:
-                text += f" ({self.id_name} '{self.ids[r]}')"
-            parts.append(text)
-        more = f", ... ({len(rows)} in all)" if len(rows) > _SHOWN else ""
+        shown = rows[:_SHOWN]
+        text = ", ".join(str(self.numbers[r]) for r in shown)
+        if len(rows) > _SHOWN:
+            text += f", ... ({len(rows)} in all)"
         noun = self.noun if len(rows) == 1 else f"{self.noun}s"
-        return f"{noun} {', '.join(parts)}{more}"
+        ids = [] if self.ids is None else [self.ids[r] for r in shown]
+        known = [str(i) for i in ids if i is not None and i == i]
+        if known and len(known) == len(ids):
+            text += f" ({self.id_name} " + ", ".join(f"'{i}'" for i in known) + ")"
+        return f"{noun} {text}"
 
 
 @dataclass
@@ -89,7 +91,8 @@ def parse_wkb(wkb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     back as None with ``unbuilt`` True; ``fixed`` holds what shapely's ``on_invalid='fix'``
     makes of them (the ring closed), or None.
     """
-    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    with np.errstate(invalid="ignore"):
+        geoms = shapely.from_wkb(wkb, on_invalid="ignore")
     present = np.array([w is not None for w in wkb], dtype=bool)
     unbuilt = present & shapely.is_missing(geoms)
     fixed = np.full(len(wkb), None, dtype=object)

@@ -25,7 +25,7 @@ def check_lonlat_range(bounds: np.ndarray, crs: pyproj.CRS, ok: np.ndarray) -> l
     out_y = (np.abs(ymin) > 90) | (np.abs(ymax) > 90)
     bad = ok & (out_x | out_y)
     if not bad.any():
-        return _swapped_by_area(bounds, crs, ok)
+        return _implausible(bounds, ok) or _swapped_by_area(bounds, crs, ok)
     rows = np.flatnonzero(bad)
     if looks_projected(bounds[bad][:, [0, 2]], bounds[bad][:, [1, 3]]) and (
         np.nanmax(np.abs(bounds[bad])) > 1000
@@ -33,7 +33,13 @@ def check_lonlat_range(bounds: np.ndarray, crs: pyproj.CRS, ok: np.ndarray) -> l
         cx, cy = (xmin[bad] + xmax[bad]) / 2, (ymin[bad] + ymax[bad]) / 2
         codes = guess_gk_epsg(cx, cy)
         hint = (
-            "likely CGCS2000 Gauss-Krüger: " + ", ".join(f"EPSG:{c}" for c in codes[:4])
+            "likely CGCS2000 Gauss-Krüger, one of "
+            + ", ".join(f"EPSG:{c}" for c in codes)
+            + (
+                " (the zone's central meridian must be nearest the data's longitude)"
+                if len(codes) > 1
+                else ""
+            )
             if codes
             else "its real projected CRS"
         )
@@ -55,7 +61,7 @@ def check_lonlat_range(bounds: np.ndarray, crs: pyproj.CRS, ok: np.ndarray) -> l
                 "has latitude outside -90..90 but would be valid with x and y exchanged "
                 "(latitude/longitude swapped?)",
                 "swap? put longitude first (x) and latitude second (y), e.g. exchange the "
-                "lon/lat columns or pass columns= naming them correctly",
+                "names of the lon/lat columns, or the coordinate order in the file",
             )
         ]
     return [
@@ -63,6 +69,38 @@ def check_lonlat_range(bounds: np.ndarray, crs: pyproj.CRS, ok: np.ndarray) -> l
             rows,
             "lies outside longitude -180..180 / latitude -90..90",
             "correct the coordinates or declare the real CRS with crs=",
+        )
+    ]
+
+
+PLAUSIBLE_LAT = (-60.0, 85.0)
+"""Latitudes where gridcover data can be: no police grids or cameras south of 60 S."""
+
+
+def _implausible(bounds: np.ndarray, ok: np.ndarray) -> list[RowProblem]:
+    """Rows in Antarctica (legal degrees, implausible data); 'swap?' when swapping helps."""
+    lo, hi = PLAUSIBLE_LAT
+    out = ok & ((bounds[:, 1] < lo) | (bounds[:, 3] > hi))
+    if not out.any():
+        return []
+    rows = np.flatnonzero(out)
+    swapped_fine = (bounds[rows, 0] >= lo) & (bounds[rows, 2] <= hi)
+    if swapped_fine.all():
+        return [
+            RowProblem(
+                rows,
+                f"has latitude {bounds[rows[0], 1]:.5f}, outside the plausible {lo:g}..{hi:g}, "
+                "but would be plausible with x and y exchanged (latitude/longitude swapped?)",
+                "swap? put longitude first (x) and latitude second (y), e.g. exchange the "
+                "names of the lon/lat columns, or the coordinate order in the file",
+            )
+        ]
+    return [
+        RowProblem(
+            rows,
+            f"lies at latitude {bounds[rows[0], 1]:.5f}, outside the plausible extent of "
+            f"gridcover data (latitude {lo:g}..{hi:g})",
+            "check the coordinates and the declared CRS",
         )
     ]
 

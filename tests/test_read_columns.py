@@ -1,0 +1,170 @@
+"""Column mapping: OSM tags, compass words, Chinese headers, explicit columns=, exact codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+
+from gridcover.gis import read_layer
+from gridcover.gis.columns import ALIASES, plan_columns
+from gridcover.gis.values import parse_approach, parse_degrees, parse_length_m
+
+DATA = Path(__file__).parent / "data"
+CAMS = DATA / "helsinki-osm-center" / "surveillance_cameras.geojson"
+BEATS = DATA / "chicago-cameras-police" / "police_beats_2014.geojson"
+
+
+def _features(path: Path, n: int) -> list[dict]:
+    return json.loads(path.read_text(encoding="utf-8"))["features"][:n]
+
+
+def _write(path: Path, feats: list[dict]) -> Path:
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "deg"),
+    [
+        ("N", 0),
+        ("NE", 45),
+        ("ene", 67.5),
+        ("SW", 225),
+        ("NNW", 337.5),
+        ("north", 0),
+        ("South-West", 225),
+        ("东北", 45),
+        ("正南", 180),
+        ("270", 270),
+        ("45°", 45),
+        ("12,5", 12.5),
+        ("90;180", 90),
+    ],
+)
+def test_directions(text: str, deg: float) -> None:
+    assert parse_degrees(text) == deg
+
+
+@pytest.mark.parametrize(
+    ("code", "deg"),
+    [("NB", 180), ("SB", 0), ("EB", 270), ("WB", 90), ("NEB", 225), ("SEB", 315), ("NWB", 135)],
+)
+def test_approach_codes_face_the_oncoming_traffic(code: str, deg: float) -> None:
+    assert parse_approach(code) == deg
+
+
+@pytest.mark.parametrize(
+    ("text", "m"),
+    [
+        ("4", 4.0),
+        ("4 m", 4.0),
+        ("4.5m", 4.5),
+        ("12 ft", 12 * 0.3048),
+        ("12'", 12 * 0.3048),
+        ("5'6\"", 5.5 * 0.3048),
+        ("3米", 3.0),
+        ("7,5", 7.5),
+    ],
+)
+def test_lengths(text: str, m: float) -> None:
+    assert np.isclose(parse_length_m(text), m)
+
+
+def test_osm_camera_tags(tmp_path: Path) -> None:
+    feats = _features(CAMS, 6)
+    tags = [
+        {"camera:direction": "NE", "camera:type": "fixed", "height": "4 m"},
+        {"direction": "270", "camera:type": "panning", "camera:angle": "15"},
+        {"camera:type": "dome", "revolving": "yes", "camera:direction": "90"},
+        {"height": "12 ft", "surveillance:type": "ALPR"},
+        {"camera:direction": "SSW", "direction": "10"},
+        {},
+    ]
+    for f, t in zip(feats, tags, strict=True):
+        f["properties"] = {"osm_id": f["properties"]["osm_id"], **t}
+    gdf = read_layer(_write(tmp_path / "c.geojson", feats), "cameras")
+    az = gdf["azimuth_deg"].tolist()
+    assert az[0] == 45 and az[1] == 270 and np.isnan(az[2]) and np.isnan(az[3]) and az[4] == 202.5
+    assert gdf["type"].tolist() == ["bullet", "ptz", "ptz", "other", "other", "other"]
+    assert np.allclose(gdf["height_m"].fillna(-1), [4, -1, -1, 12 * 0.3048, -1, -1])
+    assert gdf["camera:angle"].iloc[1] == "15"  # tilt, not field of view: kept, not mapped
+    assert gdf["fov_deg"].isna().all()
+    assert gdf["surveillance:type"].iloc[3] == "ALPR"
+    assert gdf["camera_id"].tolist() == [f"osm-node-{f['properties']['osm_id']}" for f in feats]
+
+
+def test_integer_ids_are_not_renumbered(tmp_path: Path) -> None:
+    feats = _features(CAMS, 3)
+    ids = [9007199254740993, 7, 123456789012345678]  # > 2**53, small, 18 digits
+    for f, i in zip(feats, ids, strict=True):
+        f["properties"] = {"camera_id": i}
+    gdf = read_layer(_write(tmp_path / "ids.geojson", feats), "cameras")
+    assert gdf["camera_id"].tolist() == [str(i) for i in ids]
+
+
+def test_chinese_grid_headers_and_20_digit_codes_as_bare_json_numbers(tmp_path: Path) -> None:
+    feats = _features(BEATS, 3)
+    codes = [44030312345678901234, 44030312345678901235, 44030312345678901236]
+    for f, c in zip(feats, codes, strict=True):
+        f["properties"] = {"网格编码": c, "上级网格编码": "440303001", "层级": "2", "名称": "南湖"}
+    gdf = read_layer(_write(tmp_path / "g.geojson", feats), "grids")
+    assert gdf["code"].tolist() == [str(c) for c in codes]  # not 4.4030312345678897e+19
+    assert gdf["parent_code"].tolist() == ["440303001"] * 3
+    assert gdf["level"].tolist() == [2, 2, 2] and gdf["name"].iloc[0] == "南湖"
+    assert any("exact digits" in n for n in gdf.attrs["gridcover"]["notes"])
+
+
+def test_20_digit_numeric_dbf_codes_are_exact(tmp_path: Path) -> None:
+    gdf = gpd.read_file(BEATS).head(4)[["geometry"]]
+    codes = ["44030312345678901234", "44030312345678901235", "9", "44030399999999999999"]
+    gdf["code"] = [c.rjust(20) for c in codes]
+    path = tmp_path / "g.shp"
+    gdf.to_file(path)
+    dbf = path.with_suffix(".dbf")
+    raw = bytearray(dbf.read_bytes())
+    pos = raw.index(b"code")
+    assert raw[pos + 11 : pos + 12] == b"C"
+    raw[pos + 11 : pos + 12] = b"N"  # now GDAL sees an N(20,0) number: a double
+    raw[pos + 16] = 20
+    dbf.write_bytes(bytes(raw))
+    out = read_layer(path, "grids")
+    assert out["code"].tolist() == codes
+
+
+def test_leading_zeros_in_csv_codes_survive(tmp_path: Path) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text(
+        "code,parent_code,level,wkt\n"
+        '0012,001,2,"POLYGON ((0 0, 1 0, 1 1, 0 0))"\n'
+        '0013,001,2,"POLYGON ((1 0, 2 0, 2 1, 1 0))"\n',
+        encoding="utf-8",
+    )
+    gdf = read_layer(path, "grids", crs="EPSG:4326")
+    assert gdf["code"].tolist() == ["0012", "0013"] and gdf["parent_code"].iloc[0] == "001"
+
+
+def test_explicit_columns_override_and_none_ignores(tmp_path: Path) -> None:
+    gdf = read_layer(BEATS, "grids", columns={"BEAT": "code", "BEAT_NUM": None}, duplicates="keep")
+    assert gdf["code"].tolist() == gpd.read_file(BEATS)["BEAT"].tolist()
+    assert "BEAT_NUM" in gdf.columns  # ignored for mapping, kept as an attribute
+    assert gdf.attrs["gridcover"]["columns"]["code"] == "'BEAT'"
+
+
+def test_defaults_are_documented_values() -> None:
+    gdf = read_layer(CAMS, "cameras")
+    assert set(gdf["status"]) == {"unknown"}
+    plan = plan_columns(["name", "geometry"], "roads")
+    assert plan.sources["class"].constant == "other"
+    assert plan.sources["road_id"].origin == "fid"
+
+
+def test_alias_tables_are_data_not_code() -> None:
+    # every kind has a table, and every table only names canonical columns
+    from gridcover.gis.schemas import SCHEMAS
+
+    for kind, rules in ALIASES.items():
+        assert {r.target for r in rules} <= set(SCHEMAS[kind].columns)
