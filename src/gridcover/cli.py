@@ -20,6 +20,8 @@ COMMANDS: tuple[str, ...] = (
     "check",
     "inspect",
     "analyze",
+    "patrol",
+    "site",
     "serve",
 )
 

@@ -1,0 +1,132 @@
+"""``gridcover patrol``: one contiguous, workload-balanced patrol zone per police post."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import geopandas as gpd
+
+from gridcover.coverage.cells import cells_for_area
+from gridcover.coverage.patrol import patrol_zones
+from gridcover.coverage.priority import priority_from_layers
+from gridcover.errors import InputError
+from gridcover.gis import read_layer
+
+NAME = "patrol"
+HELP = "Design patrol zones: one contiguous, balanced zone of H3 cells per police post."
+DESCRIPTION = """\
+Partition an area into one patrol zone per police post (派出所 / 警务室). Every zone is one
+connected piece of H3 cells holding its post; with --boundary, zones never cross the
+boundary polygons (e.g. police districts / 派出所辖区); --locked polygons (with a post_id
+column) keep their cells as they are. Zones start from the fastest post (street network
+when --roads is given, otherwise grid-adjacency travel: say so in the report) and are then
+balanced by moving border cells. Workload mixes area, priority weight (from --roads,
+--sites, --buildings), road length and --incidents counts; --weights sets the mix.
+
+Writes zones (GeoJSON, or GeoParquet for .parquet) and optionally one row per cell, and
+prints a short report: balance ratio (max/min workload; target 1.15), Polsby-Popper
+compactness, travel times, and the reason when the target cannot be met.
+
+examples:
+  gridcover patrol sample_geodata/grids.geojson sample_geodata/posts.geojson \\
+      --roads sample_geodata/roads.geojson --res 10 --out zones.geojson
+  gridcover patrol districts.geojson stations.csv --boundary districts.geojson --res 9
+"""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("area", help="polygons of the area to cover (all features are joined)")
+    parser.add_argument("posts", help="police posts (points, read as kind 'posts')")
+    parser.add_argument("--area-level", type=int, metavar="N", help="only grids of this level")
+    parser.add_argument("--res", type=int, default=10, help="H3 resolution 9-13 (default 10)")
+    parser.add_argument("--roads", help="street lines: travel along streets, road length")
+    parser.add_argument("--boundary", help="polygons zones must not cross (e.g. districts)")
+    parser.add_argument("--boundary-field", metavar="F", help="region key column (default code)")
+    parser.add_argument("--locked", help="polygons with post_id: frozen zones")
+    parser.add_argument("--incidents", help="incident counts (points/polygons with count)")
+    parser.add_argument("--sites", help="key sites, for the priority weight")
+    parser.add_argument("--buildings", help="buildings, for the priority weight")
+    parser.add_argument(
+        "--weights",
+        default="area=1,priority=1,road_length=1,incidents=1",
+        metavar="K=V,...",
+        help="workload mix (default: equal shares of area, priority, road_length, incidents)",
+    )
+    parser.add_argument("--mode", choices=("walk", "bike", "car"), default="car")
+    parser.add_argument("--target", type=float, default=1.15, help="balance target (1.15)")
+    parser.add_argument("--out", type=Path, required=True, help="zones file (.geojson/.parquet)")
+    parser.add_argument("--cells-out", type=Path, help="per-cell file (.geojson/.parquet)")
+    parser.set_defaults(func=run)
+
+
+def parse_weights(text: str) -> dict[str, float]:
+    """'area=1,incidents=2' -> {'area': 1.0, 'incidents': 2.0}."""
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, val = part.partition("=")
+        try:
+            out[key.strip()] = float(val)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise InputError(f"--weights item {part!r} must look like name=number, e.g. area=1.")
+    return out
+
+
+def write(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    """GeoParquet for .parquet, GeoJSON otherwise (EPSG:4326)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".parquet":
+        gdf.to_parquet(path)
+    else:
+        gdf.to_file(path, driver="GeoJSON", engine="pyogrio")
+
+
+def _read_polygons(path: str, level: int | None = None) -> gpd.GeoDataFrame:
+    gdf = read_layer(path, "grids", duplicates="keep")
+    return gdf[gdf["level"] == level] if level is not None else gdf
+
+
+def _read_locked(path: str) -> gpd.GeoDataFrame:
+    """Locked zones: any polygon file with a post_id column (not a canonical layer kind)."""
+    gdf = gpd.read_file(path, engine="pyogrio")
+    if gdf.crs is None:
+        raise InputError(f"{path}: the locked-zones file has no CRS; save it with one.")
+    return gdf.to_crs(4326)
+
+
+def run(args: argparse.Namespace) -> int:
+    area = _read_polygons(args.area, args.area_level)
+    posts = read_layer(args.posts, "posts")
+    roads = read_layer(args.roads, "roads") if args.roads else None
+    cells = cells_for_area(area, args.res)
+    priority = None
+    if args.roads or args.sites or args.buildings:
+        priority = priority_from_layers(
+            cells,
+            roads=roads,
+            sites=read_layer(args.sites, "sites") if args.sites else None,
+            buildings=read_layer(args.buildings, "buildings") if args.buildings else None,
+        ).weight
+    plan = patrol_zones(
+        area,
+        posts,
+        cells=cells,
+        roads=roads,
+        boundary=_read_polygons(args.boundary) if args.boundary else None,
+        boundary_field=args.boundary_field,
+        priority=priority,
+        incidents=read_layer(args.incidents, "incidents") if args.incidents else None,
+        locked=_read_locked(args.locked) if args.locked else None,
+        weights=parse_weights(args.weights),
+        mode=args.mode,
+        target_ratio=args.target,
+    )
+    print(plan.report())
+    write(plan.zones, args.out)
+    print(f"Wrote {len(plan.zones)} zone(s) to {args.out}.")
+    if args.cells_out:
+        write(plan.cells, args.cells_out)
+        print(f"Wrote {len(plan.cells)} cell(s) to {args.cells_out}.")
+    return 0

@@ -1,0 +1,237 @@
+"""Patrol zones, array core: anchor, priced network Voronoi, repair, balance, smooth, report.
+
+:func:`design_zones` takes cell centroids and areas (metres), the ring-ordered neighbours,
+the travel-time matrix and the workload, and returns a :class:`ZoneAssignment`. The steps
+are described in :mod:`gridcover.coverage.patrol` and docs/PATROL_SITING.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from gridcover.coverage.patrol_balance import (
+    BalanceStats,
+    balance_zones,
+    priced_labels,
+    repair_contiguity,
+    smooth_zones,
+    voronoi_labels,
+)
+from gridcover.coverage.patrol_cells import colour_classes, label_components
+from gridcover.coverage.patrol_report import anchor_posts, explain_balance, zone_table
+from gridcover.errors import InputError
+
+__all__ = ["UNASSIGNED_REASONS", "ZoneAssignment", "design_zones"]
+
+UNASSIGNED_REASONS = ("no post in its boundary region", "cut off from every post of its region")
+
+
+@dataclass(frozen=True, eq=False)
+class ZoneAssignment:
+    """Result of :func:`design_zones` (arrays aligned with the cells / the posts).
+
+    ``labels``: post index per cell (-1 unassigned); ``anchors``: cell position of each post
+    (-1: no zone); ``zones``: per-post table (see ``patrol_report.zone_table``);
+    ``balance_ratio``: max/min workload over zones; ``initial_ratio``: the same before
+    balancing; ``explanation``: why the ratio is above target ("" when it is not);
+    ``problems``: one sentence per post or lock issue; ``unassigned``: reason -> cell count.
+    """
+
+    labels: np.ndarray
+    anchors: np.ndarray
+    zones: pd.DataFrame
+    balance_ratio: float
+    initial_ratio: float
+    target_ratio: float
+    explanation: str
+    problems: tuple[str, ...]
+    unassigned: dict[str, int]
+    stats: BalanceStats
+
+
+def _ratio(loads: np.ndarray, active: np.ndarray) -> float:
+    ld = loads[active]
+    if ld.size == 0:
+        return float("nan")
+    return float(ld.max() / ld.min()) if ld.min() > 0 else float("inf")
+
+
+def _step_seconds(nbr: np.ndarray, cost: np.ndarray, labels: np.ndarray) -> float:
+    """Typical travel time of one step between adjacent cells (the median over cells)."""
+    c = np.flatnonzero((labels >= 0) & (nbr[:, 0] >= 0))
+    if c.size == 0:
+        return 1.0
+    q = labels[c]
+    d = np.abs(cost[c, q] - cost[nbr[c, 0], q])
+    d = d[np.isfinite(d) & (d > 0)]
+    return float(np.median(d)) if d.size else 1.0
+
+
+def _check_locks(
+    locked: np.ndarray,
+    anchors: np.ndarray,
+    nbr: np.ndarray,
+    names: list[str],
+    region: np.ndarray,
+    post_region: np.ndarray,
+) -> np.ndarray:
+    """Validate locked zones; returns the frozen flag per post."""
+    p = anchors.size
+    frozen = np.zeros(p, dtype=bool)
+    frozen[np.unique(locked[locked >= 0])] = True
+    comp = label_components(nbr, locked)
+    for i in np.flatnonzero(frozen):
+        mine = locked == i
+        if anchors[i] < 0 or locked[anchors[i]] != i:
+            raise InputError(
+                f"The locked zone of post {names[i]!r} does not contain the post's cell; "
+                "redraw the locked polygon around the post or unlock it."
+            )
+        if np.unique(comp[mine]).size > 1:
+            raise InputError(
+                f"The locked zone of post {names[i]!r} is in several pieces at this resolution; "
+                "a zone must be one connected piece: redraw it or use a finer resolution."
+            )
+        if np.any(region[mine] != post_region[i]):
+            raise InputError(
+                f"The locked zone of post {names[i]!r} crosses the boundary layer; clip it to "
+                "the post's boundary region."
+            )
+    return frozen
+
+
+def design_zones(
+    x: np.ndarray,
+    y: np.ndarray,
+    area_m2: np.ndarray,
+    nbr: np.ndarray,
+    own_cell: np.ndarray,
+    post_x: np.ndarray,
+    post_y: np.ndarray,
+    cost: np.ndarray,
+    workload: np.ndarray,
+    *,
+    names: list[str] | None = None,
+    region: np.ndarray | None = None,
+    post_region: np.ndarray | None = None,
+    region_names: list[str] | None = None,
+    locked: np.ndarray | None = None,
+    fallback: np.ndarray | None = None,
+    target_ratio: float = 1.15,
+    post_snap_m: float = 500.0,
+    stop_ratio: float = 1.02,
+    max_iter: int = 20000,
+    compact: float = 2.0,
+    smooth_tolerance: float = 0.03,
+    prices: bool = True,
+) -> ZoneAssignment:
+    """Partition n cells into one contiguous zone per post (array core; metres throughout).
+
+    ``x``/``y``/``area_m2``: cell centroids (metric CRS) and areas; ``nbr``: (n, 6) ring-
+    ordered neighbours (``patrol_cells.neighbours``); ``own_cell``: position of the cell
+    holding each post or -1; ``post_x``/``post_y``: posts (same CRS); ``cost``: (n, p)
+    travel seconds post -> cell; ``workload``: per cell; ``region``/``post_region``:
+    boundary region per cell (-1 none) and per post (-2 none), omitted = no boundary;
+    ``locked``: per cell, post index whose frozen zone it belongs to (-1 free).
+    """
+    n, p = cost.shape
+    names = names or [str(i) for i in range(p)]
+    region = np.zeros(n, np.int64) if region is None else np.asarray(region, np.int64)
+    post_region = np.zeros(p, np.int64) if post_region is None else np.asarray(post_region)
+    region_names = region_names or [str(r) for r in range(int(region.max(initial=0)) + 1)]
+    locked = np.full(n, -1, np.int64) if locked is None else np.asarray(locked, np.int64)
+    fallback = np.zeros(n, bool) if fallback is None else np.asarray(fallback, bool)
+    workload = np.asarray(workload, float)
+    anchors, problems = anchor_posts(
+        x, y, region, own_cell, post_x, post_y, post_region, names, post_snap_m
+    )
+    clash = (anchors >= 0) & (locked[np.maximum(anchors, 0)] >= 0)
+    clash &= locked[np.maximum(anchors, 0)] != np.arange(p)
+    for i in np.flatnonzero(clash):
+        problems.append(
+            f"Post {names[i]!r} lies inside the locked zone of post "
+            f"{names[locked[anchors[i]]]!r}, so it gets no zone; unlock or move it."
+        )
+        anchors[i] = -1
+    frozen = _check_locks(locked, anchors, nbr, names, region, post_region)
+    active = anchors >= 0
+    allowed = (region[:, None] == post_region[None, :]) & (active & ~frozen)[None, :]
+    allowed &= (locked < 0)[:, None]
+    labels = voronoi_labels(cost, allowed, anchors, locked)
+    labels = repair_contiguity(nbr, labels, anchors, allowed, cost)
+    loads0 = np.bincount(labels[labels >= 0], weights=workload[labels >= 0], minlength=p)
+    movable = locked < 0
+    movable[anchors[active]] = False
+    group = np.where(active & ~frozen, post_region, -1)
+    if prices:
+        labels, _ = priced_labels(cost, allowed, anchors, locked, workload, group)
+        labels = repair_contiguity(nbr, labels, anchors, allowed, cost)
+    colours = colour_classes(nbr)
+    step = _step_seconds(nbr, cost, labels)
+    labels, stats = balance_zones(
+        nbr,
+        labels,
+        workload,
+        cost,
+        allowed,
+        movable,
+        colours,
+        group,
+        stop_ratio=stop_ratio,
+        max_iter=max_iter,
+        step_s=step,
+        compact=compact,
+    )
+    labels, smoothed = smooth_zones(
+        nbr, labels, workload, allowed, movable, colours, group, tolerance=smooth_tolerance
+    )
+    labels, stats2 = balance_zones(
+        nbr,
+        labels,
+        workload,
+        cost,
+        allowed,
+        movable,
+        colours,
+        group,
+        stop_ratio=stop_ratio,
+        max_iter=max_iter,
+        step_s=step,
+        compact=compact,
+    )
+    stats = BalanceStats(
+        stats.moves + stats2.moves + smoothed, stats.iterations + stats2.iterations, stats2.stopped
+    )
+    # A last guard: the ring test proves contiguity, the repair makes it unconditional.
+    labels = repair_contiguity(nbr, labels, anchors, allowed | (locked >= 0)[:, None], cost)
+    zones = zone_table(nbr, labels, area_m2, workload, cost, anchors, fallback)
+    zones.insert(0, "post", names)
+    zones["region"] = [region_names[r] if r >= 0 else None for r in post_region.astype(np.int64)]
+    zones["locked"] = frozen
+    loads = zones["workload"].to_numpy()
+    ratio = _ratio(loads, active)
+    free = labels < 0
+    no_post = free & ~allowed.any(axis=1) & (locked < 0)
+    unassigned = {
+        UNASSIGNED_REASONS[0]: int(no_post.sum()),
+        UNASSIGNED_REASONS[1]: int((free & ~no_post).sum()),
+    }
+    group_all = np.where(active, post_region, -2)
+    text = explain_balance(
+        loads, group_all, frozen, names, region_names, ratio, target_ratio, stats.stopped
+    )
+    return ZoneAssignment(
+        labels=labels,
+        anchors=anchors,
+        zones=zones,
+        balance_ratio=ratio,
+        initial_ratio=_ratio(loads0, active),
+        target_ratio=target_ratio,
+        explanation=text,
+        problems=tuple(problems),
+        unassigned=unassigned,
+        stats=stats,
+    )
