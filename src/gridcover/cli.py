@@ -22,6 +22,8 @@ COMMANDS: tuple[str, ...] = (
     "analyze",
     "patrol",
     "site",
+    "map",
+    "report",
     "serve",
 )
 
