@@ -168,3 +168,59 @@ def test_alias_tables_are_data_not_code() -> None:
 
     for kind, rules in ALIASES.items():
         assert {r.target for r in rules} <= set(SCHEMAS[kind].columns)
+
+
+def test_docs_data_md_lists_every_mapped_name_and_synonym() -> None:
+    """docs/DATA.md must not drift from the tables in gis.columns and gis.values."""
+    from gridcover.gis import values
+    from gridcover.gis.columns import PROFILES
+
+    doc = (Path(__file__).parents[1] / "docs" / "DATA.md").read_text(encoding="utf-8")
+    names = {n for rules in ALIASES.values() for r in rules for n in r.names}
+    names |= {n for p in PROFILES for r in p.rules for n in r.names}
+    missing = sorted(n for n in names if f"`{n}`" not in doc)
+    assert missing == []
+    tables = (
+        values.CAMERA_TYPE_SYNONYMS,
+        values.CAMERA_STATUS_SYNONYMS,
+        values.POST_KIND_SYNONYMS,
+        values.SITE_KIND_SYNONYMS,
+    )
+    words = {k for t in tables for k in t if k not in t.values()}
+    assert sorted(w for w in words if w not in doc) == []
+    assert all(code in doc for code in values.APPROACH_TRAVEL)
+
+
+def test_geoparquet_reads_like_the_geojson(tmp_path: Path) -> None:
+    path = tmp_path / "beats.parquet"
+    gpd.read_file(BEATS).to_parquet(path)
+    a = read_layer(path, "grids", duplicates="keep")
+    b = read_layer(BEATS, "grids", duplicates="keep")
+    assert a.attrs["gridcover"]["format"] == "GeoParquet"
+    assert a.drop(columns="geometry").equals(b.drop(columns="geometry"))
+    assert a.geometry.geom_equals_exact(b.geometry, tolerance=0).all()
+
+
+@pytest.mark.parametrize(
+    ("xname", "yname"),
+    [
+        ("lng", "lat"),
+        ("x", "y"),
+        ("经度", "纬度"),
+        ("Longitude", "Latitude"),
+        ("POINT_X", "POINT_Y"),
+    ],
+)
+def test_csv_coordinate_column_names(tmp_path: Path, xname: str, yname: str) -> None:
+    feats = _features(CAMS, 3)
+    lines = [f"id,{xname},{yname}"] + [
+        f"{f['properties']['osm_id']},{f['geometry']['coordinates'][0]},"
+        f"{f['geometry']['coordinates'][1]}"
+        for f in feats
+    ]
+    path = tmp_path / "c.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    gdf = read_layer(path, "cameras")
+    assert gdf.geometry.x.tolist() == [f["geometry"]["coordinates"][0] for f in feats]
+    assert gdf.geometry.y.tolist() == [f["geometry"]["coordinates"][1] for f in feats]
+    assert gdf.attrs["gridcover"]["coordinates_from"] == f"{xname}, {yname}"

@@ -47,8 +47,25 @@ class Mapped:
     problems: tuple[RowProblem, ...]
 
 
+def _fast_code_strings(series: pd.Series) -> list[str | None] | None:
+    """Vectorised path for integer and text columns (the common cases); None otherwise."""
+    if pd.api.types.is_bool_dtype(series):
+        return None
+    if pd.api.types.is_integer_dtype(series):
+        text = series.astype("string")
+    elif pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+        text = series.astype("string").str.strip()
+    else:
+        return None
+    keep = text.notna() & (text != "")
+    return text.astype(object).where(keep.fillna(False).astype(bool), None).tolist()
+
+
 def code_strings(series: pd.Series) -> tuple[list[str | None], list[RowProblem], str | None]:
     """Exact strings of a code/id column; problems for floats that are not exact integers."""
+    fast = _fast_code_strings(series)
+    if fast is not None:
+        return fast, [], None
     raw = series.to_numpy(dtype=object)
     out: list[str | None] = [None] * len(raw)
     bad_frac: list[int] = []

@@ -95,7 +95,7 @@ ALIASES: dict[str, tuple[Rule, ...]] = {
     "posts": (
         _r("post_id", "post_id|编号|编码|id"),
         _r("name", "name|名称"),
-        _r("kind", "kind|类别|类型|type", "post_kind"),
+        _r("kind", "kind|类别|类型|type|amenity", "post_kind"),
     ),
     "buildings": (
         _r("building_id", "building_id|建筑编号|id|uid|objectid|fid|gid"),

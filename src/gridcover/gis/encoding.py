@@ -19,6 +19,8 @@ import codecs
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from gridcover.errors import InputError
 from gridcover.gis.dbf import LDID_CODEPAGES, read_header, text_sample
 
@@ -33,14 +35,14 @@ class EncodingGuess:
     reason: str
 
 
-def _is_cjk(c: str) -> bool:
-    o = ord(c)
+def _cjk_mask(cp: np.ndarray) -> np.ndarray:
+    """CJK ideographs, CJK punctuation and full-width forms, over code points."""
     return (
-        0x4E00 <= o <= 0x9FFF
-        or 0x3400 <= o <= 0x4DBF
-        or 0x3000 <= o <= 0x303F
-        or 0xFF00 <= o <= 0xFFEF
-        or 0x20000 <= o <= 0x2FFFF
+        ((cp >= 0x4E00) & (cp <= 0x9FFF))
+        | ((cp >= 0x3400) & (cp <= 0x4DBF))
+        | ((cp >= 0x3000) & (cp <= 0x303F))
+        | ((cp >= 0xFF00) & (cp <= 0xFFEF))
+        | ((cp >= 0x20000) & (cp <= 0x2FFFF))
     )
 
 
@@ -51,21 +53,20 @@ def _looks_chinese(text: str) -> bool:
     between Latin letters ('Kämp' -> 'K' + one ideograph + 'p'); such lone, letter-bound
     characters may be at most 30 % of the CJK characters.
     """
-    non_ascii = [c for c in text if ord(c) > 127]
-    if not non_ascii:
+    cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    non_ascii = int((cp > 127).sum())
+    if non_ascii == 0:
         return True
-    cjk = [_is_cjk(c) for c in text]
-    n_cjk = sum(cjk)
-    if n_cjk < _CJK_MIN_SHARE * len(non_ascii):
+    cjk = _cjk_mask(cp)
+    n_cjk = int(cjk.sum())
+    if n_cjk < _CJK_MIN_SHARE * non_ascii:
         return False
-    lone = 0
-    for i, is_c in enumerate(cjk):
-        prev = text[i - 1] if i > 0 else " "
-        nxt = text[i + 1] if i + 1 < len(text) else " "
-        alone = is_c and not _is_cjk(prev) and not _is_cjk(nxt)
-        if alone and ((prev.isascii() and prev.isalpha()) or (nxt.isascii() and nxt.isalpha())):
-            lone += 1
-    return lone <= 0.3 * n_cjk
+    letter = ((cp >= 65) & (cp <= 90)) | ((cp >= 97) & (cp <= 122))
+    pad_f = np.zeros(1, dtype=bool)
+    prev_cjk, next_cjk = np.r_[pad_f, cjk[:-1]], np.r_[cjk[1:], pad_f]
+    prev_let, next_let = np.r_[pad_f, letter[:-1]], np.r_[letter[1:], pad_f]
+    lone = cjk & ~prev_cjk & ~next_cjk & (prev_let | next_let)
+    return int(lone.sum()) <= 0.3 * n_cjk
 
 
 def _decodes(data: bytes, codec: str) -> str | None:

@@ -259,22 +259,25 @@ def convert_series(
     Returns the converted values (a list, aligned with ``values``) and, per failure reason,
     the positions of the rows that failed.
     """
-    raw = values.to_numpy(dtype=object)
-    out: list[Any] = [None] * len(raw)
-    failures: dict[str, list[int]] = {}
-    cache: dict[Any, Any] = {}
-    for i, v in enumerate(raw):
-        if is_blank(v):
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    results: list[Any] = []
+    reasons: list[str | None] = []
+    for u in uniques:
+        if is_blank(u):
+            results.append(None)
+            reasons.append(None)
             continue
-        key = v if isinstance(v, str | int | float) else repr(v)
-        if key not in cache:
-            try:
-                cache[key] = parse(v)
-            except ValueError as exc:
-                cache[key] = exc
-        res = cache[key]
-        if isinstance(res, ValueError):
-            failures.setdefault(str(res), []).append(i)
-        else:
-            out[i] = res
-    return out, {k: np.asarray(v, dtype=np.int64) for k, v in failures.items()}
+        try:
+            results.append(parse(u))
+            reasons.append(None)
+        except ValueError as exc:
+            results.append(None)
+            reasons.append(str(exc))
+    lookup = np.array([*results, None], dtype=object)  # code -1 (NaN) -> None
+    out = lookup[codes].tolist()
+    failures: dict[str, np.ndarray] = {}
+    for k, reason in enumerate(reasons):
+        if reason is not None:
+            rows = np.flatnonzero(codes == k)
+            failures[reason] = np.concatenate([failures.get(reason, rows[:0]), rows])
+    return out, {k: np.sort(v) for k, v in failures.items()}
