@@ -12,7 +12,13 @@ import pytest
 import shapely
 
 from gridcover.coverage.cells import cells_for_area
-from gridcover.coverage.cover import camera_counted, cover_cells, cover_from_views, cover_pairs
+from gridcover.coverage.cover import (
+    Sectors,
+    camera_counted,
+    cover_cells,
+    cover_from_views,
+    cover_pairs,
+)
 
 DATA = "tests/data/helsinki-osm-center"
 
@@ -53,6 +59,8 @@ def test_pairs_equal_brute_force(helsinki) -> None:
     cells, views = helsinki
     geoms = np.asarray(views.geometry.values)
     ci, ki = cover_pairs(geoms, cells.x, cells.y, threads=2)
+    order = np.lexsort((ki, ci))
+    ci, ki = ci[order], ki[order]
     pts = shapely.points(cells.x, cells.y)
     brute = shapely.contains(geoms[:, None], pts[None, :])  # camera x cell, plain shapely
     bk, bc = np.nonzero(brute)
@@ -60,8 +68,9 @@ def test_pairs_equal_brute_force(helsinki) -> None:
     np.testing.assert_array_equal(ci, bc[order])
     np.testing.assert_array_equal(ki, bk[order])
     assert ci.size > 1000
-    ci1, ki1 = cover_pairs(geoms, cells.x, cells.y, threads=1)
-    assert np.array_equal(ci1, ci) and np.array_equal(ki1, ki)
+    ci1, ki1 = cover_pairs(geoms, cells.x, cells.y, threads=1, tree=cells.tree)
+    order = np.lexsort((ki1, ci1))
+    assert np.array_equal(ci1[order], ci) and np.array_equal(ki1[order], ki)
 
 
 def test_offline_cameras_counted_separately(helsinki) -> None:
@@ -149,3 +158,44 @@ def test_views_in_other_crs_are_reprojected(helsinki) -> None:
     b = cover_from_views(views.to_crs(3067), cells)
     # reprojection moves vertices by << a cell, so only a handful of border cells may differ
     assert np.mean(a.covered != b.covered) < 0.01
+
+
+def _pair_set(ci: np.ndarray, ki: np.ndarray) -> set[tuple[int, int]]:
+    return set(zip(ci.tolist(), ki.tolist(), strict=True))
+
+
+def test_sector_pruning_changes_nothing_on_occluded_views() -> None:
+    """Real occluded views (coverage.views on the sample) with and without sector pruning."""
+    from gridcover.coverage.views import camera_views
+    from sample_analysis import sample_layers
+
+    layers = sample_layers()
+    cells = cells_for_area(layers["grids"], 13)
+    views = camera_views(layers["cameras"], layers["buildings"], metric_crs=cells.crs)
+    geoms = np.asarray(views.geometry.values)
+    plain = cover_pairs(geoms, cells.x, cells.y, tree=cells.tree)
+    pruned = cover_pairs(geoms, cells.x, cells.y, sectors=Sectors.from_views(views))
+    assert _pair_set(*pruned) == _pair_set(*plain)
+    assert len(plain[0]) > 10_000
+    cov = cover_from_views(views, cells)  # the adapter prunes too
+    assert _pair_set(cov.cell_idx, cov.camera_idx) == _pair_set(*plain)
+
+
+def test_sector_pruning_on_plain_sectors(helsinki) -> None:
+    cells, _ = helsinki
+    rng = np.random.default_rng(4)
+    n = 300
+    cx = rng.uniform(cells.x.min(), cells.x.max(), n)
+    cy = rng.uniform(cells.y.min(), cells.y.max(), n)
+    az = np.where(rng.random(n) < 0.2, np.nan, rng.uniform(-400, 400, n))
+    fov = rng.choice([10.0, 90.0, 200.0, 359.0, 360.0], n)
+    r = rng.uniform(10, 100, n)
+    views = np.array(
+        [
+            sector(a, b, 0 if np.isnan(z) else z, 360 if np.isnan(z) else f, d)
+            for a, b, z, f, d in zip(cx, cy, az, fov, r, strict=True)
+        ]
+    )
+    brute = np.nonzero(shapely.contains(views[:, None], shapely.points(cells.x, cells.y)[None, :]))
+    pruned = cover_pairs(views, cells.x, cells.y, sectors=Sectors(cx, cy, az, fov, r))
+    assert _pair_set(*pruned) == _pair_set(brute[1], brute[0])

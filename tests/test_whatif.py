@@ -61,11 +61,13 @@ def test_deltas_equal_full_recomputation(scenario: Scenario) -> None:
     full = _full(scenario)
     assert out.views_recomputed == 3 + 3
     # same tables
-    for name in ("grid_stats", "cells", "blind_spots"):
+    for name in ("grid_stats", "cells", "blind_spots", "views"):
         a = pd.DataFrame(getattr(out.result, name).drop(columns="geometry"))
         b = pd.DataFrame(getattr(full, name).drop(columns="geometry"))
         pd.testing.assert_frame_equal(a, b, check_dtype=False, rtol=1e-9)
     assert out.result.blind_spots.geometry.geom_equals(full.blind_spots.geometry).all()
+    ga, gb = out.result.views.geometry.values, full.views.geometry.values
+    assert shapely.equals_exact(np.asarray(ga), np.asarray(gb), 1e-9).all()
     va, vb = out.result.state.views, full.state.views
     assert (va["camera_id"].to_numpy() == vb["camera_id"].to_numpy()).all()
     assert shapely.equals_exact(

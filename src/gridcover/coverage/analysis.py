@@ -22,7 +22,13 @@ import pyproj
 import shapely
 
 from gridcover.coverage.cells import DEFAULT_RES, Cells, cells_for_area, check_res, metric_crs_for
-from gridcover.coverage.cover import Coverage, camera_counted, cover_cells, cover_pairs
+from gridcover.coverage.cover import (
+    Coverage,
+    Sectors,
+    camera_counted,
+    cover_cells,
+    cover_pairs,
+)
 from gridcover.coverage.gaps import find_blind_spots
 from gridcover.coverage.priority import COMPONENTS, Priority, priority_from_layers
 from gridcover.coverage.stats import GridIndex, grid_statistics, index_grids, locate_points
@@ -75,6 +81,7 @@ class AnalysisState:
     priority: Priority
     cameras: gpd.GeoDataFrame  # EPSG:4326, index 0..n-1
     views: gpd.GeoDataFrame  # metric CRS, index 0..n-1, aligned with cameras
+    views_lonlat: np.ndarray  # the same view polygons in EPSG:4326 (output tables)
     coverage: Coverage
     camera_grid: np.ndarray
     buildings: gpd.GeoDataFrame | None  # metric CRS (None: no occlusion)
@@ -98,9 +105,15 @@ class AnalysisResult:
 
 def _camera_notes(cameras: gpd.GeoDataFrame, area: shapely.Geometry, crs: pyproj.CRS) -> list[str]:
     """One sentence per camera outside the area of interest (they are kept)."""
-    pts = cameras.geometry.to_crs(crs)
+    lon, lat = cameras.geometry.x.to_numpy(), cameras.geometry.y.to_numpy()
+    shapely.prepare(area)
+    out = np.flatnonzero(~shapely.intersects_xy(area, lon, lat))
+    if out.size == 0:
+        return []
+    pts = cameras.geometry.iloc[out].to_crs(crs)
     area_m = gpd.GeoSeries([area], crs="EPSG:4326").to_crs(crs).iloc[0]
-    d = shapely.distance(area_m, np.asarray(pts.values))
+    d = np.zeros(len(cameras))
+    d[out] = shapely.distance(area_m, np.asarray(pts.values))
     notes = []
     for i in np.flatnonzero(d > 0):
         notes.append(
@@ -174,7 +187,15 @@ def run_analysis(
     cells = cells_for_area(area, cfg.res, crs)
     index = index_grids(g, cells)
     step(STEPS[2], 2, n)
-    ci, ki = cover_pairs(np.asarray(views.geometry.values), cells.x, cells.y, threads=cfg.threads)
+    geoms = np.asarray(views.geometry.values)
+    ci, ki = cover_pairs(
+        geoms,
+        cells.x,
+        cells.y,
+        threads=cfg.threads,
+        tree=cells.tree,
+        sectors=Sectors.from_views(views),
+    )
     counted = camera_counted(
         views["status"].to_numpy(),
         include_offline=cfg.include_offline,
@@ -201,6 +222,7 @@ def run_analysis(
         prio,
         cams,
         views,
+        np.asarray(views.geometry.to_crs("EPSG:4326").values),
         coverage,
         camera_grid,
         b_metric,
@@ -301,7 +323,11 @@ def _views_table(state: AnalysisState) -> gpd.GeoDataFrame:
     out["counted"] = state.coverage.counted
     out["cells_seen"] = state.coverage.cells_seen_per_camera()
     out["view_area_m2"] = v.geometry.area.to_numpy()
-    return out.to_crs("EPSG:4326")
+    return gpd.GeoDataFrame(
+        pd.DataFrame(out.drop(columns=v.geometry.name)),
+        geometry=state.views_lonlat,
+        crs="EPSG:4326",
+    )
 
 
 def _summary(

@@ -13,6 +13,8 @@ edges (``Cells.hex_ids``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import chain
 from typing import Any
 
 import geopandas as gpd
@@ -89,6 +91,23 @@ def cells_in_polygon(area: BaseGeometry, res: int = DEFAULT_RES) -> np.ndarray:
     return np.unique(np.asarray(cells, dtype=np.uint64).astype(np.int64))
 
 
+_WGS84_A = 6378137.0
+_WGS84_E2 = 0.00669437999014
+_H3_RADIUS_M = 6371007.180918475  # h3's authalic Earth radius
+
+
+def _ellipsoid_area_factor(lat: np.ndarray) -> np.ndarray:
+    """WGS84 / h3-sphere area ratio at latitude ``lat`` (degrees).
+
+    h3 measures cells on a sphere, but lon/lat are WGS84 coordinates: the ground area of a
+    small cell is the spherical area times M(φ)N(φ)/R² (meridian x prime-vertical radius
+    over h3's sphere radius squared); +0.56 % at 60° N, -0.11 % at 30° N.
+    """
+    s2 = np.sin(np.radians(lat)) ** 2
+    mn = _WGS84_A**2 * (1.0 - _WGS84_E2) / (1.0 - _WGS84_E2 * s2) ** 2
+    return mn / _H3_RADIUS_M**2
+
+
 @dataclass(frozen=True, eq=False)
 class Cells:
     """H3 cells of an area; every array is aligned with ``h3`` (sorted ascending).
@@ -104,8 +123,13 @@ class Cells:
     lat: np.ndarray
     x: np.ndarray
     y: np.ndarray
-    area_m2: np.ndarray
     crs: pyproj.CRS
+
+    @cached_property
+    def area_m2(self) -> np.ndarray:
+        """Cell areas in m² (computed on first use: one h3 call per cell)."""
+        sphere = np.fromiter((h3n.cell_area(int(c), "km^2") for c in self.h3), float, self.h3.size)
+        return sphere * 1e6 * _ellipsoid_area_factor(self.lat)
 
     def __len__(self) -> int:
         return int(self.h3.size)
@@ -131,28 +155,31 @@ class Cells:
         """Centroids as shapely Points in the metric ``crs``."""
         return shapely.points(self.x, self.y)
 
+    @cached_property
+    def tree(self) -> shapely.STRtree:
+        """STRtree over the centroids (metric ``crs``), built once on first use."""
+        return shapely.STRtree(self.points())
+
     def hexagons(self) -> np.ndarray:
         """Cell outlines as shapely Polygons in EPSG:4326 lon/lat."""
-        rings = [np.asarray(h3n.cell_to_boundary(int(c)))[:, ::-1] for c in self.h3]
-        if not rings:
+        if self.h3.size == 0:
             return np.empty(0, dtype=object)
-        if all(r.shape[0] == rings[0].shape[0] for r in rings):
-            return shapely.polygons(np.stack(rings))
-        return np.array([shapely.Polygon(r) for r in rings], dtype=object)
+        rings = [h3n.cell_to_boundary(int(c)) for c in self.h3]  # ((lat, lng), ...)
+        sizes = np.fromiter(map(len, rings), np.int64, len(rings))
+        flat = np.fromiter(chain.from_iterable(chain.from_iterable(rings)), float, 2 * sizes.sum())
+        lnglat = flat.reshape(-1, 2)[:, ::-1]
+        ring_of = np.repeat(np.arange(len(rings)), sizes)
+        return shapely.polygons(shapely.linearrings(lnglat, indices=ring_of))
 
     def subset(self, index: np.ndarray) -> Cells:
         """The cells at ``index`` (positions or boolean mask), still sorted."""
         idx = np.flatnonzero(index) if np.asarray(index).dtype == bool else np.sort(index)
-        return Cells(
-            self.res,
-            self.h3[idx],
-            self.lon[idx],
-            self.lat[idx],
-            self.x[idx],
-            self.y[idx],
-            self.area_m2[idx],
-            self.crs,
+        out = Cells(
+            self.res, self.h3[idx], self.lon[idx], self.lat[idx], self.x[idx], self.y[idx], self.crs
         )
+        if "area_m2" in self.__dict__:  # already computed: carry it over
+            out.__dict__["area_m2"] = self.area_m2[idx]
+        return out
 
     def to_geodataframe(self, geometry: str = "polygon", **columns: Any) -> gpd.GeoDataFrame:
         """GeoDataFrame in EPSG:4326: h3 (hex), cell (int64), lon, lat, area_m2, extra columns.
@@ -176,23 +203,6 @@ class Cells:
         return gpd.GeoDataFrame(data, geometry=geom, crs="EPSG:4326")
 
 
-_WGS84_A = 6378137.0
-_WGS84_E2 = 0.00669437999014
-_H3_RADIUS_M = 6371007.180918475  # h3's authalic Earth radius
-
-
-def _ellipsoid_area_factor(lat: np.ndarray) -> np.ndarray:
-    """WGS84 / h3-sphere area ratio at latitude ``lat`` (degrees).
-
-    h3 measures cells on a sphere, but lon/lat are WGS84 coordinates: the ground area of a
-    small cell is the spherical area times M(φ)N(φ)/R² (meridian x prime-vertical radius
-    over h3's sphere radius squared); +0.56 % at 60° N, -0.11 % at 30° N.
-    """
-    s2 = np.sin(np.radians(lat)) ** 2
-    mn = _WGS84_A**2 * (1.0 - _WGS84_E2) / (1.0 - _WGS84_E2 * s2) ** 2
-    return mn / _H3_RADIUS_M**2
-
-
 def cells_from_ids(cells: np.ndarray, crs: pyproj.CRS | None = None) -> Cells:
     """Build ``Cells`` from H3 ids (int64, one resolution); ``crs`` = metric CRS (auto if None)."""
     ids = np.unique(np.asarray(cells, dtype=np.int64))
@@ -204,10 +214,9 @@ def cells_from_ids(cells: np.ndarray, crs: pyproj.CRS | None = None) -> Cells:
     else:
         res = DEFAULT_RES
     check_res(res)
-    latlng = np.array([h3n.cell_to_latlng(int(c)) for c in ids], dtype=float).reshape(-1, 2)
+    pairs = chain.from_iterable(h3n.cell_to_latlng(int(c)) for c in ids)
+    latlng = np.fromiter(pairs, float, 2 * ids.size).reshape(-1, 2)
     lat, lon = latlng[:, 0], latlng[:, 1]
-    sphere = np.fromiter((h3n.cell_area(int(c), "km^2") for c in ids), float, ids.size)
-    area = sphere * 1e6 * _ellipsoid_area_factor(lat)
     if crs is None:
         crs = (
             metric_crs_for(float(np.mean(lon)), float(np.mean(lat)))
@@ -219,7 +228,7 @@ def cells_from_ids(cells: np.ndarray, crs: pyproj.CRS | None = None) -> Cells:
         raise InputError(f"Cells need a projected metric CRS for x/y, not {crs.name}.")
     tr = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     x, y = tr.transform(lon, lat)
-    return Cells(res, ids, lon, lat, np.asarray(x, float), np.asarray(y, float), area, crs)
+    return Cells(res, ids, lon, lat, np.asarray(x, float), np.asarray(y, float), crs)
 
 
 def _as_area(area: Any) -> BaseGeometry:

@@ -27,17 +27,71 @@ from scipy import sparse
 from gridcover.coverage.cells import Cells
 from gridcover.errors import CRSError, SchemaError
 
-__all__ = ["Coverage", "camera_counted", "cover_cells", "cover_from_views", "cover_pairs"]
+__all__ = [
+    "Coverage",
+    "Sectors",
+    "camera_counted",
+    "cover_cells",
+    "cover_from_views",
+    "cover_pairs",
+]
 
 _CHUNK = 4096  # views per task: small enough to balance threads, large enough to amortise
 
 
+@dataclass(frozen=True, eq=False)
+class Sectors:
+    """The sector each view lies in: apex x/y (metres, the views' CRS), azimuth (degrees
+    clockwise from north, NaN = full circle), full angle ``fov_deg`` and ``range_m``.
+
+    Used only to drop (cell, view) candidates that cannot be inside the view before the
+    exact polygon test; it never changes the result as long as each view lies inside its
+    sector (true for ``coverage.views``: occlusion only removes ground from the sector).
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    azimuth_deg: np.ndarray
+    fov_deg: np.ndarray
+    range_m: np.ndarray
+
+    @classmethod
+    def from_views(cls, views: gpd.GeoDataFrame) -> Sectors | None:
+        """From a ``camera_views`` table (x_m, y_m, azimuth_deg, fov_deg, range_m), else None."""
+        cols = ("x_m", "y_m", "azimuth_deg", "fov_deg", "range_m")
+        if not all(c in views.columns for c in cols):
+            return None
+        return cls(*(views[c].to_numpy(dtype=float, na_value=np.nan) for c in cols))
+
+    def keep(self, cam: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Mask of (camera, point) candidates inside the camera's sector (with a small margin)."""
+        dx, dy = x - self.x[cam], y - self.y[cam]
+        d2 = dx * dx + dy * dy
+        r = self.range_m[cam] * (1 + 1e-9) + 1e-6
+        ok = d2 <= r * r
+        az = np.radians(self.azimuth_deg[cam])
+        half = np.radians(self.fov_deg[cam]) / 2 + 1e-6
+        part = np.isfinite(az) & (half < np.pi)
+        # inside the angular range iff the angle to the axis is <= half the fov:
+        # (d . axis) >= |d| cos(half); valid for any half-angle in [0, pi)
+        dot = dx * np.sin(az) + dy * np.cos(az)
+        within = dot >= np.sqrt(d2) * np.cos(half) - 1e-9
+        return ok & (~part | within)
+
+
 def _pairs_chunk(
-    views: np.ndarray, start: int, tree: shapely.STRtree, x: np.ndarray, y: np.ndarray
+    views: np.ndarray,
+    start: int,
+    tree: shapely.STRtree,
+    x: np.ndarray,
+    y: np.ndarray,
+    sectors: Sectors | None,
 ) -> np.ndarray:
     cand = tree.query(views)
     if cand.shape[1] == 0:
         return cand
+    if sectors is not None:
+        cand = cand[:, sectors.keep(cand[0] + start, x[cand[1]], y[cand[1]])]
     inside = shapely.contains_xy(views[cand[0]], x[cand[1]], y[cand[1]])
     out = cand[:, inside]
     out[0] += start
@@ -45,13 +99,22 @@ def _pairs_chunk(
 
 
 def cover_pairs(
-    views: np.ndarray, x: np.ndarray, y: np.ndarray, *, threads: int | None = None
+    views: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    threads: int | None = None,
+    tree: shapely.STRtree | None = None,
+    sectors: Sectors | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(cell index, camera index) pairs where the cell centroid is inside the camera view.
 
     ``views``: shapely Polygons (None/empty allowed), one per camera, in a metric CRS;
-    ``x``/``y``: cell centroids in the same CRS (metres). Returns two int64 arrays sorted by
-    cell then camera. ``threads``: worker threads (default: CPU count, at most 8).
+    ``x``/``y``: cell centroids in the same CRS (metres); ``tree``: an STRtree over those
+    centroids if already built (``Cells.tree``); ``sectors``: the sector each view lies in,
+    to prune candidates cheaply (same result, faster). Returns two int64 arrays, grouped by
+    camera in camera order (deterministic, not sorted by cell). ``threads``: worker threads
+    (default: CPU count, at most 8).
     """
     views = np.asarray(views, dtype=object)
     x = np.ascontiguousarray(x, dtype=float)
@@ -59,27 +122,29 @@ def cover_pairs(
     empty = np.empty(0, dtype=np.int64)
     if views.size == 0 or x.size == 0:
         return empty, empty
-    tree = shapely.STRtree(shapely.points(x, y))
+    if tree is None:
+        tree = shapely.STRtree(shapely.points(x, y))
     shapely.prepare(views)
     starts = range(0, views.size, _CHUNK)
     n_threads = min(threads or os.cpu_count() or 1, 8, len(starts))
+
+    def chunk(s: int) -> np.ndarray:
+        return _pairs_chunk(views[s : s + _CHUNK], s, tree, x, y, sectors)
+
     if n_threads <= 1:
-        parts = [_pairs_chunk(views[s : s + _CHUNK], s, tree, x, y) for s in starts]
+        parts = [chunk(s) for s in starts]
     else:
         with ThreadPoolExecutor(n_threads) as pool:
-            parts = list(
-                pool.map(lambda s: _pairs_chunk(views[s : s + _CHUNK], s, tree, x, y), starts)
-            )
+            parts = list(pool.map(chunk, starts))
     pairs = np.concatenate(parts, axis=1).astype(np.int64, copy=False)
-    order = np.lexsort((pairs[0], pairs[1]))
-    return pairs[1][order], pairs[0][order]
+    return pairs[1], pairs[0]
 
 
 @dataclass(frozen=True, eq=False)
 class Coverage:
     """Which cameras cover which cells (arrays aligned with the cells / the cameras).
 
-    ``cell_idx``/``camera_idx``: every covering pair (all cameras, any status);
+    ``cell_idx``/``camera_idx``: every covering pair (all cameras, any status; any order);
     ``counted``: per camera, True if it counts towards coverage (online by default);
     ``counts``: counted cameras per cell; ``counts_other``: not-counted (offline) cameras
     per cell; ``covered``: counts > 0.
@@ -113,14 +178,13 @@ class Coverage:
 
     def cameras_of(self, cell: int) -> np.ndarray:
         """Indexes of the cameras (any status) covering cell position ``cell``."""
-        lo, hi = np.searchsorted(self.cell_idx, [cell, cell + 1])
-        return self.camera_idx[lo:hi]
+        return np.sort(self.camera_idx[self.cell_idx == cell])
 
 
 def cover_cells(
     n_cells: int, cell_idx: np.ndarray, camera_idx: np.ndarray, counted: np.ndarray
 ) -> Coverage:
-    """Aggregate covering pairs into per-cell counts of counted and other cameras."""
+    """Aggregate covering pairs (any order) into per-cell counts of counted and other cameras."""
     counted = np.asarray(counted, dtype=bool)
     cell_idx = np.asarray(cell_idx, dtype=np.int64)
     camera_idx = np.asarray(camera_idx, dtype=np.int64)
@@ -162,12 +226,16 @@ def cover_from_views(
     """
     if views.crs is None:
         raise CRSError("The camera views have no CRS; build them with coverage.views.camera_views.")
-    if not pyproj.CRS.from_user_input(views.crs).equals(cells.crs):
+    sectors = None  # apexes (x_m, y_m) are in the views' own CRS: prune only if it is ours
+    if pyproj.CRS.from_user_input(views.crs).equals(cells.crs):
+        sectors = Sectors.from_views(views)
+    else:
         views = views.to_crs(cells.crs)
     if "status" not in views.columns:
         raise SchemaError("The camera views have no 'status' column (online/offline/unknown).")
     counted = camera_counted(
         views["status"].to_numpy(), include_offline=include_offline, unknown_online=unknown_online
     )
-    ci, ki = cover_pairs(np.asarray(views.geometry.values), cells.x, cells.y, threads=threads)
+    geoms = np.asarray(views.geometry.values)
+    ci, ki = cover_pairs(geoms, cells.x, cells.y, threads=threads, tree=cells.tree, sectors=sectors)
     return cover_cells(len(cells), ci, ki, counted)

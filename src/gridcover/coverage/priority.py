@@ -131,8 +131,7 @@ def priority_weights(
     """
     w = weights or load_weights()
     n = len(cells)
-    pts = cells.points()
-    tree = shapely.STRtree(pts)
+    tree = cells.tree
     comp = {k: np.zeros(n) for k in COMPONENTS}
     nodes_xy = np.empty((0, 2))
     if roads is not None and len(roads[0]):

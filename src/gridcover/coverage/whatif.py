@@ -31,7 +31,7 @@ from gridcover.coverage.analysis import (
     compute_views,
     finish,
 )
-from gridcover.coverage.cover import camera_counted, cover_cells, cover_pairs
+from gridcover.coverage.cover import Sectors, camera_counted, cover_cells, cover_pairs
 from gridcover.coverage.stats import locate_points
 from gridcover.errors import InputError
 
@@ -120,19 +120,26 @@ def run_scenario(
     views = st.views.copy()
     views["status"] = cams["status"].to_numpy()[:n_old]
     cell_idx, cam_idx = st.coverage.cell_idx, st.coverage.camera_idx
+    lonlat = np.r_[st.views_lonlat, np.empty(len(cams) - n_old, dtype=object)]
     if changed.size:
         new = compute_views(cams.iloc[changed], st.buildings, st.config, st.crs)
         new.index = changed
+        lonlat[changed] = np.asarray(new.geometry.to_crs("EPSG:4326").values)
         views = pd.concat([views.drop(index=changed[changed < n_old]), new]).sort_index()
         views = gpd.GeoDataFrame(views, geometry="geometry", crs=st.crs)
+        geoms = np.asarray(new.geometry.values)
+        cells = st.cells
         ci, ki = cover_pairs(
-            np.asarray(new.geometry.values), st.cells.x, st.cells.y, threads=st.config.threads
+            geoms,
+            cells.x,
+            cells.y,
+            threads=st.config.threads,
+            tree=cells.tree,
+            sectors=Sectors.from_views(new),
         )
         keep = ~np.isin(cam_idx, changed)
         cell_idx = np.r_[cell_idx[keep], ci]
         cam_idx = np.r_[cam_idx[keep], changed[ki]]
-        order = np.lexsort((cam_idx, cell_idx))
-        cell_idx, cam_idx = cell_idx[order], cam_idx[order]
     counted = camera_counted(
         views["status"].to_numpy(),
         include_offline=st.config.include_offline,
@@ -149,6 +156,7 @@ def run_scenario(
         st,
         cameras=cams,
         views=views,
+        views_lonlat=lonlat,
         coverage=coverage,
         camera_grid=np.r_[st.camera_grid, added_grid],
     )
