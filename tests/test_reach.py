@@ -17,6 +17,7 @@ from gridcover.coverage.network import build_network, travel_mode
 from gridcover.coverage.patrol_cells import neighbours
 from gridcover.coverage.reach import (
     patrol_target,
+    post_reach,
     radius_matrix,
     reach_cells,
     target_by_grid,
@@ -196,3 +197,23 @@ def test_bad_methods_and_arguments(hel) -> None:
         r = reach_cells(cells.h3, cells.x, cells.y, px, py, method="straight")
         grids = gpd.GeoDataFrame({"code": ["a"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=3857)
         target_by_grid(patrol_target(r, r), cells.lon, cells.lat, cells.area_m2, grids)
+
+
+def test_post_reach_adapter_on_the_sample() -> None:
+    sample = Path(__file__).parents[1] / "sample_geodata"
+    roads = read_layer(sample / "roads.geojson", "roads")
+    posts = read_layer(sample / "posts.geojson", "posts")
+    grids = read_layer(sample / "grids.geojson", "grids")
+    cells = cells_for_area(grids[grids["level"] == 1], 11)
+    rep = post_reach(cells, posts, roads=roads, grids=grids, day_radius_m=300, night_minutes=1)
+    assert rep.result.method == "network" and len(rep.cells) == len(cells)
+    p = posts.to_crs(cells.crs).geometry
+    d = np.hypot(cells.x[:, None] - p.x.to_numpy()[None], cells.y[:, None] - p.y.to_numpy()[None])
+    assert np.array_equal(rep.cells["day_ok"].to_numpy(), d.min(axis=1) <= 300)
+    assert len(rep.grids) == len(grids) and set(rep.grids["level"]) == {1, 2, 3}
+    lvl1 = rep.grids[rep.grids["level"] == 1]
+    assert lvl1["cells"].sum() == len(cells)  # level-1 grids tile the area
+    a = cells.area_m2
+    both = (rep.cells["day_ok"] & rep.cells["night_ok"]).to_numpy()
+    assert rep.share["both"] == pytest.approx(a[both].sum() / a.sum())
+    assert rep.posts["post_id"].tolist() == posts["post_id"].tolist()

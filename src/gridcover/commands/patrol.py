@@ -10,6 +10,7 @@ import geopandas as gpd
 from gridcover.coverage.cells import cells_for_area
 from gridcover.coverage.patrol import patrol_zones
 from gridcover.coverage.priority import priority_from_layers
+from gridcover.coverage.reach import post_reach
 from gridcover.errors import InputError
 from gridcover.gis import read_layer
 
@@ -26,7 +27,9 @@ balanced by moving border cells. Workload mixes area, priority weight (from --ro
 
 Writes zones (GeoJSON, or GeoParquet for .parquet) and optionally one row per cell, and
 prints a short report: balance ratio (max/min workload; target 1.15), Polsby-Popper
-compactness, travel times, and the reason when the target cannot be met.
+compactness, travel times, and the reason when the target cannot be met. It also checks
+the patrol target "a post within --day-radius m by day (straight line), within
+--night-minutes by --mode at night" per cell and per grid (--grids, default the area).
 
 examples:
   gridcover patrol sample_geodata/grids.geojson sample_geodata/posts.geojson \\
@@ -55,6 +58,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--mode", choices=("walk", "bike", "car"), default="car")
     parser.add_argument("--target", type=float, default=1.15, help="balance target (1.15)")
+    tg = parser.add_argument_group("patrol target (police within R m by day, T min by night)")
+    tg.add_argument("--grids", help="grids to report the target per grid (default: AREA)")
+    tg.add_argument("--day-radius", type=float, default=1000.0, help="metres (default 1000)")
+    tg.add_argument("--night-minutes", type=float, default=15.0, help="minutes (default 15)")
+    tg.add_argument("--target-out", type=Path, help="per-grid target table (.csv)")
     parser.add_argument("--out", type=Path, required=True, help="zones file (.geojson/.parquet)")
     parser.add_argument("--cells-out", type=Path, help="per-cell file (.geojson/.parquet)")
     parser.set_defaults(func=run)
@@ -124,6 +132,28 @@ def run(args: argparse.Namespace) -> int:
         target_ratio=args.target,
     )
     print(plan.report())
+    grids = _read_polygons(args.grids) if args.grids else area
+    reach = post_reach(
+        cells,
+        posts,
+        roads=roads,
+        grids=grids,
+        day_radius_m=args.day_radius,
+        night_minutes=args.night_minutes,
+        mode=args.mode,
+    )
+    sh, per = reach.share, reach.grids
+    print(
+        f"Patrol target: {sh['day']:.1%} of the area within {args.day_radius:g} m of a post "
+        f"(straight line), {sh['night']:.1%} within {args.night_minutes:g} min by {args.mode}, "
+        f"{sh['both']:.1%} both; grids meeting both: "
+        f"{int(per['meets_target'].sum()) if per is not None else 0} of "
+        f"{len(per) if per is not None else 0}"
+    )
+    if args.target_out and per is not None:
+        args.target_out.parent.mkdir(parents=True, exist_ok=True)
+        per.to_csv(args.target_out, index=False, encoding="utf-8-sig")
+        print(f"Wrote the target per grid to {args.target_out}.")
     write(plan.zones, args.out)
     print(f"Wrote {len(plan.zones)} zone(s) to {args.out}.")
     if args.cells_out:

@@ -70,6 +70,38 @@ def _step_seconds(nbr: np.ndarray, cost: np.ndarray, labels: np.ndarray) -> floa
     return float(np.median(d)) if d.size else 1.0
 
 
+def _piece_words(
+    piece: np.ndarray,
+    region: np.ndarray,
+    post_piece: np.ndarray,
+    post_region: np.ndarray,
+    region_names: list[str],
+    has_boundary: bool,
+) -> list[str]:
+    """Words naming the piece of the area each post's zone must stay in (for explanations)."""
+    out = []
+    for pp, pr in zip(post_piece, post_region, strict=True):
+        if pp < 0:
+            out.append("no part of the area")
+            continue
+        n_pieces = np.unique(piece[region == pr]).size
+        if has_boundary:
+            name = region_names[pr] if 0 <= pr < len(region_names) else str(pr)
+            out.append(
+                f"boundary region {name!r}"
+                if n_pieces == 1
+                else f"a part of boundary region {name!r} cut off from the rest of it at this "
+                "resolution"
+            )
+        else:
+            out.append(
+                "the area"
+                if n_pieces == 1
+                else "a part of the area not connected to the rest at this resolution"
+            )
+    return out
+
+
 def _check_locks(
     locked: np.ndarray,
     anchors: np.ndarray,
@@ -139,6 +171,7 @@ def design_zones(
     """
     n, p = cost.shape
     names = names or [str(i) for i in range(p)]
+    has_boundary = region is not None
     region = np.zeros(n, np.int64) if region is None else np.asarray(region, np.int64)
     post_region = np.zeros(p, np.int64) if post_region is None else np.asarray(post_region)
     region_names = region_names or [str(r) for r in range(int(region.max(initial=0)) + 1)]
@@ -165,7 +198,10 @@ def design_zones(
     loads0 = np.bincount(labels[labels >= 0], weights=workload[labels >= 0], minlength=p)
     movable = locked < 0
     movable[anchors[active]] = False
-    group = np.where(active & ~frozen, post_region, -1)
+    # Zones can only trade cells inside one connected piece of one boundary region.
+    piece = label_components(nbr, np.where(region >= 0, region, -1))
+    post_piece = np.where(active, piece[np.maximum(anchors, 0)], -2)
+    group = np.where(active & ~frozen, post_piece, -1)
     if prices:
         labels, _ = priced_labels(cost, allowed, anchors, locked, workload, group)
         labels = repair_contiguity(nbr, labels, anchors, allowed, cost)
@@ -219,9 +255,9 @@ def design_zones(
         UNASSIGNED_REASONS[0]: int(no_post.sum()),
         UNASSIGNED_REASONS[1]: int((free & ~no_post).sum()),
     }
-    group_all = np.where(active, post_region, -2)
+    where = _piece_words(piece, region, post_piece, post_region, region_names, has_boundary)
     text = explain_balance(
-        loads, group_all, frozen, names, region_names, ratio, target_ratio, stats.stopped
+        loads, post_piece, frozen, names, where, ratio, target_ratio, stats.stopped
     )
     return ZoneAssignment(
         labels=labels,

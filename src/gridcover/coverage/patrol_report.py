@@ -145,17 +145,18 @@ def explain_balance(
     group: np.ndarray,
     fixed: np.ndarray,
     names: list[str],
-    group_names: list[str],
+    where: list[str],
     ratio: float,
     target: float,
     stopped: str,
 ) -> str:
     """One paragraph saying why the balance ratio is above ``target`` (empty if it is not).
 
-    ``group`` (p,): boundary region of each post (-1: none, -2: no zone); ``fixed`` (p,):
-    zone frozen (locked). The best ratio any re-drawing inside the regions could reach is
-    bounded by the loads that cannot change: frozen zones, zones alone in their region, and
-    the even split of each region's total among its posts.
+    ``group`` (p,): the connected piece of its boundary region each post's zone must stay
+    in (-2: no zone); ``where`` (p,): words naming that piece ("boundary region '04'");
+    ``fixed`` (p,): zone frozen (locked). The best ratio any re-drawing could reach is
+    bounded by the loads that cannot change: frozen zones, zones alone in their piece, and
+    the even split of each piece's total among its posts.
     """
     active = (group > -2) & (loads > 0)
     if ratio <= target or not active.any():
@@ -166,25 +167,20 @@ def explain_balance(
         members = np.flatnonzero(active & (group == g) & ~fixed)
         if members.size:
             best[members] = loads[members].sum() / members.size
-            if members.size == 1 and g >= 0:
+            if members.size == 1:
                 alone.append(int(members[0]))
     best[fixed & active] = loads[fixed & active]
     bound = float(best[active].max() / best[active].min())
-    hi, lo = (
-        int(np.argmax(np.where(active, loads, -np.inf))),
-        int(np.argmin(np.where(active, loads, np.inf))),
-    )
+    hi = int(np.argmax(np.where(active, loads, -np.inf)))
+    lo = int(np.argmin(np.where(active, loads, np.inf)))
     mean = float(loads[active].mean())
 
     def why(i: int) -> str:
         if fixed[i]:
             return f"post {names[i]!r} has a locked zone"
         if i in alone:
-            return (
-                f"post {names[i]!r} is alone in boundary region {group_names[group[i]]!r}, "
-                "so its zone is bounded by that region"
-            )
-        return f"post {names[i]!r} shares its region with other posts"
+            return f"post {names[i]!r} is alone in {where[i]}, so its zone is bounded by it"
+        return f"post {names[i]!r} shares {where[i]} with other posts"
 
     text = (
         f"Balance ratio {ratio:.2f} is above the {target:.2f} target. Heaviest zone: "
@@ -193,13 +189,13 @@ def explain_balance(
     )
     if bound > target:
         text += (
-            f"With these boundaries and locks no contiguous plan can do better than about "
-            f"{bound:.2f}: {len(alone)} post(s) are alone in their region. Move the boundary "
-            "lines or add posts to reach the target."
+            f"With these boundaries, locks and area pieces no contiguous plan can do better "
+            f"than about {bound:.2f} ({len(alone)} post(s) alone in their piece). Move the "
+            "boundary lines, unlock zones or add posts to reach the target."
         )
     else:
         text += (
-            f"Evenly split regions would allow about {bound:.2f}; balancing stopped "
+            f"Evenly split pieces would allow about {bound:.2f}; balancing stopped "
             f"({stopped}) because the remaining cell moves would split a zone (narrow necks) "
             "or overshoot (cells too coarse: use a finer resolution)."
         )

@@ -14,6 +14,7 @@ Travel time from a post to a cell (``travel_times``) is computed one of three wa
 A cell no post can reach is *unreachable* (``travel_s`` = inf, ``nearest_post`` = -1).
 ``patrol_target`` checks the common patrol target "police within 1 km by day, a patrol car
 within 15 minutes by night" per cell; ``target_by_grid`` sums it per grid polygon.
+Core: :func:`reach_cells` (arrays); adapter: :func:`post_reach` (layers -> ReachReport).
 """
 
 from __future__ import annotations
@@ -21,13 +22,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import geopandas as gpd
+import h3.api.numpy_int as h3n
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from gridcover.coverage.network import StreetNetwork
+from gridcover.coverage.cells import Cells
+from gridcover.coverage.network import StreetNetwork, build_network
+from gridcover.coverage.patrol_cells import neighbours
 from gridcover.coverage.reach_times import (
     METHODS,
     TravelTimes,
@@ -39,11 +44,13 @@ from gridcover.errors import InputError
 
 __all__ = [
     "METHODS",
+    "ReachReport",
     "ReachResult",
     "TargetResult",
     "TravelTimes",
     "nearest_posts",
     "patrol_target",
+    "post_reach",
     "radius_matrix",
     "reach_cells",
     "target_by_grid",
@@ -241,3 +248,93 @@ def target_by_grid(
     )
     out["meets_target"] = out["both_share"] >= 1.0 - 1e-12
     return out
+
+
+@dataclass(frozen=True, eq=False)
+class ReachReport:
+    """Reach of real posts over an area (GeoDataFrame adapter result, EPSG:4326).
+
+    ``cells``: one row per cell (h3, nearest_post, travel_min, distance_m, fallback,
+    unreachable, day_ok, night_ok); ``posts``: per post (``ReachResult.post_table``);
+    ``grids``: the target per grid (None without grids); ``share``: area shares meeting the
+    day / night / both targets; ``result``/``target``: the array-level results.
+    """
+
+    cells: gpd.GeoDataFrame
+    posts: pd.DataFrame
+    grids: pd.DataFrame | None
+    share: dict[str, float]
+    result: ReachResult
+    target: TargetResult
+
+
+def post_reach(
+    cells: Cells,
+    posts: gpd.GeoDataFrame,
+    *,
+    roads: gpd.GeoDataFrame | None = None,
+    grids: gpd.GeoDataFrame | None = None,
+    day_radius_m: float = 1000.0,
+    night_minutes: float = 15.0,
+    mode: str = "car",
+    max_snap_m: float = 250.0,
+) -> ReachReport:
+    """Reach and the day/night patrol target for ``posts`` (points, any CRS) over ``cells``.
+
+    Travel runs along ``roads`` when given, else over the cell grid (flagged as fallback).
+    ``grids``: polygons with ``code``/``level`` (EPSG:4326) to report the target per grid.
+    """
+    if posts.crs is None:
+        raise InputError("The posts layer has no CRS; read it with gis.read_layer.")
+    if len(posts) == 0:
+        raise InputError("The posts layer is empty: give at least one police post.")
+    pts = posts.to_crs(4326)
+    centre = shapely.centroid(np.asarray(pts.geometry.values))
+    lon, lat = shapely.get_x(centre), shapely.get_y(centre)
+    tr = pyproj.Transformer.from_crs("EPSG:4326", cells.crs, always_xy=True)
+    px, py = (np.asarray(v, float) for v in tr.transform(lon, lat))
+    network = build_network(roads, crs=cells.crs) if roads is not None else None
+    method = "network" if network is not None else "grid"
+    nbr = own = None
+    if network is None:
+        nbr = neighbours(cells.h3)
+        ids = [
+            h3n.latlng_to_cell(float(b), float(a), cells.res) for a, b in zip(lon, lat, strict=True)
+        ]
+        own = cells.index_of(np.array(ids, dtype=np.uint64).astype(np.int64))
+        if (own < 0).any():
+            method = "straight"  # a post off the cells cannot start a grid walk
+    r = reach_cells(
+        cells.h3,
+        cells.x,
+        cells.y,
+        px,
+        py,
+        radius_m=day_radius_m,
+        minutes=night_minutes,
+        method=method,
+        network=network,
+        mode=mode,
+        max_snap_m=max_snap_m,
+        post_cells=own,
+        nbr=nbr,
+    )
+    tgt = patrol_target(r, r, night_mode=mode)
+    pid = (pts["post_id"] if "post_id" in pts else pd.Series(pts.index)).astype(str).to_numpy()
+    near = np.array([*pid, None], dtype=object)
+    cells_gdf = cells.to_geodataframe(
+        "polygon",
+        nearest_post=near[np.where(r.nearest_post >= 0, r.nearest_post, pid.size)],
+        travel_min=r.travel_s / 60.0,
+        distance_m=r.distance_m,
+        fallback=r.fallback,
+        unreachable=r.unreachable,
+        day_ok=tgt.day_ok,
+        night_ok=tgt.night_ok,
+    )
+    per_grid = None
+    if grids is not None:
+        per_grid = target_by_grid(tgt, cells.lon, cells.lat, cells.area_m2, grids.to_crs(4326))
+    return ReachReport(
+        cells_gdf, r.post_table(cells.area_m2, pid), per_grid, tgt.share(cells.area_m2), r, tgt
+    )
