@@ -247,6 +247,13 @@ def test_map_layers_respect_budget_and_say_so(result) -> None:
     assert "aggregated to H3 resolution" in text
     assert "only the first 100 by rank" in text  # blind spots (133) and cameras (221)
     assert "merged by status" in text  # views (221)
+    grids = build_map(grids=result.grid_stats, budget=budget, lang="en")
+    lv3 = next(ov for ov in grids.overlays if ov.key == "grids.3")
+    stats3 = result.grid_stats[result.grid_stats["level"] == 3]
+    lowest = np.sort(stats3["covered_pct"].to_numpy(float))[:budget]
+    shown = [float(f["properties"]["covered_pct"]) for f in lv3.data["features"]]
+    assert len(shown) == budget and np.allclose(shown, lowest, atol=0.051)
+    assert any("Level-3 grids" in n for n in grids.notes)
     spots = next(ov for ov in m.overlays if ov.key == "blind_spots")
     ranks = [int(f["properties"]["blind_spot"]) for f in spots.data["features"]]
     assert ranks == list(range(1, budget + 1))

@@ -8,10 +8,11 @@ Two ways to put the assets in a page:
 
 * **inline** (standalone files, opens from disk on an air-gapped PC): leaflet.js and
   leaflet.css are copied into ``<script>``/``<style>`` elements, the CSS images become
-  ``data:`` URIs, the ``sourceMappingURL`` comment is dropped and every ``://`` inside the
-  JavaScript is written ``:\\/\\/`` (the same string for JavaScript, so behaviour is unchanged,
-  but no absolute URL text remains in the HTML: the library holds only the SVG namespace
-  name, its home page in a comment and in the attribution prefix we replace);
+  ``data:`` URIs, the ``sourceMappingURL`` comment is dropped and every ``://`` in the
+  JavaScript and CSS is written ``:\\/\\/`` (the same string for JavaScript and CSS, so
+  behaviour is unchanged, but no absolute URL text remains in the HTML: the library holds
+  only the SVG namespace name, its home page in comments and in the attribution prefix we
+  replace, and a bug-tracker link in a CSS comment);
 * **linked** under an ``asset_base`` URL (``/static/maps`` in the service, or a folder next to
   the HTML): ``<link>``/``<script src>`` to the files of :func:`asset_files`.
 """

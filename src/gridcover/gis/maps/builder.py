@@ -160,7 +160,7 @@ def build_map(
     if zones is not None:
         made.append(L.zones_layer(zones, lang))
     if grids is not None:
-        made += sorted(L.grid_layers(grids, lang), key=lambda m: -int(m.key.split(".")[1]))
+        made += sorted(L.grid_layers(grids, lang, budget), key=lambda m: -int(m.key.split(".")[1]))
     for gdf, fn in (
         (views, L.views_layer),
         (blind_spots, L.blind_spots_layer),

@@ -97,7 +97,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     ),
     "note.thinned": (
         "{layer}：共 {n} 个要素，仅显示排名前 {budget} 个",
-        "{layer}: {n} features, only the first {budget} by rank are shown",
+        "{layer}: {n} features, only the first {budget} by rank are shown "
+        "(grids: lowest coverage first)",
     ),
     "note.dissolved": (
         "{layer}：{n} 个要素超过上限 {budget}，已按状态合并为 {m} 个",

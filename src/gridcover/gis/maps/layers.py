@@ -113,14 +113,22 @@ def camera_class(values: Any) -> np.ndarray:
     return np.where(v > 0, np.maximum(cls, 1), 0)
 
 
-def grid_layers(grids: gpd.GeoDataFrame, lang: str = "zh") -> list[MapLayer]:
+def grid_layers(
+    grids: gpd.GeoDataFrame, lang: str = "zh", budget: int = FEATURE_BUDGET
+) -> list[MapLayer]:
     """One outline layer per level. Columns: ``code``, ``level`` (1-3); optional ``name``,
     ``covered_pct``, ``priority_weighted_pct``, ``cameras_online``, ``blind_spots``,
-    ``targets_met`` (a ``grid_stats`` table has them all)."""
+    ``targets_met`` (a ``grid_stats`` table has them all). A level with more than ``budget``
+    grids keeps the ``budget`` of lowest coverage (or the first rows without coverage)."""
     g = _require(grids, ("code", "level"), "grids")
     out = []
     for lv in sorted(int(x) for x in pd.unique(g["level"])):
         sub = g[g["level"].to_numpy() == lv]
+        notes: tuple[str, ...] = ()
+        if len(sub) > budget:
+            if "covered_pct" in sub.columns:
+                sub = sub.iloc[np.argsort(sub["covered_pct"].to_numpy(float), kind="stable")]
+            sub, notes = _thin(sub, f"grids.{lv}", budget, lang)
         cols: dict[str, Any] = {"code": sub["code"].astype(str).to_numpy()}
         cols |= _opt(sub, "name", lambda s: _text(s, lang))
         for c in ("covered_pct", "priority_weighted_pct"):
@@ -138,6 +146,7 @@ def grid_layers(grids: gpd.GeoDataFrame, lang: str = "zh") -> list[MapLayer]:
                 _frame(sub, cols, colour),
                 tuple(cols),
                 style,
+                notes=notes,
             )
         )
     return out
