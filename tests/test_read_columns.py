@@ -224,3 +224,19 @@ def test_csv_coordinate_column_names(tmp_path: Path, xname: str, yname: str) -> 
     assert gdf.geometry.x.tolist() == [f["geometry"]["coordinates"][0] for f in feats]
     assert gdf.geometry.y.tolist() == [f["geometry"]["coordinates"][1] for f in feats]
     assert gdf.attrs["gridcover"]["coordinates_from"] == f"{xname}, {yname}"
+
+
+def test_osm_police_amenity_becomes_a_station_and_empty_osm_kind_is_explained(
+    tmp_path: Path,
+) -> None:
+    feats = _features(CAMS, 2)
+    feats[0]["properties"] = {"osm_id": 1, "amenity": "police", "name": "Pasila"}
+    feats[1]["properties"] = {"osm_id": 2, "amenity": "police", "name": "Kamppi"}
+    gdf = read_layer(_write(tmp_path / "p.geojson", feats), "posts")
+    assert gdf["kind"].tolist() == ["station", "station"]
+    assert gdf["post_id"].tolist() == ["osm-node-1", "osm-node-2"]
+    from gridcover.errors import InputError
+
+    pbf = DATA / "helsinki-osm-center" / "Helsinki.osm.pbf"
+    with pytest.raises(InputError, match="has no features for kind 'posts'"):
+        read_layer(pbf, "posts")

@@ -203,6 +203,11 @@ def read_osm(path: Path, label: str, kind: str, layer: str | None) -> RawLayer:
     osm_layer, where = OSM_LAYERS.get(kind, (layer, None))
     out = read_vector(path, label, "OSM", layer or osm_layer, None, None if layer else where)
     if where and not layer:
+        if len(out.frame) == 0:
+            raise InputError(
+                f"{label}: the OSM file has no features for kind '{kind}' (layer "
+                f"'{osm_layer}' where {where}); check the extract or the kind."
+            )
         out.notes.append(f"OSM layer '{osm_layer}' filtered with {where}")
     null = shapely.is_missing(out.geoms) | (out.unbuilt if out.unbuilt is not None else False)
     if null.any():
