@@ -17,6 +17,7 @@ from gridcover.errors import GridcoverError
 
 # Order shown in --help.
 COMMANDS: tuple[str, ...] = (
+    "demo",
     "check",
     "inspect",
     "analyze",

@@ -64,6 +64,10 @@ class MapLayer:
 
 def _require(gdf: gpd.GeoDataFrame, cols: Sequence[str], what: str) -> gpd.GeoDataFrame:
     missing = [c for c in cols if c not in gdf.columns]
+    if missing and len(gdf) == 0:
+        # An empty GeoJSON carries no field names (e.g. a clean grid check): nothing to draw.
+        gdf = gdf.assign(**{c: [] for c in missing})
+        missing = []
     if missing:
         raise SchemaError(
             f"The {what} layer has no column {', '.join(repr(c) for c in missing)}; "
