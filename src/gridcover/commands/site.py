@@ -67,10 +67,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=run)
 
 
-def report(res: SitingResult, what: str, rule: str) -> str:
+def report(res: SitingResult, what: str, rule: str, k: int) -> str:
     """Objective, bound, gap and the ranking, for people."""
     lines = [
-        f"{what}: chose {res.chosen.size} of K requested among {res.n_candidates} candidates "
+        f"{what}: chose {res.chosen.size} of K={k} among {res.n_candidates} candidates "
         f"({rule}); {res.n_cells} cells, {res.n_rows} distinct demand rows after merging.",
         f"Weight newly covered: {res.objective:.3f}; proven upper bound {res.upper_bound:.3f} "
         f"({res.bound_source}); gap {res.gap:.2%}; method {res.method}"
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
             levels=levels,
             **opts,
         )
-        print(report(out.result, "Cameras", f"{len(points)} sites x orientations"))
+        print(report(out.result, "Cameras", f"{len(points)} sites x orientations", args.k))
         chosen: gpd.GeoDataFrame = out.chosen
         if args.views_out:
             write(out.views, args.views_out)
@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
             levels=levels,
             **opts,
         )
-        print(report(pout.result, "Posts", pout.rule))
+        print(report(pout.result, "Posts", pout.rule, args.k))
         chosen = pout.chosen
     cols = [
         c

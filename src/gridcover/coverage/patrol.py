@@ -44,6 +44,7 @@ from gridcover.coverage.patrol_cells import neighbours
 from gridcover.coverage.patrol_core import UNASSIGNED_REASONS, ZoneAssignment, design_zones
 from gridcover.coverage.patrol_inputs import (
     combine_workload,
+    containing,
     incidents_per_cell,
     locked_cells,
     priority_per_cell,
@@ -243,9 +244,7 @@ def agreement(
     by centroid) equals the value ``post_key`` gives for the cell's post."""
     cells = plan.cells
     ref = to_lonlat(reference, "reference")
-    from gridcover.coverage.patrol_inputs import _containing
-
-    poly = _containing(
+    poly = containing(
         np.asarray(ref.geometry.values), cells["lon"].to_numpy(), cells["lat"].to_numpy()
     )
     vals = ref[ref_field].astype(str).to_numpy()

@@ -22,6 +22,7 @@ from gridcover.errors import CRSError, InputError, SchemaError
 __all__ = [
     "DEFAULT_WORKLOAD_WEIGHTS",
     "combine_workload",
+    "containing",
     "incidents_per_cell",
     "locked_cells",
     "priority_per_cell",
@@ -46,7 +47,7 @@ def to_lonlat(gdf: gpd.GeoDataFrame, kind: str) -> gpd.GeoDataFrame:
     return gdf if pyproj.CRS.from_user_input(gdf.crs).equals("EPSG:4326") else gdf.to_crs(4326)
 
 
-def _containing(polys: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+def containing(polys: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Index of the first polygon containing each point, -1 for none."""
     out = np.full(np.size(lon), -1, dtype=np.int64)
     if np.size(lon) == 0 or polys.size == 0:
@@ -80,8 +81,8 @@ def regions(
     keys = b[field].astype(str).to_numpy() if field else np.arange(len(b)).astype(str)
     region_of_poly, names = pd.factorize(keys)
     polys = np.asarray(b.geometry.values)
-    cell_poly = _containing(polys, cells.lon, cells.lat)
-    post_poly = _containing(polys, np.asarray(post_lon), np.asarray(post_lat))
+    cell_poly = containing(polys, cells.lon, cells.lat)
+    post_poly = containing(polys, np.asarray(post_lon), np.asarray(post_lat))
     cell_region = np.where(cell_poly >= 0, region_of_poly[np.maximum(cell_poly, 0)], -1)
     post_region = np.where(post_poly >= 0, region_of_poly[np.maximum(post_poly, 0)], -2)
     return cell_region.astype(np.int64), post_region.astype(np.int64), [str(n) for n in names]
@@ -161,7 +162,7 @@ def locked_cells(
             f"Locked zones name post(s) {unknown} that are not in the posts layer; fix the "
             f"{field!r} values."
         )
-    poly = _containing(np.asarray(lk.geometry.values), cells.lon, cells.lat)
+    poly = containing(np.asarray(lk.geometry.values), cells.lon, cells.lat)
     owner_idx = np.array([lookup[o] for o in owners], dtype=np.int64)
     return np.where(poly >= 0, owner_idx[np.maximum(poly, 0)], -1)
 
