@@ -65,6 +65,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--out", type=Path, metavar="DIR", help="output folder (created)")
     out.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
+    from gridcover.coverage.distributed_cli import add_dask_arguments  # --dask: docs/SCALE.md
+
+    add_dask_arguments(parser)
 
 
 def sample_dir() -> Path | None:
@@ -137,6 +140,10 @@ def run(args: argparse.Namespace) -> int:
         layers[kind] = read_layer(path, kind)
         for note in layers[kind].attrs.get("gridcover", {}).get("notes", []):
             read_notes.append(f"{path.name}: {note}")
+    if getattr(args, "dask", None):  # partitioned run on a Dask cluster (docs/SCALE.md)
+        from gridcover.coverage.distributed_cli import run_cli
+
+        return run_cli(args, layers, config, read_notes)
     bar = tqdm(total=6, desc="analysis", unit="step", disable=quiet)
 
     def progress(step: str, done: int, total: int) -> None:
