@@ -51,6 +51,11 @@ class Settings(BaseSettings):
         description="Largest items page; larger limits are clamped to it, never refused.",
     )
     job_workers: int = Field(default=1, ge=1, le=32, description="Analysis jobs run at once.")
+    max_cells: int = Field(
+        default=2_000_000,
+        ge=1,
+        description="Largest number of H3 cells an analysis may use (larger runs answer 400).",
+    )
     host: str = Field(default="127.0.0.1", description="Address 'gridcover serve' listens on.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port 'gridcover serve' uses.")
 

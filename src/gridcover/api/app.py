@@ -12,8 +12,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gridcover import __version__
+from gridcover.api.analysis import BaselineCache
+from gridcover.api.analysis_routes import analysis_router
 from gridcover.api.downloads import downloads_router
 from gridcover.api.errors import install_error_handlers
+from gridcover.api.jobs import JobManager
 from gridcover.api.layers import load_sample_if_new
 from gridcover.api.ogc import ogc_router
 from gridcover.api.store import Store, open_store
@@ -26,9 +29,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     store = store if store is not None else open_store(settings)
     load_sample_if_new(store, settings)
 
+    jobs = JobManager(settings.job_workers)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        jobs.shutdown()
         store.close()
 
     app = FastAPI(
@@ -42,8 +48,10 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     )
     app.state.settings = settings
     app.state.store = store
+    app.state.jobs = jobs
     app.state.openapi_cache = {}
     install_error_handlers(app)
     app.include_router(ogc_router(settings))
     app.include_router(downloads_router())
+    app.include_router(analysis_router(BaselineCache()))
     return app

@@ -124,7 +124,9 @@ def feature_tables(conn: sqlite3.Connection) -> list[str]:
 def coerce_value(value: str, ftype: FieldType) -> Any:
     """A query-string value converted to the column's type; ValueError if it does not parse."""
     if ftype == "integer":
-        return int(value)
+        out_int = int(value)
+        # beyond SQLite's 64 bits: compare as a number (matches nothing), never overflow
+        return out_int if -(2**63) <= out_int < 2**63 else float(out_int)
     if ftype == "number":
         out = float(value)
         if not np.isfinite(out):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import geopandas as gpd
 
@@ -46,13 +46,14 @@ INPUT_KINDS = ("grids", "cameras", "posts", "buildings", "roads", "sites", "inci
 
 def views_for(layer: str, gdf: gpd.GeoDataFrame, title: str, description: str) -> list[ViewSpec]:
     """The collections a layer publishes: one per grid level for grids, else one."""
-    if layer == "grids" and "level" in gdf.columns:
+    if layer in ("grids", "grid_stats") and "level" in gdf.columns:
         levels = sorted({int(v) for v in gdf["level"].dropna().unique()})
+        what = "Grid polygons" if layer == "grids" else "Statistics of the grids"
         return [
             ViewSpec(
-                id=f"grids_level{lv}",
-                title=f"Grids level {lv}: {GRID_LEVEL_TITLES.get(lv, 'grids')}",
-                description=f"Grid polygons of level {lv}. {description}".strip(),
+                id=f"{layer}_level{lv}",
+                title=f"{title}, level {lv}: {GRID_LEVEL_TITLES.get(lv, 'grids')}",
+                description=f"{what} of level {lv}. {description}".strip(),
                 where=("level", lv),
             )
             for lv in levels
@@ -108,7 +109,9 @@ def _read_input(path: Path, kind: str) -> gpd.GeoDataFrame:
     """Read and validate one input layer with the foundation's reader."""
     from gridcover.gis import read_layer
 
-    result: gpd.GeoDataFrame = read_layer(path, kind)
+    # Grids keep repeated codes: the grid check reports them, loading must not refuse them.
+    dup: Literal["raise", "keep"] = "keep" if kind == "grids" else "raise"
+    result: gpd.GeoDataFrame = read_layer(path, kind, duplicates=dup)
     return result
 
 

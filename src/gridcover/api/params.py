@@ -112,6 +112,7 @@ def items_params(settings_limit: int, max_limit: int) -> Callable[[Request], Ite
             raise InputError("bbox-crs is given without bbox; give both or neither")
         limit = _int("limit", q["limit"], 1) if "limit" in q else settings_limit
         offset = _int("offset", q["offset"], 0) if "offset" in q else 0
+        offset = min(offset, 2**62)  # past any layer's end: an empty page, never an overflow
         if "datetime" in q and not _DATETIME.match(q["datetime"].strip()):
             raise InputError(
                 f"datetime={q['datetime']!r} is not an RFC 3339 date-time or interval "

@@ -105,6 +105,16 @@ class ItemsQuery:
     offset: int = 0
 
 
+@dataclass(frozen=True)
+class LayerWrite:
+    """One layer of a batch write: name, data (any CRS), metadata and published views."""
+
+    layer: str
+    gdf: gpd.GeoDataFrame
+    meta: LayerMeta
+    views: Sequence[ViewSpec] | None = None
+
+
 CommitHook = Callable[[Any], None]
 
 
@@ -157,6 +167,12 @@ class Store(Protocol):
         on_commit: CommitHook | None = None,
     ) -> None:
         """Create or atomically replace a layer and its published collections."""
+        ...
+
+    def replace_layers(
+        self, writes: Sequence[LayerWrite], on_commit: CommitHook | None = None
+    ) -> None:
+        """Create or replace several layers in one atomic step (analysis results)."""
         ...
 
     def delete_layer(self, layer: str, on_commit: CommitHook | None = None) -> None:

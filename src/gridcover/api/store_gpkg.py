@@ -38,6 +38,7 @@ from gridcover.api.store import (
     FieldInfo,
     ItemsQuery,
     LayerMeta,
+    LayerWrite,
     ViewSpec,
 )
 from gridcover.errors import InputError, NotFound
@@ -314,9 +315,7 @@ class GeoPackageStore:
             )
             id_field = info.field(info.id_field) if info.id_field else None
             try:
-                key: Any = (
-                    g.coerce_value(feature_id, id_field.type) if id_field else int(feature_id)
-                )
+                key: Any = g.coerce_value(feature_id, id_field.type if id_field else "integer")
             except ValueError:
                 raise missing from None
             id_col = f"t.{g.quote(info.id_field)}" if info.id_field else "t.fid"
@@ -356,40 +355,31 @@ class GeoPackageStore:
         views: Sequence[ViewSpec] | None = None,
         on_commit: CommitHook | None = None,
     ) -> None:
-        if not LAYER_NAME.match(layer):
-            raise InputError(
-                f"layer name {layer!r} is not allowed; use lower-case letters, digits and "
-                "underscores, starting with a letter (at most 48 characters)"
+        self.replace_layers([LayerWrite(layer, gdf, meta, views)], on_commit=on_commit)
+
+    def replace_layers(
+        self, writes: Sequence[LayerWrite], on_commit: CommitHook | None = None
+    ) -> None:
+        prepared = []
+        for w in writes:
+            if not LAYER_NAME.match(w.layer):
+                raise InputError(
+                    f"layer name {w.layer!r} is not allowed; use lower-case letters, digits and "
+                    "underscores, starting with a letter (at most 48 characters)"
+                )
+            gdf = _prepare(w.gdf)
+            views = (
+                list(w.views) if w.views else [ViewSpec(w.layer, w.meta.title, w.meta.description)]
             )
-        gdf = _prepare(gdf)
-        views = list(views) if views else [ViewSpec(layer, meta.title, meta.description)]
-        id_column = _id_column(gdf, meta.id_field)
-        table = f"{layer}__{uuid.uuid4().hex[:8]}"
+            prepared.append((w, gdf, views, _id_column(gdf, w.meta.id_field)))
         with self._write_lock:
             conn = self._connect()
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                write_feature_table(conn, table, gdf, meta.description)
-                if id_column is not None:
-                    conn.execute(
-                        f"CREATE INDEX {g.quote('idx_' + table + '_id')} "
-                        f"ON {g.quote(table)} ({g.quote(id_column)})"
-                    )
-                old = conn.execute(
-                    "SELECT table_name FROM gridcover_layers WHERE name = ?", (layer,)
-                ).fetchone()
-                conn.execute(
-                    "INSERT OR REPLACE INTO gridcover_layers VALUES (?,?,?,?,?,?,?,?,?)",
-                    (
-                        layer, table, meta.kind, meta.title, meta.description, meta.id_field,
-                        id_column, json.dumps(dict(meta.params), default=str), _now(),
-                    ),
-                )  # fmt: skip
-                self._write_views(conn, layer, gdf, views)
+                for w, gdf, views, id_column in prepared:
+                    self._write_one(conn, w, gdf, views, id_column)
                 if on_commit is not None:
                     on_commit(conn)
-                if old is not None:
-                    g.drop_feature_table(conn, old[0])
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -398,13 +388,57 @@ class GeoPackageStore:
             finally:
                 conn.close()
 
+    def _write_one(
+        self,
+        conn: sqlite3.Connection,
+        w: LayerWrite,
+        gdf: gpd.GeoDataFrame,
+        views: list[ViewSpec],
+        id_column: str | None,
+    ) -> None:
+        table = f"{w.layer}__{uuid.uuid4().hex[:8]}"
+        meta = w.meta
+        write_feature_table(conn, table, gdf, meta.description)
+        if id_column is not None:
+            conn.execute(
+                f"CREATE INDEX {g.quote('idx_' + table + '_id')} "
+                f"ON {g.quote(table)} ({g.quote(id_column)})"
+            )
+        old = conn.execute(
+            "SELECT table_name FROM gridcover_layers WHERE name = ?", (w.layer,)
+        ).fetchone()
+        conn.execute(
+            "INSERT OR REPLACE INTO gridcover_layers VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                w.layer, table, meta.kind, meta.title, meta.description, meta.id_field,
+                id_column, json.dumps(dict(meta.params), default=str), _now(),
+            ),
+        )  # fmt: skip
+        self._write_views(conn, w.layer, gdf, views)
+        if old is not None:
+            g.drop_feature_table(conn, old[0])
+
     def _write_views(
         self, conn: sqlite3.Connection, layer: str, gdf: gpd.GeoDataFrame, views: list[ViewSpec]
     ) -> None:
+        row = conn.execute(
+            "SELECT MIN(position) FROM gridcover_collections WHERE layer = ?", (layer,)
+        ).fetchone()
+        if row[0] is None:
+            last = conn.execute("SELECT COALESCE(MAX(position), 0) FROM gridcover_collections")
+            position = int(last.fetchone()[0]) + 1
+        else:
+            position = int(row[0])
         conn.execute("DELETE FROM gridcover_collections WHERE layer = ?", (layer,))
-        base = conn.execute("SELECT COALESCE(MAX(position), 0) FROM gridcover_collections")
-        start = int(base.fetchone()[0]) + 1
-        for i, v in enumerate(views):
+        for v in views:
+            taken = conn.execute(
+                "SELECT layer FROM gridcover_collections WHERE id = ?", (v.id,)
+            ).fetchone()
+            if taken is not None:
+                raise InputError(
+                    f"collection id {v.id!r} is already published by layer {taken[0]!r}; "
+                    "choose another layer name"
+                )
             part = gdf
             if v.where is not None:
                 col, value = v.where
@@ -416,7 +450,7 @@ class GeoPackageStore:
             where = (v.where[0], json.dumps(v.where[1])) if v.where else (None, None)
             conn.execute(
                 "INSERT OR REPLACE INTO gridcover_collections VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (v.id, layer, start + i, v.title, v.description, *where, len(part), *bounds),
+                (v.id, layer, position, v.title, v.description, *where, len(part), *bounds),
             )
 
     def delete_layer(self, layer: str, on_commit: CommitHook | None = None) -> None:

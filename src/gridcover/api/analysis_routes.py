@@ -1,0 +1,334 @@
+"""Analysis routes: start jobs (grid check, coverage, blind spots, patrol, siting), follow
+them, and evaluate what-if scenarios.
+
+``POST /analysis/{name}`` validates the parameters (400 on anything unknown or out of
+range), checks the H3 cell budget, queues a job and answers 201 with the job document and a
+``Location`` header. ``GET /jobs/{jobId}`` reports status and progress; a successful job
+links the collections it stored (their ``gridcover:params`` hold the run's parameters).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+import h3
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from gridcover.api import analysis as an
+from gridcover.api.analysis_plans import run_patrol, run_siting
+from gridcover.api.deps import get_jobs, get_settings, get_store, links_base
+from gridcover.api.jobs import Job, JobManager, JobOutput, ProgressFn
+from gridcover.api.openapi import responses_for
+from gridcover.api.params import plain_params
+from gridcover.api.store import Store
+from gridcover.errors import InputError
+from gridcover.settings import Settings
+
+JSON = "application/json"
+CameraType = Literal["bullet", "dome", "ptz", "other"]
+CameraStatus = Literal["online", "offline", "unknown"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CoverageParams(_Strict):
+    """Coverage run: H3 resolution, occlusion by buildings, which camera statuses count."""
+
+    res: int = Field(12, ge=9, le=13, description="H3 resolution (12: about 0.03 ha per cell)")
+    occlusion: bool = Field(True, description="cut camera views by buildings")
+    include_offline: bool = Field(False, description="offline cameras count as covering")
+    unknown_online: bool = Field(True, description="cameras of unknown status count")
+    cell_geometry: Literal["polygon", "point"] = "polygon"
+
+
+class GridCheckParams(_Strict):
+    """Grid QA thresholds, in metres and square metres."""
+
+    sliver_max_area_m2: float = Field(100.0, ge=0)
+    sliver_thinness: float = Field(0.05, gt=0, le=1)
+    gap_min_area_m2: float = Field(1.0, ge=0)
+    tolerance_m: float = Field(1.0, ge=0)
+    ignore_below_m2: float = Field(0.01, ge=0)
+
+
+class PatrolParams(_Strict):
+    """Patrol zones: cell size, travel mode, balance target, area and boundary grid levels."""
+
+    res: int = Field(10, ge=9, le=13)
+    mode: Literal["walk", "bike", "car"] = "car"
+    target_ratio: float = Field(1.15, ge=1.0, le=3.0, description="max/min workload wanted")
+    area_level: int | None = Field(None, ge=1, le=3, description="grid level of the area")
+    boundary_level: int | None = Field(None, ge=1, le=3, description="zones stay inside these")
+    use_roads: bool = True
+    use_priority: bool = True
+
+
+class SitingParams(_Strict):
+    """Camera siting: how many new cameras, candidate sites, solver."""
+
+    k: int = Field(10, ge=1, le=500, description="new cameras to choose")
+    res: int = Field(11, ge=9, le=13)
+    method: Literal["auto", "greedy", "exact"] = "auto"
+    time_limit: float = Field(60.0, gt=0, le=600, description="seconds for the exact solver")
+    intersections: bool = True
+    every_m: float | None = Field(None, ge=5, le=5000, description="sites along roads")
+    azimuths: int = Field(8, ge=1, le=36)
+    dome: bool = False
+    backup: int = Field(1, ge=1, le=3, description="coverage level wanted at key sites")
+
+
+class AddedCamera(_Strict):
+    """A camera added by a scenario (longitude/latitude WGS 84, degrees, metres)."""
+
+    camera_id: str = Field(min_length=1, max_length=64)
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    type: CameraType = "dome"
+    status: CameraStatus = "online"
+    azimuth_deg: float | None = Field(None, ge=0, le=360)
+    fov_deg: float | None = Field(None, gt=0, le=360)
+    range_m: float | None = Field(None, gt=0, le=1000)
+    height_m: float | None = Field(None, ge=0, le=200)
+
+
+class Reaim(_Strict):
+    """New aim of an existing camera (empty: type default)."""
+
+    azimuth_deg: float | None = Field(None, ge=0, le=360)
+    fov_deg: float | None = Field(None, gt=0, le=360)
+    range_m: float | None = Field(None, gt=0, le=1000)
+
+
+class WhatIfRequest(_Strict):
+    """A scenario on the stored cameras, evaluated against the baseline coverage."""
+
+    name: str = Field("scenario", max_length=100)
+    config: CoverageParams = Field(default_factory=lambda: CoverageParams.model_validate({}))
+    disabled: list[str] = Field(default_factory=list, max_length=10_000)
+    added: list[AddedCamera] = Field(default_factory=list, max_length=10_000)
+    reaimed: dict[str, Reaim] = Field(default_factory=dict)
+
+
+class JobDoc(BaseModel):
+    """Status of a job (after OGC API - Processes statusInfo)."""
+
+    jobID: str
+    processID: str
+    status: Literal["accepted", "running", "successful", "failed"]
+    progress: int = Field(ge=0, le=100)
+    message: str
+    created: str
+    started: str | None = None
+    finished: str | None = None
+    parameters: dict[str, Any]
+    collections: list[str] = Field(default_factory=list)
+    summary: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    links: list[dict[str, str]]
+
+
+class JobList(BaseModel):
+    jobs: list[JobDoc]
+    links: list[dict[str, str]]
+
+
+class WhatIfResult(BaseModel):
+    """KPI figures of baseline and scenario, their differences, changed grids."""
+
+    name: str
+    views_recomputed: int
+    baseline: dict[str, Any]
+    scenario: dict[str, Any]
+    deltas: dict[str, Any]
+    grid_deltas: list[dict[str, Any]]
+
+
+def job_doc(job: Job, base: str) -> dict[str, Any]:
+    out: JobOutput | None = job.output
+    links = [{"href": f"{base}/jobs/{job.id}", "rel": "self", "type": JSON, "title": "job"}]
+    for cid in out.collections if out else ():
+        links.append(
+            {"href": f"{base}/collections/{cid}", "rel": "results", "type": JSON, "title": cid}
+        )
+    return {
+        "jobID": job.id,
+        "processID": job.kind,
+        "status": job.status,
+        "progress": round(100 * job.progress),
+        "message": job.message,
+        "created": job.created,
+        "started": job.started,
+        "finished": job.finished,
+        "parameters": dict(job.params),
+        "collections": list(out.collections) if out else [],
+        "summary": dict(out.summary) if out else {},
+        "error": job.error,
+        "links": links,
+    }
+
+
+def check_cell_budget(store: Store, res: int, max_cells: int) -> None:
+    """Refuse (400) a run whose H3 cells over the grids' extents would exceed ``max_cells``."""
+    area = 0.0
+    for c in store.collections():
+        if c.layer == "grids" and c.bbox is not None:
+            x0, y0, x1, y1 = c.bbox
+            lat = math.radians((y0 + y1) / 2)
+            w = (x1 - x0) * 111_320 * math.cos(lat)
+            area = max(area, w * (y1 - y0) * 110_574)
+    cells = area / h3.average_hexagon_area(res, unit="m^2")
+    if cells > max_cells:
+        raise InputError(
+            f"H3 resolution {res} gives about {cells:,.0f} cells over the grids' extent, more "
+            f"than the server allows ({max_cells:,}); use a coarser resolution (smaller res)"
+        )
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+JobsDep = Annotated[JobManager, Depends(get_jobs)]
+BaseDep = Annotated[str, Depends(links_base)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+Runner = Callable[[Store, dict[str, Any], str, ProgressFn], JobOutput]
+_JOB_RESPONSES = {
+    201: {"description": "Job accepted", "model": JobDoc},
+    **responses_for(None, 400),
+}
+
+
+def _start(
+    kind: str, params: dict[str, Any], runner: Runner, store: Store, jobs: JobManager, base: str
+) -> JSONResponse:
+    job = jobs.submit(kind, params, lambda jid, progress: runner(store, params, jid, progress))
+    return JSONResponse(
+        job_doc(job, base), status_code=201, headers={"Location": f"{base}/jobs/{job.id}"}
+    )
+
+
+def analysis_router(cache: an.BaselineCache) -> APIRouter:
+    """Routes of the analyses and jobs; ``cache`` keeps the last coverage for what-if."""
+    router = APIRouter(tags=["Analysis"])
+
+    def coverage_runner(outputs: tuple[str, ...]) -> Runner:
+        def run(store: Store, params: dict[str, Any], jid: str, progress: ProgressFn) -> JobOutput:
+            return an.run_coverage(store, cache, params, jid, progress, outputs)
+
+        return run
+
+    @router.post(
+        "/analysis/coverage",
+        status_code=201,
+        responses=_JOB_RESPONSES,
+        summary="Coverage: camera views, covered cells, blind spots, grid statistics",
+    )
+    def coverage(
+        body: CoverageParams, store: StoreDep, jobs: JobsDep, base: BaseDep, settings: SettingsDep
+    ) -> JSONResponse:
+        check_cell_budget(store, body.res, settings.max_cells)
+        outputs = ("camera_views", "coverage_cells", "blind_spots", "grid_stats")
+        return _start("coverage", body.model_dump(), coverage_runner(outputs), store, jobs, base)
+
+    @router.post(
+        "/analysis/blind-spots",
+        status_code=201,
+        responses=_JOB_RESPONSES,
+        summary="Blind spots only (same run as coverage; stores blind_spots)",
+    )
+    def blind_spots(
+        body: CoverageParams, store: StoreDep, jobs: JobsDep, base: BaseDep, settings: SettingsDep
+    ) -> JSONResponse:
+        check_cell_budget(store, body.res, settings.max_cells)
+        runner = coverage_runner(("blind_spots",))
+        return _start("blind-spots", body.model_dump(), runner, store, jobs, base)
+
+    @router.post(
+        "/analysis/grid-check",
+        status_code=201,
+        responses=_JOB_RESPONSES,
+        summary="Grid QA: overlaps, gaps, nesting, invalid shapes, slivers, codes",
+    )
+    def grid_check(
+        body: GridCheckParams, store: StoreDep, jobs: JobsDep, base: BaseDep
+    ) -> JSONResponse:
+        return _start("grid-check", body.model_dump(), an.run_grid_check, store, jobs, base)
+
+    @router.post(
+        "/analysis/patrol",
+        status_code=201,
+        responses=_JOB_RESPONSES,
+        summary="Patrol zones: one contiguous, balanced zone per post",
+    )
+    def patrol(
+        body: PatrolParams, store: StoreDep, jobs: JobsDep, base: BaseDep, settings: SettingsDep
+    ) -> JSONResponse:
+        check_cell_budget(store, body.res, settings.max_cells)
+        return _start("patrol", body.model_dump(), run_patrol, store, jobs, base)
+
+    @router.post(
+        "/analysis/siting",
+        status_code=201,
+        responses=_JOB_RESPONSES,
+        summary="Camera siting: K new cameras covering the most uncovered priority",
+    )
+    def siting(
+        body: SitingParams, store: StoreDep, jobs: JobsDep, base: BaseDep, settings: SettingsDep
+    ) -> JSONResponse:
+        check_cell_budget(store, body.res, settings.max_cells)
+        return _start("siting", body.model_dump(), run_siting, store, jobs, base)
+
+    @router.post(
+        "/analysis/whatif",
+        response_model=WhatIfResult,
+        responses=responses_for(None, 400),
+        summary="What-if: KPI deltas of disabling, adding or re-aiming cameras",
+    )
+    def whatif(body: WhatIfRequest, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
+        check_cell_budget(store, body.config.res, settings.max_cells)
+        return an.whatif_deltas(store, cache, body.config.model_dump(), _scenario(body))
+
+    @router.get(
+        "/jobs",
+        response_model=JobList,
+        responses=responses_for(None, 400),
+        dependencies=[Depends(plain_params())],
+        summary="Analysis jobs, newest first",
+    )
+    def list_jobs(jobs: JobsDep, base: BaseDep) -> dict[str, Any]:
+        return {
+            "jobs": [job_doc(j, base) for j in jobs.list()],
+            "links": [{"href": f"{base}/jobs", "rel": "self", "type": JSON, "title": "jobs"}],
+        }
+
+    @router.get(
+        "/jobs/{jobId}",
+        response_model=JobDoc,
+        responses=responses_for(None, 400, 404),
+        dependencies=[Depends(plain_params())],
+        summary="Status of one job",
+    )
+    def get_job(jobId: str, jobs: JobsDep, base: BaseDep) -> dict[str, Any]:
+        return job_doc(jobs.get(jobId), base)
+
+    return router
+
+
+def _scenario(body: WhatIfRequest) -> Any:
+    import geopandas as gpd
+
+    from gridcover.coverage.whatif import Scenario
+
+    added = None
+    if body.added:
+        rows = [a.model_dump() for a in body.added]
+        added = gpd.GeoDataFrame(
+            [{k: v for k, v in r.items() if k not in ("lon", "lat")} for r in rows],
+            geometry=gpd.points_from_xy([r["lon"] for r in rows], [r["lat"] for r in rows]),
+            crs="EPSG:4326",
+        )
+    reaimed = {cid: r.model_dump(exclude_unset=True) for cid, r in body.reaimed.items()}
+    return Scenario(body.name, tuple(body.disabled), added, reaimed)
