@@ -7,8 +7,9 @@ nothing reads the environment at import time. Tests pass ``Settings(data_dir=tmp
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -58,6 +59,62 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address 'gridcover serve' listens on.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port 'gridcover serve' uses.")
+    # -- storage backend, access control, limits (web service part 2) -----------------------
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL + PostGIS URL (postgresql://user:password@host:5432/db); when "
+        "set the store is that database instead of the GeoPackage in data_dir.",
+    )
+    read_access: Literal["auto", "open", "closed"] = Field(
+        default="auto",
+        description="Who may read: open (anyone), closed (any valid API key), auto (open until "
+        "the first API key exists, closed after).",
+    )
+    query_key: bool = Field(
+        default=False,
+        description="Accept the API key as ?api_key=... (desktop GIS without custom headers); "
+        "such keys are redacted from the logs.",
+    )
+    key_cache_seconds: float = Field(
+        default=2.0, ge=0, description="How long the server caches the list of active keys."
+    )
+    rate_limit_per_minute: int = Field(
+        default=600, ge=0, description="Requests per minute per API key (anonymous: per client "
+        "address); 0 turns the limit off.",
+    )
+    rate_limit_burst: int = Field(default=60, ge=1, description="Requests allowed in a burst.")
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed by CORS, exactly (e.g. https://gis.example.org); "
+        "empty: no CORS headers. '*' is refused.",
+    )
+    max_upload_bytes: int = Field(
+        default=256 * 1024**2, ge=1, description="Largest layer upload body (413 above it)."
+    )
+    max_body_bytes: int = Field(
+        default=4 * 1024**2, ge=1, description="Largest body of every other request (413)."
+    )
+    max_json_depth: int = Field(
+        default=64, ge=4, description="Deepest nesting accepted in uploaded or posted JSON."
+    )
+    zip_max_entries: int = Field(default=200, ge=1, description="Most entries in an uploaded zip.")
+    zip_max_bytes: int = Field(
+        default=2 * 1024**3, ge=1, description="Largest declared unzipped size of an upload."
+    )
+    zip_max_ratio: float = Field(
+        default=100.0, gt=1, description="Largest compression ratio of an uploaded zip member."
+    )
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _explicit_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if origin.strip() in ("*", "") or "*" in origin:
+                raise ValueError(
+                    "cors_origins lists exact origins such as https://gis.example.org; "
+                    "wildcards ('*') are not allowed"
+                )
+        return [o.strip().rstrip("/") for o in origins]
 
     @property
     def store_path(self) -> Path:

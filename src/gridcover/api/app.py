@@ -14,11 +14,13 @@ from fastapi import FastAPI
 from gridcover import __version__
 from gridcover.api.analysis import BaselineCache
 from gridcover.api.analysis_routes import analysis_router
+from gridcover.api.audit import with_audit
 from gridcover.api.downloads import downloads_router
 from gridcover.api.errors import install_error_handlers
 from gridcover.api.jobs import JobManager
 from gridcover.api.layers import load_sample_if_new
 from gridcover.api.ogc import ogc_router
+from gridcover.api.security import install_security
 from gridcover.api.store import Store, open_store
 from gridcover.settings import Settings
 
@@ -26,7 +28,7 @@ from gridcover.settings import Settings
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
     """A new app. ``settings`` default to ``Settings()`` (``GRIDCOVER_*`` environment)."""
     settings = settings if settings is not None else Settings()
-    store = store if store is not None else open_store(settings)
+    store = with_audit(store if store is not None else open_store(settings))
     load_sample_if_new(store, settings)
 
     jobs = JobManager(settings.job_workers)
@@ -54,4 +56,5 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(ogc_router(settings))
     app.include_router(downloads_router())
     app.include_router(analysis_router(BaselineCache()))
+    install_security(app, settings, store)
     return app

@@ -79,9 +79,12 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = {404: "NotFound", 405: "MethodNotAllowed", 406: "NotAcceptable"}.get(
-        exc.status_code, "HTTPError"
-    )
+    code = {
+        404: "NotFound",
+        405: "MethodNotAllowed",
+        406: "NotAcceptable",
+        413: "PayloadTooLarge",
+    }.get(exc.status_code, "HTTPError")
     detail = str(exc.detail)
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no resource at {request.url.path}; the landing page / lists what is offered"

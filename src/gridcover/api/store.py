@@ -189,7 +189,14 @@ class Store(Protocol):
 
 
 def open_store(settings: Settings) -> Store:
-    """The store the settings name: the GeoPackage in ``settings.data_dir`` (created if new)."""
+    """The store the settings name: the GeoPackage in ``settings.data_dir`` (created if new),
+    or the PostGIS database of ``settings.database_url`` (``postgresql://...``) when set."""
+    from gridcover.api.sqlbackend import is_postgres_url
+
+    if is_postgres_url(settings.database_url):
+        from gridcover.api.store_postgis import PostGISStore
+
+        return PostGISStore(str(settings.database_url))
     from gridcover.api.store_gpkg import GeoPackageStore
 
     return GeoPackageStore(settings.store_path)
