@@ -82,7 +82,12 @@ def _free_port() -> int:
 def live_server(data_dir: Path, **env: str) -> Iterator[str]:
     """Run the app (``create_app()`` from GRIDCOVER_* env) under uvicorn; yield its base URL."""
     port = _free_port()
-    environ = {**os.environ, "GRIDCOVER_DATA_DIR": str(data_dir), "GRIDCOVER_LOAD_SAMPLE": "0"}
+    environ = {
+        **os.environ,
+        "GRIDCOVER_DATA_DIR": str(data_dir),
+        "GRIDCOVER_LOAD_SAMPLE": "0",
+        "GRIDCOVER_RATE_LIMIT_PER_MINUTE": "0",
+    }
     environ.update({f"GRIDCOVER_{k.upper()}": v for k, v in env.items()})
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "gridcover.api.app:create_app",
            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip

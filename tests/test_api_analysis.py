@@ -45,7 +45,9 @@ def _collection(client: TestClient, cid: str) -> gpd.GeoDataFrame:
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     folder = tmp_path_factory.mktemp("analysis")
-    settings = Settings(data_dir=folder, sample_dir=SAMPLE, max_cells=500_000)
+    settings = Settings(
+        data_dir=folder, sample_dir=SAMPLE, max_cells=500_000, rate_limit_per_minute=0
+    )
     with TestClient(create_app(settings)) as c:
         yield c
 

@@ -30,7 +30,7 @@ EPSG3857 = "http://www.opengis.net/def/crs/EPSG/0/3857"
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     folder = tmp_path_factory.mktemp("ogc")
     build_store(folder).close()
-    settings = Settings(data_dir=folder, load_sample=False, max_limit=500)
+    settings = Settings(data_dir=folder, load_sample=False, max_limit=500, rate_limit_per_minute=0)
     with TestClient(create_app(settings)) as c:
         yield c
 

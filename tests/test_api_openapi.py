@@ -20,7 +20,9 @@ from gridcover.settings import Settings
 def doc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     folder = tmp_path_factory.mktemp("openapi")
     build_store(folder).close()
-    with TestClient(create_app(Settings(data_dir=folder, load_sample=False))) as c:
+    with TestClient(
+        create_app(Settings(data_dir=folder, load_sample=False, rate_limit_per_minute=0))
+    ) as c:
         r = c.get("/api")
         assert r.headers["content-type"] == "application/vnd.oai.openapi+json;version=3.0"
         yield r.json()

@@ -37,7 +37,9 @@ CHECKS = (
 def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     folder = tmp_path_factory.mktemp("schemathesis")
     build_store(folder).close()
-    app = create_app(Settings(data_dir=folder, load_sample=False, max_limit=200))
+    app = create_app(
+        Settings(data_dir=folder, load_sample=False, max_limit=200, rate_limit_per_minute=0)
+    )
     loaded = schemathesis.openapi.from_asgi("/api", app)
     loaded.config.generation.update(modes=list(schemathesis.GenerationMode))
     yield loaded.include(method="GET")
