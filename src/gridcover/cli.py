@@ -26,6 +26,8 @@ COMMANDS: tuple[str, ...] = (
     "map",
     "report",
     "serve",
+    "keys",
+    "audit",
 )
 
 

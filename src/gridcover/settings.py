@@ -89,7 +89,7 @@ class Settings(BaseSettings):
         "empty: no CORS headers. '*' is refused.",
     )
     max_upload_bytes: int = Field(
-        default=256 * 1024**2, ge=1, description="Largest layer upload body (413 above it)."
+        default=64 * 1024**2, ge=1, description="Largest layer upload body (413 above it)."
     )
     max_body_bytes: int = Field(
         default=4 * 1024**2, ge=1, description="Largest body of every other request (413)."

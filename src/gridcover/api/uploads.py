@@ -159,16 +159,16 @@ def _read_upload(
 ) -> Any:
     from gridcover.gis import read_layer
 
-    if path.suffix == ".zip":
-        limits = ArchiveLimits(
-            max_entries=settings.zip_max_entries,
-            max_total_bytes=settings.zip_max_bytes,
-            max_ratio=settings.zip_max_ratio,
-        )
-        check_archive(path, limits)
-    if path.suffix in (".json", ".geojson"):
-        check_json_depth(path.read_bytes(), settings.max_json_depth, name)
     try:
+        if path.suffix == ".zip":
+            limits = ArchiveLimits(
+                max_entries=settings.zip_max_entries,
+                max_total_bytes=settings.zip_max_bytes,
+                max_ratio=settings.zip_max_ratio,
+            )
+            check_archive(path, limits)
+        if path.suffix in (".json", ".geojson"):
+            check_json_depth(path.read_bytes(), settings.max_json_depth, name)
         gdf = read_layer(path, kind, **options)  # type: ignore[arg-type]
     except ValidationReport as exc:
         raise ValidationReport(_relabel(exc.source, path, name), exc.problems) from None
