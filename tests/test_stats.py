@@ -200,3 +200,16 @@ def test_cells_outside_children_roll_up_to_parent() -> None:
     missed = s["covered_pct"] < 50
     assert (s["targets_met"] == ~missed).all()
     assert isinstance(s, pd.DataFrame)
+
+
+def test_run_is_reproducible_across_thread_counts() -> None:
+    from gridcover.coverage.analysis import AnalysisConfig, run_analysis
+
+    one = run_analysis(**sample_layers(), config=AnalysisConfig(res=12, threads=1))
+    ref = sample_result(12)
+    for name in ("grid_stats", "cells", "blind_spots", "views"):
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(getattr(one, name).drop(columns="geometry")),
+            pd.DataFrame(getattr(ref, name).drop(columns="geometry")),
+        )
+    assert dict(one.summary) == dict(ref.summary)
