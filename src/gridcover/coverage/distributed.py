@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -156,6 +157,7 @@ def _windowed(
 
 
 def _clean(out: Path) -> None:
+    shutil.rmtree(out / "_scratch", ignore_errors=True)
     for sub in ("cells", "views"):
         (out / sub).mkdir(parents=True, exist_ok=True)
         for old in (out / sub).glob("*.parquet"):
@@ -311,6 +313,7 @@ def run_distributed(
     ]
     for _ in _windowed(client, finish_partition, fin, win):
         pass
+    shutil.rmtree(out / "_scratch", ignore_errors=True)
     secs["finish"] = time.perf_counter() - t
     secs["total"] = time.perf_counter() - t_all
     costs = pd.DataFrame(

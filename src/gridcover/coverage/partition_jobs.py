@@ -66,9 +66,10 @@ def prepass_indexed(
     res: int,
     crs: pyproj.CRS,
     incident_areas: np.ndarray,
+    cache: str | None = None,
 ) -> tuple[int, int, float, np.ndarray]:
     """``prepass_partition`` tagged with the partition position ``i`` (runs on a worker)."""
-    return (i, *prepass_partition(area, part, res, crs, incident_areas))
+    return (i, *prepass_partition(area, part, res, crs, incident_areas, cache))
 
 
 def metric_layer(gdf: gpd.GeoDataFrame | None, crs: Any, kind: str) -> gpd.GeoDataFrame | None:
@@ -133,11 +134,15 @@ class Halo:
         self.inc_partial = [np.zeros(0)] * n
         self._n_cells = 0
         self._area_sums: list[float] = []
+        self.cache: list[str | None] = [None] * n
         roads = self.layers.get("roads")
         if not ((roads is not None and len(roads)) or rows.size):
             return iter(())
+        scratch = self.out_dir / "_scratch"
+        scratch.mkdir(parents=True, exist_ok=True)
+        self.cache = [str(scratch / f"p{i:05d}.npz") for i in range(n)]
         return (
-            (i, self.clips[i], p, self.res, self.crs, geoms[self.inc_pairs[i]])
+            (i, self.clips[i], p, self.res, self.crs, geoms[self.inc_pairs[i]], self.cache[i])
             for i, p in enumerate(self.parts)
         )
 
@@ -238,6 +243,7 @@ class Halo:
             road_radius_m=self.road_radius_m,
             out_dir=str(self.out_dir),
             gather_limit=self.gather_limit,
+            cells_cache=self.cache[i],
         )
 
     def orphan_jobs(self) -> list[PartitionJob]:

@@ -30,7 +30,7 @@ from gridcover.coverage.cells import Cells, cells_from_ids
 from gridcover.coverage.cover import camera_counted, cover_cells, cover_pairs
 from gridcover.coverage.partition import Partition, partition_cells
 from gridcover.coverage.partition_blind import local_blind_spots
-from gridcover.coverage.partition_priority import partition_priority, weights_from_state
+from gridcover.coverage.partition_priority import make_cells, partition_priority, weights_from_state
 from gridcover.coverage.priority import COMPONENTS, Priority
 from gridcover.coverage.stats import locate_points
 
@@ -72,6 +72,7 @@ class PartitionJob:
     road_radius_m: float | None = None
     out_dir: str | None = None
     gather_limit: int = 100_000
+    cells_cache: str | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,10 +108,16 @@ def _rss_mb() -> float:
 
 
 def _cells(job: PartitionJob) -> Cells:
-    ids = np.empty(0, np.int64)
-    if job.part is not None and job.area is not None:
-        ids = partition_cells(job.area, job.part, job.res)
-    cells = cells_from_ids(ids, job.crs)
+    if job.cells_cache is not None and os.path.exists(job.cells_cache):
+        with np.load(job.cells_cache) as z:
+            h, lon, lat, x, y, area = (z[k] for k in ("h3", "lon", "lat", "x", "y", "area_m2"))
+        cells = make_cells(job.res, h, lon, lat, x, y, area, job.crs)
+        os.remove(job.cells_cache)
+    else:
+        ids = np.empty(0, np.int64)
+        if job.part is not None and job.area is not None:
+            ids = partition_cells(job.area, job.part, job.res)
+        cells = cells_from_ids(ids, job.crs)
     if job.part is not None and len(cells):
         shapely.prepare(job.part.region)
         if not shapely.contains_xy(job.part.region, cells.x, cells.y).all():
@@ -280,13 +287,18 @@ def prepass_partition(
     res: int,
     crs: pyproj.CRS,
     incident_areas: np.ndarray | None = None,
+    cache: str | None = None,
 ) -> tuple[int, float, np.ndarray]:
     """(cell count, sum of cell areas in m², per area incident the area in m² of its cells
     owned here) of a partition: what the mean cell area and the incident shares need.
 
     ``incident_areas``: incident polygons in the metric ``crs`` (a cell is an incident's when
-    the polygon contains its centroid, as in priority)."""
+    the polygon contains its centroid, as in priority); ``cache``: save the cells there
+    (``.npz``) for ``run_partition``, which then does not compute them again."""
     cells = cells_from_ids(partition_cells(area, part, res), crs)
+    if cache is not None:
+        arrays = {k: getattr(cells, k) for k in ("h3", "lon", "lat", "x", "y", "area_m2")}
+        np.savez(cache, **arrays)
     polys = np.asarray(incident_areas if incident_areas is not None else [], dtype=object)
     inside: np.ndarray = np.zeros(polys.size)
     if polys.size and len(cells):
@@ -307,12 +319,20 @@ def finish_partition(
     ``cells_seen``: per owned camera (in the order of the views part), cells seen overall.
     """
     if cells_path is not None:
-        t = gpd.read_parquet(cells_path)
-        local = t["blind_spot"].to_numpy(np.int64)
         ranks = np.r_[0, np.asarray(rank_of_label, np.int64)]
-        t["blind_spot"] = ranks[local]
-        t.to_parquet(cells_path, index=False, write_covering_bbox=True)
+        _replace_column(cells_path, "blind_spot", lambda local: ranks[local])
     if views_path is not None and cells_seen is not None:
-        v = gpd.read_parquet(views_path)
-        v["cells_seen"] = np.asarray(cells_seen, np.int64)
-        v.to_parquet(views_path, write_covering_bbox=True)
+        seen = np.asarray(cells_seen, np.int64)
+        _replace_column(views_path, "cells_seen", lambda _old: seen)
+
+
+def _replace_column(path: str, name: str, new: Any) -> None:
+    """Rewrite one int64 column of a parquet file (schema and GeoParquet metadata kept)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    i = table.schema.get_field_index(name)
+    values = new(table.column(i).to_numpy().astype(np.int64))
+    table = table.set_column(i, table.schema.field(i), pa.array(values, pa.int64()))
+    pq.write_table(table, path)
