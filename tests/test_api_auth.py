@@ -292,3 +292,22 @@ def test_query_string_keys_are_redacted_from_log_records() -> None:
     )
     RedactKeys().filter(record)
     assert token not in record.getMessage()
+
+
+def test_live_server_access_log_never_shows_a_query_key(tmp_path: Path) -> None:
+    import httpx
+
+    settings = w.settings_for("gpkg", tmp_path / "data", query_key=True)
+    w.fill_store(settings)
+    token = w.add_key(settings, "reader")
+    log = tmp_path / "server.log"
+    with w.uvicorn_server(settings, log=log) as (base, _):
+        r = httpx.get(f"{base}/collections/cameras/items", params={"api_key": token, "limit": 2})
+        assert r.status_code == 200 and len(r.json()["features"]) == 2
+        assert token not in r.text  # not echoed in the self/next links either
+        r = httpx.get(f"{base}/collections", params={"api_key": token + "x"})
+        assert r.status_code == 401
+    text = log.read_text()
+    assert "GET /collections/cameras/items?" in text  # the access log is on
+    assert token not in text and token.split("_")[2] not in text
+    assert "api_key=[REDACTED]" in text
