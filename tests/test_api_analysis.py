@@ -25,6 +25,15 @@ from gridcover.settings import Settings
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_geodata"
 
 
+def _planner_client(app: Any) -> TestClient:
+    """A client sending a planner's API key (analyses are writes: they need one)."""
+    client = TestClient(app)
+    keys = getattr(app.state, "keys", None)
+    if keys is not None:
+        client.headers["X-API-Key"] = keys.add("analysis tests", "planner").token
+    return client
+
+
 def _run(client: TestClient, kind: str, body: dict[str, Any]) -> dict[str, Any]:
     r = client.post(f"/analysis/{kind}", json=body)
     assert r.status_code == 201, r.text
@@ -48,7 +57,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     settings = Settings(
         data_dir=folder, sample_dir=SAMPLE, max_cells=500_000, rate_limit_per_minute=0
     )
-    with TestClient(create_app(settings)) as c:
+    with _planner_client(create_app(settings)) as c:
         yield c
 
 
@@ -172,7 +181,7 @@ def test_grid_check_job_finds_a_planted_duplicate(tmp_path: Path) -> None:
     for name in ("cameras",):
         (folder / f"{name}.geojson").write_bytes((SAMPLE / f"{name}.geojson").read_bytes())
     settings = Settings(data_dir=tmp_path / "data", sample_dir=folder)
-    with TestClient(create_app(settings)) as c:
+    with _planner_client(create_app(settings)) as c:
         job = _run(c, "grid-check", {})
         issues = _collection(c, "grid_issues")
         dup = issues[issues["check"] == "duplicate_code"]
@@ -202,11 +211,11 @@ def test_job_errors(client: TestClient, tmp_path: Path) -> None:
     r = client.post("/analysis/coverage", json={"res": 9.5})
     assert r.status_code == 400
     small = Settings(data_dir=tmp_path, sample_dir=SAMPLE, max_cells=1000)
-    with TestClient(create_app(small)) as c:
+    with _planner_client(create_app(small)) as c:
         r = c.post("/analysis/coverage", json={"res": 13})
         assert r.status_code == 400 and "coarser" in r.json()["description"]
     empty = Settings(data_dir=tmp_path / "empty", load_sample=False)
-    with TestClient(create_app(empty)) as c:
+    with _planner_client(create_app(empty)) as c:
         r = c.post("/analysis/grid-check", json={})
         c.app.state.jobs.wait(r.json()["jobID"])  # type: ignore[attr-defined]
         job = c.get(f"/jobs/{r.json()['jobID']}").json()

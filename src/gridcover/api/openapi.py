@@ -24,8 +24,16 @@ from gridcover.api.store import CollectionInfo
 
 OPENAPI_MEDIA = "application/vnd.oai.openapi+json;version=3.0"
 _JSON = "application/json"
-_ERROR_TEXT = {400: "Bad request: a parameter or the body is invalid", 404: "Not found",
-               409: "Conflict with the current state"}  # fmt: skip
+_ERROR_TEXT = {
+    400: "Bad request: a parameter or the body is invalid",
+    401: "No valid API key (writes, or reads when they are closed)",
+    403: "The key's role or grid scope does not allow this",
+    404: "Not found",
+    409: "Conflict with the current state",
+    413: "Request body too large",
+    429: "Too many requests for this key (see Retry-After)",
+}
+_WRITE_METHODS = ("post", "put", "patch", "delete")
 _lock = threading.Lock()
 
 
@@ -198,6 +206,17 @@ def to_openapi_30(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _security_responses(doc: dict[str, Any]) -> None:
+    """With API keys installed every operation may answer 401 and 429, writes also 403."""
+    for item in doc["paths"].values():
+        for method, op in item.items():
+            if not isinstance(op, dict) or "responses" not in op:
+                continue
+            codes = (401, 403, 429) if method in _WRITE_METHODS else (401, 429)
+            for code in codes:
+                op["responses"].setdefault(str(code), responses_for(None, code)[code])
+
+
 def _per_collection_items(doc: dict[str, Any], infos: Sequence[CollectionInfo]) -> None:
     """A concrete ``/collections/<id>/items`` path per collection, with its property filters.
 
@@ -250,6 +269,8 @@ def openapi_document(app: FastAPI, infos: Sequence[CollectionInfo]) -> dict[str,
                 for p in op.get("parameters", []):
                     if p.get("name") == "collectionId" and p.get("in") == "path" and ids:
                         p["schema"] = {"type": "string", "enum": ids}
+        if getattr(app.state, "keys", None) is not None:
+            _security_responses(doc)
         _per_collection_items(doc, infos)
         cache.clear()
         cache[key] = doc
