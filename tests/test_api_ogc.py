@@ -227,3 +227,10 @@ def test_download_round_trips(client: TestClient, tmp_path: Path, fmt: str) -> N
     a = got.set_index("code").geometry.sort_index()
     b = src.set_index("code").geometry.sort_index()
     assert shapely.equals_exact(a.values, b.values, tolerance=1e-9).all()
+    assert r.headers["content-disposition"] == f'attachment; filename="grids_level1.{fmt}"'
+
+
+def test_download_refuses_unknown_format_and_parameters(client: TestClient) -> None:
+    assert client.get("/collections/cameras/download?format=shp").status_code == 400
+    assert client.get("/collections/cameras/download?fmt=gpkg").status_code == 400
+    assert client.get("/collections/nope/download").status_code == 404

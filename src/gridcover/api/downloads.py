@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Literal
 
 import pyogrio
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
+from starlette.background import BackgroundTask
 
 from gridcover.api.deps import get_store
 from gridcover.api.openapi import responses_for
+from gridcover.api.params import plain_params
 from gridcover.api.store import Store
 
 Format = Literal["geojson", "gpkg", "parquet"]
@@ -40,6 +43,7 @@ def downloads_router() -> APIRouter:
             },
             **responses_for(None, 400, 404),
         },
+        dependencies=[Depends(plain_params("format"))],
     )
     def download(
         collectionId: str,
@@ -47,21 +51,23 @@ def downloads_router() -> APIRouter:
         format: Annotated[Format, Query(description="File format")] = "geojson",
     ) -> Response:
         gdf = store.read_collection(collectionId)
-        with tempfile.TemporaryDirectory(prefix="gridcover-dl-") as tmp:
-            path = Path(tmp) / f"{collectionId}.{format}"
+        tmp = Path(tempfile.mkdtemp(prefix="gridcover-dl-"))
+        try:
+            path = tmp / f"{collectionId}.{format}"
             if format == "parquet":
                 gdf.to_parquet(path, index=False)
-            elif format == "gpkg":
+            elif format == "gpkg":  # a separate file: GDAL never opens the store itself
                 pyogrio.write_dataframe(gdf, path, layer=collectionId, driver="GPKG")
             else:
                 pyogrio.write_dataframe(gdf, path, driver="GeoJSON", layer=collectionId)
-            body = path.read_bytes()
-        return Response(
-            body,
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return FileResponse(
+            path,
             media_type=MEDIA[format],
-            headers={
-                "Content-Disposition": f'attachment; filename="{collectionId}.{format}"',
-            },
+            filename=path.name,
+            background=BackgroundTask(shutil.rmtree, tmp, ignore_errors=True),
         )
 
     return router
