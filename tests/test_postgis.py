@@ -262,3 +262,28 @@ def test_audit_log_is_append_only_and_written_with_the_edit(
             "cameras", own, moved, mode="replace", actor=CHIEF, on_commit=failing_audit
         )
     assert _row(chicago, own).geometry.equals(p)  # no audit row, no edit
+
+
+def test_pages_stay_exact_after_deletes_and_creates(chicago: PostGISStore) -> None:
+    ids = list(w.cameras()["camera_id"])
+    planner = Actor("planner", "planner", key_id="kp")
+    for cid in (ids[0], ids[70], ids[159]):
+        chicago.edit_feature("cameras", cid, None, mode="delete", actor=planner)
+    extra = FeatureRow(
+        shapely.Point(-87.65, 41.85), {**_row(chicago, ids[1]).properties, "camera_id": "new-1"}
+    )
+    chicago.edit_feature("cameras", "new-1", extra, mode="create", actor=planner)
+    expected = [c for c in ids if c not in (ids[0], ids[70], ids[159])] + ["new-1"]
+    got: list[str] = []
+    for offset in range(0, 200, 17):
+        page = chicago.items("cameras", ItemsQuery(limit=17, offset=offset))
+        assert page.number_matched == len(expected)
+        got += page.ids
+    assert got == expected
+    info = chicago.collection("cameras")
+    assert info.count == len(expected)
+    kept = w.cameras()[w.cameras()["camera_id"].isin(expected)]
+    x0, y0, x1, y1 = kept.total_bounds
+    assert info.bbox == pytest.approx(
+        (min(x0, -87.65), min(y0, 41.85), max(x1, -87.65), max(y1, 41.85))
+    )

@@ -104,6 +104,10 @@ class KeyCache:
             return active.get(hit[0])
         if not may_hash():
             return "limited"
+        parsed = apikeys.parse_token(token)
+        if parsed and parsed[0] not in active and time.monotonic() - self._loaded > 0.2:
+            self._loaded = -math.inf  # a key made since the last load: read the list again
+            active = await self.active()
         record = await anyio.to_thread.run_sync(apikeys.verify, token, active)
         if record is not None:
             if len(self._verified) > 10_000:

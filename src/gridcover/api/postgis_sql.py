@@ -266,10 +266,16 @@ def typed_column(values: list[Any], f: FieldInfo) -> Any:
     return pd.array([None if v is None else str(v) for v in values], dtype="str")
 
 
+def load_props(texts: list[str]) -> list[dict[str, Any]]:
+    """Many ``props::text`` values decoded in one JSON parse (much faster than one each)."""
+    return json.loads("[" + ",".join(texts) + "]") if texts else []
+
+
 def frame_of(rows: list[Any], fields: tuple[FieldInfo, ...]) -> gpd.GeoDataFrame:
-    """Rows ``(wkb, props)`` -> a GeoDataFrame in EPSG:4326 with typed columns."""
+    """Rows ``(wkb, props text)`` -> a GeoDataFrame in EPSG:4326 with typed columns."""
     geoms = shapely.from_wkb(np.array([r[0] for r in rows], dtype=object))
-    data = {f.name: typed_column([r[1].get(f.name) for r in rows], f) for f in fields}
+    props = load_props([r[1] for r in rows])
+    data = {f.name: typed_column([p.get(f.name) for p in props], f) for f in fields}
     return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"))
 
 

@@ -196,23 +196,30 @@ class PostGISStore:
             if query.bbox is not None:
                 clauses += [f"geom && {_ENV}", f"ST_Intersects(geom, {_ENV})"]
                 args += [*query.bbox, *query.bbox]
-            where = " AND ".join(clauses)
+            offset = query.offset
             if query.bbox is None and info.where is None and not query.filters:
                 matched = info.count
+                top = "SELECT max(fid) FROM gridcover.features WHERE layer = %s"
+                if conn.execute(top, (info.layer,)).fetchone()[0] == matched:
+                    # fids are exactly 1..n (no deletes since the last replace): seek, not skip
+                    clauses.append("fid > %s")
+                    args.append(offset)
+                    offset = 0
             else:
-                sql = f"SELECT count(*) FROM gridcover.features WHERE {where}"
+                sql = f"SELECT count(*) FROM gridcover.features WHERE {' AND '.join(clauses)}"
                 matched = int(conn.execute(sql, args).fetchone()[0])
             rows = conn.execute(
-                f"SELECT fid, ST_AsBinary(geom), props FROM gridcover.features WHERE {where} "
-                "ORDER BY fid LIMIT %s OFFSET %s",
-                [*args, query.limit, query.offset],
+                "SELECT fid, ST_AsBinary(geom), props::text FROM gridcover.features WHERE "
+                f"{' AND '.join(clauses)} ORDER BY fid LIMIT %s OFFSET %s",
+                [*args, query.limit, offset],
             ).fetchall()
         return self._page(rows, info, matched)
 
     @staticmethod
     def _page(rows: list[Any], info: CollectionInfo, matched: int) -> FeaturePage:
         names = [f.name for f in info.fields]
-        props = [{n: r[2].get(n) for n in names} for r in rows]
+        raw = q.load_props([r[2] for r in rows])
+        props = [{n: p.get(n) for n in names} for p in raw]
         ids = [
             r[0] if info.id_field is None else p.get(info.id_field)
             for r, p in zip(rows, props, strict=True)
@@ -238,7 +245,7 @@ class PostGISStore:
                     raise missing from None
                 clauses.append("fid = %s")
             rows = conn.execute(
-                "SELECT fid, ST_AsBinary(geom), props FROM gridcover.features WHERE "
+                "SELECT fid, ST_AsBinary(geom), props::text FROM gridcover.features WHERE "
                 + " AND ".join(clauses)
                 + " LIMIT 1",
                 args,
@@ -252,7 +259,7 @@ class PostGISStore:
             info = self._lookup(conn, collection_id)
             clauses, args = q.where_clauses(info, {})
             rows = conn.execute(
-                "SELECT ST_AsBinary(geom), props FROM gridcover.features WHERE "
+                "SELECT ST_AsBinary(geom), props::text FROM gridcover.features WHERE "
                 + " AND ".join(clauses)
                 + " ORDER BY fid",
                 args,
@@ -267,7 +274,7 @@ class PostGISStore:
             if row is None:
                 raise NotFound(f"layer {layer!r} is not stored; stored layers: {self.layers()}")
             rows = conn.execute(
-                "SELECT ST_AsBinary(geom), props FROM gridcover.features WHERE layer = %s "
+                "SELECT ST_AsBinary(geom), props::text FROM gridcover.features WHERE layer = %s "
                 "ORDER BY fid",
                 (layer,),
             ).fetchall()
@@ -304,6 +311,7 @@ class PostGISStore:
                 postgis_edit.lock_layer(conn, layer)
             for w, gdf, views, id_column in prepared:
                 self._write_one(conn, w, gdf, views, id_column)
+            conn.execute("ANALYZE gridcover.features")  # fresh statistics for the planner
             if on_commit is not None:
                 on_commit(conn)
 
