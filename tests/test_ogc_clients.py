@@ -104,16 +104,43 @@ def test_owslib_lists_collections_and_reads_items(server: tuple[str, list[str]])
     assert api.api()["openapi"] == "3.0.3"
 
 
-def test_ogctests_features_core_suite_passes(server: tuple[str, list[str]]) -> None:
-    ogctests = pytest.importorskip(
-        "ogctests", reason="install with: pip install --no-deps ogctests==0.1.15"
-    )
+def _ogctests_core(tmp: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The ogctests features/core suite: installed, or fetched into a temp folder.
+
+    ogctests 0.1.15 pins old httpx/pyarrow/pytest, so it is not a project dependency: the
+    test installs it with --no-deps into its own folder (its real needs, requests and
+    jsonschema, are in the [test] extra's dependency tree).
+    """
+    try:
+        import ogctests
+
+        return Path(ogctests.__file__).parent / "features" / "core", os.environ.get(
+            "PYTHONPATH", ""
+        )
+    except ImportError:
+        pass
+    target = tmp.mktemp("ogctests")
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
+         "ogctests==0.1.15"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    if pip.returncode != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"could not install ogctests in CI: {pip.stderr[-500:]}")
+        pytest.skip(f"ogctests is not installed and pip could not fetch it: {pip.stderr[-200:]}")
+    return target / "ogctests" / "features" / "core", str(target)
+
+
+def test_ogctests_features_core_suite_passes(
+    server: tuple[str, list[str]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
     base, _ = server
-    core = Path(ogctests.__file__).parent / "features" / "core"
+    core, pythonpath = _ogctests_core(tmp_path_factory)
     result = subprocess.run(
         [sys.executable, "-m", "pytest", str(core), "-q", "-p", "no:cacheprovider",
          "-W", "error::UserWarning", "--rootdir", str(core.parent.parent)],
-        env={**os.environ, "INSTANCE_URL": base},
+        env={**os.environ, "INSTANCE_URL": base, "PYTHONPATH": pythonpath},
         capture_output=True, text=True, cwd=core.parent.parent, timeout=300,
     )  # fmt: skip
     tail = result.stdout[-3000:]
