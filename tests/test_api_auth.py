@@ -9,6 +9,7 @@ content digest), every accepted one to be in the audit log with the right hashes
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -311,3 +312,50 @@ def test_live_server_access_log_never_shows_a_query_key(tmp_path: Path) -> None:
     assert "GET /collections/cameras/items?" in text  # the access log is on
     assert token not in text and token.split("_")[2] not in text
     assert "api_key=[REDACTED]" in text
+
+
+def test_grid_chief_sites_and_no_analyses(env: Env) -> None:
+    _, p = w.camera_inside(CHIEF_GRID, 3)
+    _, q = w.camera_inside(OTHER_GRID, 1)
+    sites = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": shapely.geometry.mapping(pt.buffer(2e-4, 4)),
+                "properties": {"site_id": sid, "kind": "school", "name": sid},
+            }
+            for sid, pt in (("S8", p), ("S9", q))
+        ],
+    }
+    r = env.client.put(
+        "/layers/sites",
+        files={"file": ("sites.geojson", json.dumps(sites))},
+        headers=env.h("planner"),
+    )
+    assert r.status_code in (200, 201), r.text
+    mine = {
+        "type": "Feature",
+        "geometry": shapely.geometry.mapping(p.buffer(1e-4, 4)),
+        "properties": {"site_id": "S8b", "kind": "kindergarten"},
+    }
+    r = env.client.post("/collections/sites/items", json=mine, headers=env.h("chief"))
+    assert r.status_code == 201, r.text
+    theirs = {
+        **mine,
+        "geometry": shapely.geometry.mapping(q.buffer(1e-4, 4)),
+        "properties": {"site_id": "S9b", "kind": "bank"},
+    }
+    r = env.client.post("/collections/sites/items", json=theirs, headers=env.h("chief"))
+    assert r.status_code == 403 and "would lie in grid" in r.json()["description"]
+    r = env.client.patch(
+        "/collections/sites/items/S9", json={"properties": {"name": "x"}}, headers=env.h("chief")
+    )
+    assert r.status_code == 403
+    assert (
+        env.client.delete("/collections/sites/items/S8", headers=env.h("chief")).status_code == 204
+    )
+    r = env.client.post("/analysis/coverage", json={}, headers=env.h("chief"))
+    assert r.status_code == 403
+    r = env.client.post("/analysis/coverage", json={}, headers=env.h("reader"))
+    assert r.status_code == 403

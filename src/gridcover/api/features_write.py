@@ -179,9 +179,15 @@ def check_scope(
             f"{code!r}; only that grid's chief (or a planner) may change it"
         )
     if after is not None and (after.geometry is None or not area.covers(after.geometry)):
+        where = scope.grid_of(after.geometry)
+        if before is None:
+            raise PermissionDenied(
+                f"{what} would lie in grid {where!r}, outside your grid {code!r}; a grid chief "
+                "creates cameras and sites only inside his grid"
+            )
         raise PermissionDenied(
-            f"{what} cannot be moved into grid {scope.grid_of(after.geometry)!r}: the new "
-            f"position is outside your grid {code!r}"
+            f"{what} cannot be moved into grid {where!r}: the new position is outside your "
+            f"grid {code!r}"
         )
 
 

@@ -21,7 +21,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from gridcover.api import postgis_edit
+from gridcover.api import postgis_edit, postgis_setup
 from gridcover.api import postgis_sql as q
 from gridcover.api.audit import now_iso
 from gridcover.api.edits import Actor, EditHook, EditMode, FeatureRow
@@ -105,35 +105,7 @@ class PostGISStore:
 
     def _init_schema(self) -> None:
         with self._write() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(7274000)")
-            if (
-                conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone()
-                is None
-            ):
-                try:
-                    with conn.transaction():
-                        conn.execute("CREATE EXTENSION postgis")
-                except self._psycopg.Error as exc:
-                    raise GridcoverError(
-                        "PostGIS is not installed in the database "
-                        f"{_safe_url(self.database_url)}; run 'CREATE EXTENSION postgis' as a "
-                        f"superuser ({exc})"
-                    ) from exc
-            for statement in q.TABLES_DDL:
-                conn.execute(statement)
-            row = conn.execute("SELECT value FROM gridcover.meta WHERE key = 'schema'").fetchone()
-            if row is None or row[0] != q.SCHEMA_VERSION:
-                schema = conn.execute(
-                    "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n "
-                    "ON n.oid = e.extnamespace WHERE e.extname = 'postgis'"
-                ).fetchone()[0]
-                for statement in q.security_ddl(schema):
-                    conn.execute(statement)
-                conn.execute(
-                    "INSERT INTO gridcover.meta VALUES ('schema', %s) "
-                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    (q.SCHEMA_VERSION,),
-                )
+            postgis_setup.init_schema(conn, self._psycopg, _safe_url(self.database_url))
 
     # -- catalog ---------------------------------------------------------------------------
     @staticmethod
