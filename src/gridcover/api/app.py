@@ -19,6 +19,7 @@ from gridcover.api.downloads import downloads_router
 from gridcover.api.errors import install_error_handlers
 from gridcover.api.jobs import JobManager
 from gridcover.api.layers import load_sample_if_new
+from gridcover.api.maps_routes import maps_router
 from gridcover.api.ogc import ogc_router
 from gridcover.api.security import install_security
 from gridcover.api.store import Store, open_store
@@ -56,5 +57,6 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(ogc_router(settings))
     app.include_router(downloads_router())
     app.include_router(analysis_router(BaselineCache()))
+    app.include_router(maps_router())
     install_security(app, settings, store)
     return app
