@@ -17,7 +17,6 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-import geopandas as gpd
 import shapely
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -30,7 +29,7 @@ from gridcover.api.deps import get_settings, get_store
 from gridcover.api.edits import Actor, EditMode, FeatureRow, coerce_property, editor_for, row_of
 from gridcover.api.geojson import GEOJSON
 from gridcover.api.openapi import responses_for
-from gridcover.api.store import CollectionInfo, Store
+from gridcover.api.store import CollectionInfo, ItemsQuery, Store
 from gridcover.api.uploads import check_json_depth
 from gridcover.errors import InputError, PermissionDenied, ValidationReport
 from gridcover.gis.schemas import SCHEMAS
@@ -110,44 +109,57 @@ def validate_row(
 
 
 class Scope:
-    """The grids layer, for grid-chief checks and the grid an object lies in."""
+    """Grid look-ups through the store's indexed queries (never a whole-layer read).
+
+    Works on the collections of the ``grids`` layer (one per level), finest level first.
+    """
 
     def __init__(self, store: Store) -> None:
-        self.grids: gpd.GeoDataFrame | None = (
-            store.read_layer("grids") if store.has_layer("grids") else None
-        )
+        self.store = store
+        grids = [c for c in store.collections() if c.layer == "grids"]
+        self.collections = sorted(grids, key=lambda c: -_level(c))
+
+    def _find(self, **query: object) -> list[tuple[str, BaseGeometry, dict[str, Any]]]:
+        out = []
+        for c in self.collections:
+            page = self.store.items(c.id, ItemsQuery(limit=10_000, **query))  # type: ignore[arg-type]
+            out += [(c.id, g, p) for g, p in zip(page.geometries, page.properties, strict=True)]
+        return out
 
     def area(self, code: str) -> BaseGeometry | None:
-        if self.grids is None:
-            return None
-        hit = self.grids[self.grids["code"].astype(str) == code]
-        return shapely.union_all(hit.geometry.values) if len(hit) else None
+        """The union of the polygons with ``code`` (None if there is none)."""
+        hits = [g for _, g, _ in self._find(filters={"code": code}) if g is not None]
+        return shapely.union_all(hits) if hits else None
 
     def codes_under(self, code: str) -> set[str]:
         """``code`` and every descendant code (by parent_code)."""
         out, todo = {code}, [code]
-        if self.grids is None or "parent_code" not in self.grids.columns:
+        if not all(c.field("parent_code") for c in self.collections):
             return out
-        codes = self.grids["code"].astype(str).to_numpy()
-        parents = self.grids["parent_code"].astype(str).to_numpy()
         while todo:
-            children = set(codes[parents == todo.pop()]) - out
+            children = {
+                str(p["code"]) for _, _, p in self._find(filters={"parent_code": todo.pop()})
+            }
+            todo += list(children - out)
             out |= children
-            todo += list(children)
         return out
 
     def grid_of(self, geom: BaseGeometry | None) -> str | None:
         """Code of the finest grid that covers the geometry's representative point."""
-        if self.grids is None or geom is None or geom.is_empty:
+        if geom is None or geom.is_empty:
             return None
-        point = geom.representative_point()
-        g = self.grids
-        hit = g[shapely.covers(g.geometry.values, point)]
-        if not len(hit):
-            return None
-        if "level" in hit.columns:
-            hit = hit.sort_values("level", ascending=False)
-        return str(hit["code"].iloc[0])
+        pt = geom.representative_point()
+        for c in self.collections:
+            page = self.store.items(c.id, ItemsQuery(bbox=(pt.x, pt.y, pt.x, pt.y), limit=100))
+            for g, p in zip(page.geometries, page.properties, strict=True):
+                if g is not None and g.covers(pt):
+                    return str(p.get("code"))
+        return None
+
+
+def _level(c: CollectionInfo) -> int:
+    value = c.where[1] if c.where and c.where[0] == "level" else 0
+    return int(value) if isinstance(value, int | float | str) and str(value).isdigit() else 0
 
 
 def check_scope(

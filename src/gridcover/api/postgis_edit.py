@@ -35,8 +35,11 @@ def set_role(conn: Any, actor: Actor | None) -> None:
     conn.execute("SELECT set_config('gridcover.grid_code', %s, true)", (actor.grid_code or "",))
 
 
-def refresh_stats(conn: Any, layer: str) -> None:
-    """Recompute count and extent of a layer's collections, its geometry type and time."""
+def refresh_stats(conn: Any, layer: str, geometry_type: str | None = None) -> None:
+    """Recompute count and extent of a layer's collections, its geometry type and time.
+
+    ``geometry_type`` given: the layer's type is known (no scan of every row for it).
+    """
     views = conn.execute(
         "SELECT id, where_column, where_value FROM gridcover.collections WHERE layer = %s",
         (layer,),
@@ -52,12 +55,14 @@ def refresh_stats(conn: Any, layer: str) -> None:
                       WHERE layer = %s{extra}) s WHERE id = %s""",
             [*args, cid],
         )
-    types = conn.execute(
-        "SELECT DISTINCT upper(GeometryType(geom)) FROM gridcover.features "
-        "WHERE layer = %s AND geom IS NOT NULL LIMIT 2",
-        (layer,),
-    ).fetchall()
-    gtype = types[0][0] if len(types) == 1 else "GEOMETRY"
+    gtype = geometry_type
+    if gtype is None:
+        types = conn.execute(
+            "SELECT DISTINCT upper(GeometryType(geom)) FROM gridcover.features "
+            "WHERE layer = %s AND geom IS NOT NULL LIMIT 2",
+            (layer,),
+        ).fetchall()
+        gtype = types[0][0] if len(types) == 1 else "GEOMETRY"
     conn.execute(
         "UPDATE gridcover.layers SET geometry_type = %s, updated = %s WHERE name = %s",
         (gtype, now_iso(), layer),
@@ -80,7 +85,8 @@ def edit_feature(
     """
     lock_layer(conn, layer)
     row = conn.execute(
-        "SELECT id_column, fields FROM gridcover.layers WHERE name = %s", (layer,)
+        "SELECT id_column, fields, geometry_type FROM gridcover.layers WHERE name = %s",
+        (layer,),
     ).fetchone()
     if row is None:
         raise NotFound(f"layer {layer!r} is not stored; upload it first")
@@ -121,7 +127,10 @@ def edit_feature(
             f"it lies outside grid {getattr(actor, 'grid_code', None)!r}"
         )
     conn.execute("RESET ROLE")
-    refresh_stats(conn, layer)
+    gtype = row[2]
+    if after is not None and after.geometry is not None and gtype != "GEOMETRY":
+        gtype = gtype if after.geometry.geom_type.upper() == gtype else "GEOMETRY"
+    refresh_stats(conn, layer, gtype)
     if on_commit is not None:
         on_commit(conn, before)
     return before
