@@ -59,6 +59,5 @@ class ValidationReport(InputError):
         self.problems = list(problems)
         shown = "\n  - ".join(self.problems[:20])
         more = f"\n  ... and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
-        super().__init__(
-            f"{source}: {len(self.problems)} problem(s) found, nothing was written:\n  - {shown}{more}"
-        )
+        head = f"{source}: {len(self.problems)} problem(s) found, nothing was written:"
+        super().__init__(f"{head}\n  - {shown}{more}")

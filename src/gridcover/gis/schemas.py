@@ -73,7 +73,15 @@ GRIDS = LayerSchema(
     fields=(
         Field("code", "str", True, "网格编码", "grid code"),
         Field("parent_code", "str", False, "上级网格编码", "parent grid code"),
-        Field("level", "int", True, "网格层级", "level (1 community, 2 block, 3 lane)", minimum=1, maximum=3),
+        Field(
+            "level",
+            "int",
+            True,
+            "网格层级",
+            "level (1 community, 2 block, 3 lane)",
+            minimum=1,
+            maximum=3,
+        ),
         Field("name", "str", False, "网格名称", "grid name"),
         Field("chief_name", "str", False, "网格长", "grid chief (optional contact)"),
         Field("chief_phone", "str", False, "联系电话", "grid chief phone (optional contact)"),
@@ -89,8 +97,24 @@ CAMERAS = LayerSchema(
     id_field="camera_id",
     fields=(
         Field("camera_id", "str", True, "设备编码", "camera id"),
-        Field("azimuth_deg", "float", False, "朝向角(度)", "azimuth, degrees clockwise from north; empty = 360°", minimum=0, maximum=360),
-        Field("fov_deg", "float", False, "水平视场角(度)", "horizontal field of view, degrees", minimum=0, maximum=360),
+        Field(
+            "azimuth_deg",
+            "float",
+            False,
+            "朝向角(度)",
+            "azimuth, degrees clockwise from north; empty = 360°",
+            minimum=0,
+            maximum=360,
+        ),
+        Field(
+            "fov_deg",
+            "float",
+            False,
+            "水平视场角(度)",
+            "horizontal field of view, degrees",
+            minimum=0,
+            maximum=360,
+        ),
         Field("range_m", "float", False, "有效距离(米)", "useful range, metres", minimum=0),
         Field("height_m", "float", False, "安装高度(米)", "mounting height, metres", minimum=0),
         Field("type", "str", True, "类型", "type", allowed=CAMERA_TYPES),
@@ -107,7 +131,14 @@ POSTS = LayerSchema(
     fields=(
         Field("post_id", "str", True, "编号", "post id"),
         Field("name", "str", False, "名称", "name"),
-        Field("kind", "str", True, "类别", "kind (station 派出所, office 警务室, mobile 移动警务室)", allowed=POST_KINDS),
+        Field(
+            "kind",
+            "str",
+            True,
+            "类别",
+            "kind (station 派出所, office 警务室, mobile 移动警务室)",
+            allowed=POST_KINDS,
+        ),
     ),
 )
 
@@ -143,7 +174,14 @@ SITES = LayerSchema(
         Field("site_id", "str", True, "编号", "site id"),
         Field("kind", "str", True, "类别", "kind", allowed=SITE_KINDS),
         Field("name", "str", False, "名称", "name"),
-        Field("weight", "float", False, "权重", "priority weight (empty = default for kind)", minimum=0),
+        Field(
+            "weight",
+            "float",
+            False,
+            "权重",
+            "priority weight (empty = default for kind)",
+            minimum=0,
+        ),
     ),
 )
 
