@@ -359,3 +359,39 @@ def test_grid_chief_sites_and_no_analyses(env: Env) -> None:
     assert r.status_code == 403
     r = env.client.post("/analysis/coverage", json={}, headers=env.h("reader"))
     assert r.status_code == 403
+
+
+def test_postgis_refuses_even_with_the_api_scope_check_switched_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gridcover.api import features_write
+
+    settings = w.settings_for("postgis", tmp_path)
+    w.fill_store(settings)
+    chief = {"X-API-Key": w.add_key(settings, "grid_chief", CHIEF_GRID)}
+    monkeypatch.setattr(features_write, "check_scope", lambda *a, **k: None)  # API check off
+    other, q = w.camera_inside(OTHER_GRID)
+    own, _ = w.camera_inside(CHIEF_GRID)
+    before = w.stored_digest(settings, "cameras")
+    with TestClient(create_app(settings)) as client:
+        r = client.patch(
+            f"/collections/cameras/items/{other}",
+            json={"properties": {"owner": "x"}},
+            headers=chief,
+        )
+        assert r.status_code == 403 and "row-level security" in r.json()["description"]
+        r = client.patch(
+            f"/collections/cameras/items/{own}",
+            json={"geometry": {"type": "Point", "coordinates": [q.x, q.y]}},
+            headers=chief,
+        )
+        assert r.status_code == 403 and "violates row-level security" in r.json()["description"]
+        r = client.delete(f"/collections/cameras/items/{other}", headers=chief)
+        assert r.status_code == 403
+        r = client.patch(
+            f"/collections/grids_level1/items/{OTHER_GRID}",
+            json={"properties": {"name": "x"}},
+            headers=chief,
+        )
+        assert r.status_code == 403
+    assert w.stored_digest(settings, "cameras") == before

@@ -287,3 +287,46 @@ def test_pages_stay_exact_after_deletes_and_creates(chicago: PostGISStore) -> No
     assert info.bbox == pytest.approx(
         (min(x0, -87.65), min(y0, 41.85), max(x1, -87.65), max(y1, 41.85))
     )
+
+
+def _run_coverage(settings: object) -> tuple[dict, str]:  # type: ignore[type-arg]
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from gridcover.api.apikeys import KeyStore
+    from gridcover.api.app import create_app
+    from gridcover.api.sqlbackend import target_for
+    from gridcover.api.store import open_store
+
+    key = KeyStore(target_for(settings)).add("p", "planner").token  # type: ignore[arg-type]
+    with TestClient(create_app(settings)) as client:  # type: ignore[arg-type]
+        h = {"X-API-Key": key}
+        job = client.post("/analysis/coverage", json={"res": 11}, headers=h).json()
+        for _ in range(300):
+            doc = client.get(f"/jobs/{job['jobID']}", headers=h).json()
+            if doc["status"] in ("successful", "failed"):
+                break
+            time.sleep(0.2)
+        assert doc["status"] == "successful", doc
+    store = open_store(settings)  # type: ignore[arg-type]
+    try:
+        cells = store.read_layer("coverage_cells")
+    finally:
+        store.close()
+    return doc["summary"], layer_digest(cells.sort_values("h3").reset_index(drop=True))
+
+
+def test_the_whole_service_runs_on_postgis_with_the_same_answers(
+    tmp_path: object, url: str
+) -> None:
+    from gridcover.settings import Settings
+
+    pg = Settings(data_dir=tmp_path, database_url=url, rate_limit_per_minute=0)  # type: ignore[arg-type]
+    gpkg = Settings(data_dir=tmp_path, rate_limit_per_minute=0)  # type: ignore[arg-type]
+    pg_summary, pg_cells = _run_coverage(pg)
+    gpkg_summary, gpkg_cells = _run_coverage(gpkg)
+    assert pg_summary == gpkg_summary and pg_summary["cells"] > 0
+    assert pg_cells == gpkg_cells
+    entries = read_entries(SqlTarget("postgres", url), limit=100)
+    assert {"coverage_cells", "cameras"} <= {e.collection for e in entries}
