@@ -167,3 +167,29 @@ def test_custom_fields_and_level_per_file(
     back = pyogrio.read_dataframe(out)
     assert sorted(back["code"].fillna("")) == sorted(direct.issues["code"].fillna(""))
     assert main(["check", str(path), "--level", "2", *fields]) == 0
+
+
+def test_level_option_for_a_file_with_parent_codes_but_no_level_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Beats with code/parent columns the reader recognises but no level column: --level gives
+    the level, the parent codes are still read (the nesting findings equal the direct check)."""
+    b = gpd.read_file(CHICAGO / "police_beats_2014.geojson")
+    b = b.rename(columns={"BEAT_NUM": "code", "DISTRICT": "parent_code"})
+    path = tmp_path / "beats.geojson"
+    b[["code", "parent_code", "geometry"]].to_file(path, driver="GeoJSON")
+    assert main(["check", str(DISTRICTS), str(path), "--limit", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "no column found for required 'level'" in err and "--level N" in err
+    out = tmp_path / "issues.geojson"
+    args = ["check", str(DISTRICTS), str(path), "--level", "1", "--level", "2"]
+    assert main([*args, "--out", str(out)]) == 1
+    assert "25 at level 1, 277 at level 2" in capsys.readouterr().out
+    direct = check_grids(chicago_frame())
+    back = pyogrio.read_dataframe(out)
+
+    def keyed(df: pd.DataFrame) -> list[tuple[str, str, str]]:
+        cols = (df["check"], df["code"].fillna(""), df["other_code"].fillna(""))
+        return sorted(zip(*cols, strict=True))
+
+    assert keyed(back) == keyed(direct.issues)

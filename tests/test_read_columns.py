@@ -9,6 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 
+from gridcover.errors import SchemaError, ValidationReport
 from gridcover.gis import read_layer
 from gridcover.gis.columns import ALIASES, plan_columns
 from gridcover.gis.values import parse_approach, parse_degrees, parse_length_m
@@ -152,6 +153,35 @@ def test_explicit_columns_override_and_none_ignores(tmp_path: Path) -> None:
     assert gdf["code"].tolist() == gpd.read_file(BEATS)["BEAT"].tolist()
     assert "BEAT_NUM" in gdf.columns  # ignored for mapping, kept as an attribute
     assert gdf.attrs["gridcover"]["columns"]["code"] == "'BEAT'"
+
+
+def test_constants_give_every_row_one_value(tmp_path: Path) -> None:
+    """A level-2 file with code and parent columns but no level column (a real case: one file
+    per level): constants={"level": 2} fills the level, the file's columns stay mapped."""
+    src = gpd.read_file(BEATS)
+    beats = src.rename(columns={"BEAT_NUM": "code", "DISTRICT": "parent_code"})
+    path = tmp_path / "level2.geojson"
+    beats[["code", "parent_code", "geometry"]].to_file(path)
+    with pytest.raises(SchemaError, match="no column found for required 'level'"):
+        read_layer(path, "grids", duplicates="keep")
+    gdf = read_layer(path, "grids", constants={"level": 2}, duplicates="keep")
+    assert gdf["level"].tolist() == [2] * len(src)
+    assert gdf["parent_code"].tolist() == src["DISTRICT"].tolist()
+    assert gdf["code"].tolist() == src["BEAT_NUM"].tolist()
+    assert gdf.attrs["gridcover"]["columns"]["level"] == "constant 2"
+    # A constant wins over the file's own column, which is kept under another name.
+    with_level = beats.assign(level=3)[["code", "parent_code", "level", "geometry"]]
+    with_level.to_file(tmp_path / "l3.geojson")
+    gdf = read_layer(tmp_path / "l3.geojson", "grids", constants={"level": "2"}, duplicates="keep")
+    assert set(gdf["level"]) == {2} and set(gdf["level_source"]) == {3}
+    with pytest.raises(SchemaError, match="'level' is given twice, by columns="):
+        read_layer(path, "grids", columns={"code": "level"}, constants={"level": 2})
+    with pytest.raises(SchemaError, match="constants= sets 'grade', which is not a column"):
+        read_layer(path, "grids", constants={"grade": 2})
+    with pytest.raises(SchemaError, match=r"sets 'level' to 'two', which is not a whole number"):
+        read_layer(path, "grids", constants={"level": "two"})
+    with pytest.raises(ValidationReport, match=r"features 0, 1, .* has level .* = 4, too large"):
+        read_layer(path, "grids", constants={"level": 4}, duplicates="keep")
 
 
 def test_defaults_are_documented_values() -> None:

@@ -129,9 +129,10 @@ def read_grids(args: argparse.Namespace) -> gpd.GeoDataFrame:
     for k, path in enumerate(args.grids):
         have = fields[k]
         mine = {c: t for c, t in columns.items() if have is None or c in have}
-        gdf = _read_one(path, args, mine, bool(levels))
-        if levels:
-            gdf["level"] = levels[0] if len(levels) == 1 else levels[k]
+        level = (levels[0] if len(levels) == 1 else levels[k]) if levels else None
+        if level is not None:  # --level wins over --level-field for this file
+            mine = {c: t for c, t in mine.items() if t != "level"}
+        gdf = _read_one(path, args, mine, level)
         name = Path(path).name
         gdf.index = pd.Index([f"{name}:{i}" for i in range(len(gdf))])
         frames.append(gdf[["code", "parent_code", "level", "name", "geometry"]])
@@ -147,9 +148,10 @@ def _fields(path: str, layer: str | None) -> set[str] | None:
 
 
 def _read_one(
-    path: str, args: argparse.Namespace, columns: dict[str, str], level_given: bool
+    path: str, args: argparse.Namespace, columns: dict[str, str], level: int | None
 ) -> gpd.GeoDataFrame:
-    def read(cols: dict[str, str | None]) -> gpd.GeoDataFrame:
+    """Read one GRIDS file; ``level`` (from --level) is the level of every row."""
+    try:
         return read_layer(
             path,
             "grids",
@@ -157,23 +159,19 @@ def _read_one(
             crs=args.crs,
             coord_sys=args.coord_sys,
             encoding=args.encoding,
-            columns=cols or None,
+            columns=dict(columns) or None,
+            constants=None if level is None else {"level": level},
             duplicates="keep",
             on_invalid="keep",
         )
-
-    try:
-        return read(dict(columns))
     except SchemaError as exc:
-        # A file with a parent column but no level column: the reader wants a level column;
-        # --level supplies it, so read the parent column as a plain attribute and map it here.
-        if not (level_given and args.parent_field in columns and "'level'" in str(exc)):
+        if "no column found for required" not in str(exc):
             raise
-    cols: dict[str, str | None] = {**columns, args.parent_field: None}
-    gdf = read(cols)
-    parent = gdf[args.parent_field].astype("string").str.strip()
-    gdf["parent_code"] = parent.mask(parent == "")
-    return gdf
+        raise SchemaError(
+            f"{exc} With gridcover check, name the columns with --code-field F, "
+            "--parent-field F, --level-field F, or give a single-level file its level with "
+            "--level N."
+        ) from exc
 
 
 def run(args: argparse.Namespace) -> int:

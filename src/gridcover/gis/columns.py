@@ -15,6 +15,7 @@ docs/DATA.md shows the same tables.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -263,13 +264,52 @@ def _explicit(
     return sources, used, ignored
 
 
+def _constants(
+    constants: Mapping[str, Any], sources: Mapping[str, Source], schema: LayerSchema, label: str
+) -> dict[str, Source]:
+    """Sources for ``constants={canonical: value}``: one value for every row."""
+    out: dict[str, Source] = {}
+    for target, value in constants.items():
+        if target not in schema.columns:
+            raise SchemaError(
+                f"{label}: constants= sets '{target}', which is not a column of kind "
+                f"'{schema.kind}'; use one of: {', '.join(schema.columns)}."
+            )
+        if target in sources:
+            raise SchemaError(
+                f"{label}: '{target}' is given twice, by columns= (source column "
+                f"'{sources[target].column}') and by constants=; keep one of them."
+            )
+        dtype = schema.get(target).dtype
+        if value is not None and dtype != "str":
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                number = float("nan")
+            if not math.isfinite(number) or (dtype == "int" and number != int(number)):
+                raise SchemaError(
+                    f"{label}: constants= sets '{target}' to {value!r}, which is not "
+                    f"{'a whole number' if dtype == 'int' else 'a number'}; give a number."
+                )
+            value = int(number) if dtype == "int" else number
+        elif value is not None:
+            value = str(value)
+        out[target] = Source(None, "auto", value, "constant")
+    return out
+
+
 def plan_columns(
     present: Sequence[str],
     kind: str,
     explicit: Mapping[str, str | None] | None = None,
     label: str = "input",
+    constants: Mapping[str, Any] | None = None,
 ) -> ColumnPlan:
     """Decide the source of every canonical column of ``kind`` from the column names.
+
+    ``constants`` ({canonical: value}) fills a canonical column with one value for every
+    row (e.g. ``{"level": 2}`` for a single-level grid file); it wins over alias and profile
+    columns, and may not name a column that ``explicit`` already maps.
 
     Raises SchemaError naming the missing required columns, what was found and the
     ``columns=`` fix.
@@ -277,6 +317,7 @@ def plan_columns(
     schema = get_schema(kind)
     present = [c for c in present if c != "geometry"]
     sources, used, ignored = _explicit(explicit or {}, present, schema, label)
+    sources.update(_constants(constants or {}, sources, schema, label))
     by_norm: dict[str, str] = {}
     for c in present:
         if c not in used and c not in ignored:
@@ -342,8 +383,13 @@ def _missing_error(
         parts.append(f"'{f.name}' ({f.zh}, {f.en}; recognised names: {', '.join(names)})")
     example = ", ".join(f"'YOUR_COLUMN': '{f.name}'" for f in missing)
     cli = " ".join(f"--column YOUR_COLUMN={f.name}" for f in missing)
+    also = (
+        " or, when every row has the same level, give it with constants={'level': N}"
+        if any(f.name == "level" for f in missing)
+        else ""
+    )
     return SchemaError(
         f"{label}: no column found for required {' and '.join(parts)} of kind "
         f"'{schema.kind}'. The file has: {', '.join(map(str, present)) or '(no columns)'}. "
-        f"Name the column with columns={{{example}}} (CLI: {cli})."
+        f"Name the column with columns={{{example}}} (CLI: {cli}){also}."
     )

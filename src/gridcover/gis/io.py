@@ -226,6 +226,7 @@ def read_layer(
     coord_sys: str | None = None,
     encoding: str | None = None,
     columns: Mapping[str, str | None] | None = None,
+    constants: Mapping[str, Any] | None = None,
     on_invalid: OnInvalid | None = None,
     duplicates: Duplicates = "raise",
 ) -> gpd.GeoDataFrame:
@@ -236,10 +237,11 @@ def read_layer(
     overrides/declares the source CRS; ``coord_sys`` ('gcj02' AMap/Tencent, 'bd09' Baidu)
     removes the Chinese web-map offset after projecting to lon/lat; ``encoding`` overrides
     text-encoding detection; ``columns`` maps source columns onto canonical ones
-    (``{source: canonical}``, ``None`` = ignore). ``on_invalid`` ('raise', 'repair' with
-    shapely.make_valid, 'keep') defaults per kind (grids raise; buildings/sites/incidents
-    repair). ``duplicates='keep'`` keeps repeated ids (listed in the report) instead of
-    raising DuplicateKeyError.
+    (``{source: canonical}``, ``None`` = ignore); ``constants`` gives a canonical column one
+    value for every row (``{canonical: value}``, e.g. ``{"level": 2}``, winning over the
+    file's own column). ``on_invalid`` ('raise', 'repair' with shapely.make_valid, 'keep')
+    defaults per kind (grids raise; buildings/sites/incidents repair). ``duplicates='keep'``
+    keeps repeated ids (listed in the report) instead of raising DuplicateKeyError.
 
     Returns canonical columns first (schema order), then the file's other attributes
     unchanged; ``gdf.attrs["gridcover"]`` holds the read report. Raises ValidationReport
@@ -264,7 +266,7 @@ def read_layer(
     with _opened(path, layer) as (real, inner_layer, label):
         raw = _read_raw(real, label, kind, inner_layer, given, encoding)
         frame, tag_notes = formats.expand_other_tags(raw.frame, kind)
-        plan = plan_columns(list(frame.columns), kind, columns, label)
+        plan = plan_columns(list(frame.columns), kind, columns, label, constants)
         notes = [*raw.notes, *tag_notes]
         for name, src in plan.sources.items():
             col = src.column
