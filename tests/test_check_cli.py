@@ -12,6 +12,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pytest
+import shapely
 
 from _gridqa_data import CHICAGO, chicago_frame
 from gridcover.cli import main
@@ -193,3 +194,44 @@ def test_level_option_for_a_file_with_parent_codes_but_no_level_column(
         return sorted(zip(*cols, strict=True))
 
     assert keyed(back) == keyed(direct.issues)
+
+
+def test_failed_runs_leave_the_previous_outputs_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing is written when validation fails, and a failure while writing leaves no partial
+    file: the outputs of the previous good run stay byte for byte."""
+    import gridcover.commands.check as check_cmd
+
+    res = tmp_path / "res"
+    out, csv = res / "issues.geojson", res / "issues.csv"
+    targets = ["--out", str(out), "--csv", str(csv)]
+    assert main(["check", str(DISTRICTS), str(BEATS_ZIP), *targets]) == 1
+    before = {p.name: p.read_bytes() for p in res.iterdir()}
+    assert set(before) == {"issues.geojson", "issues.csv"}
+    capsys.readouterr()
+    # 1. input that fails validation: the beats with x and y exchanged (latitude -87)
+    b = gpd.read_file(CHICAGO / "police_beats_2014.geojson")
+    b = b.set_geometry(shapely.transform(b.geometry.values, lambda xy: xy[:, ::-1]))
+    swapped = tmp_path / "swapped.geojson"
+    b.to_file(swapped, driver="GeoJSON")
+    assert main(["check", str(DISTRICTS), str(swapped), *targets]) == 2
+    err = capsys.readouterr().err
+    assert str(swapped) in err and "swap?" in err and "nothing was written" in err
+    assert {p.name: p.read_bytes() for p in res.iterdir()} == before
+
+    # 2. a failure while writing the second file (after the first was written in full)
+    def broken(issues: gpd.GeoDataFrame, path: Path) -> None:
+        path.write_text("code,messa", encoding="utf-8")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(check_cmd, "write_csv", broken)
+    with pytest.raises(OSError, match="No space left"):
+        main(["check", str(SAMPLE), *targets])
+    assert {p.name: p.read_bytes() for p in res.iterdir()} == before
+    # 3. a good run replaces both files
+    monkeypatch.undo()
+    assert main(["check", str(SAMPLE), *targets]) == 0
+    assert len(pyogrio.read_dataframe(out)) == 0
+    assert len(pd.read_csv(csv, encoding="utf-8-sig")) == 0
+    assert sorted(p.name for p in res.iterdir()) == ["issues.csv", "issues.geojson"]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -184,13 +187,38 @@ def run(args: argparse.Namespace) -> int:
         tolerance_m=args.tolerance,
     )
     print(report(result, grids, limit=args.limit))
-    if args.out:
-        write_geojson(result.issues, args.out)
-        print(f"Wrote {len(result.issues)} issue(s) to {args.out} (GeoJSON, EPSG:4326).")
-    if args.csv:
-        write_csv(result.issues, args.csv)
-        print(f"Wrote {len(result.issues)} issue(s) to {args.csv} (CSV, UTF-8).")
+    outputs = [(args.out, write_geojson, "GeoJSON"), (args.csv, write_csv, "CSV, UTF-8")]
+    staged = [(path, writer, what) for path, writer, what in outputs if path is not None]
+    write_all(result.issues, [(path, writer) for path, writer, _ in staged])
+    for path, _, what in staged:
+        print(f"Wrote {len(result.issues)} issue(s) to {path} ({what}, EPSG:4326).")
     return 0 if result.ok else 1
+
+
+def write_all(
+    issues: gpd.GeoDataFrame,
+    targets: list[tuple[Path, Callable[[gpd.GeoDataFrame, Path], None]]],
+) -> None:
+    """Write every target completely beside its final name, then move them all into place
+    (``os.replace``, atomic per file). A failure removes the partial files and leaves the
+    existing outputs as they were: never a half-written or a mismatched file."""
+    parts: list[tuple[Path, Path]] = []
+    try:
+        for path, writer in targets:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(
+                prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent
+            )
+            os.close(fd)
+            part = Path(name)
+            parts.append((part, path))
+            part.unlink()  # the writers create the file themselves
+            writer(issues, part)
+        for part, path in parts:
+            os.replace(part, path)
+    finally:
+        for part, _ in parts:
+            part.unlink(missing_ok=True)
 
 
 def report(result: GridCheck, grids: gpd.GeoDataFrame, *, limit: int = 20) -> str:
