@@ -141,3 +141,60 @@ def test_missing_required_layer(tmp_path: Path, capsys) -> None:
     code = main(["analyze", "--cameras", str(SAMPLE / "cameras.geojson"), "--out", str(tmp_path)])
     assert code == 2
     assert "--grids" in capsys.readouterr().err
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_failed_run_leaves_previous_result_whole(
+    sample_out: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """A run failing while writing (disk full, say) or before it leaves --out as it was."""
+    import gridcover.coverage.report as report
+
+    out = tmp_path / "out"
+    shutil.copytree(sample_out, out)
+    before = _snapshot(out)
+    seen: list[str] = []
+    real = report._write_summary
+
+    def disk_full(result, path: Path) -> None:
+        seen.extend(p.name for p in path.parent.iterdir())  # tables already staged
+        real(result, path)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(report, "_write_summary", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        main(["analyze", "--sample", "--res", "11", "--out", str(out), "--no-progress"])
+    assert "cells.parquet" in seen and "grid_stats.csv" in seen  # it failed late
+    assert _snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging folder left
+    monkeypatch.undo()
+    bad = ["--grids", str(SAMPLE / "grids.geojson"), "--cameras", str(_bad_cameras(tmp_path))]
+    code = main(["analyze", *bad, "--out", str(out), "--no-progress"])
+    assert code == 2 and "fov_deg" in capsys.readouterr().err
+    assert _snapshot(out) == before
+    # a successful run replaces the files and leaves other files in the folder alone
+    (out / "map.html").write_text("<html></html>", "utf-8")
+    assert main(["analyze", "--sample", "--res", "11", "--out", str(out), "--no-progress"]) == 0
+    after = _snapshot(out)
+    assert after["map.html"] == b"<html></html>" and set(after) == set(before) | {"map.html"}
+    assert after["summary.csv"] != before["summary.csv"]  # res 11 now
+    summary = pd.read_csv(out / "summary.csv").set_index("key")["value"]
+    assert int(summary["res"]) == 11
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_progress_is_reported_for_every_step_and_file(tmp_path: Path) -> None:
+    from gridcover.coverage.analysis import STEPS
+    from gridcover.coverage.report import write_analysis
+
+    steps: list[tuple[str, int, int]] = []
+    result = run_analysis(**sample_layers(), progress=lambda *a: steps.append(a))
+    assert [s for s, _, _ in steps[:-1]] == list(STEPS) and steps[-1] == ("done", 6, 6)
+    files: list[tuple[str, int, int]] = []
+    written = write_analysis(result, tmp_path / "o", progress=lambda *a: files.append(a))
+    assert [f for f, _, _ in files[:-1]] == [p.name for p in written]
+    assert [d for _, d, _ in files] == list(range(len(written) + 1))
+    assert all(p.is_file() for p in written)

@@ -16,7 +16,9 @@ weight of every cell (roads, intersections, key sites, incidents; see --weights)
 blind spots and the statistics of every grid at every level.
 
 Writes into --out: views, cells, blind_spots, grid_stats as GeoJSON and GeoParquet,
-grid_stats.csv, summary.csv and report.txt.
+grid_stats.csv, summary.csv and report.txt. The files are written into a staging folder
+next to --out and moved in only when all are complete: a run that fails leaves a previous
+result in --out whole.
 
 examples:
   gridcover analyze --sample --out out/sample
@@ -154,11 +156,21 @@ def run(args: argparse.Namespace) -> int:
         result = run_analysis(**layers, config=config, progress=progress)
     finally:
         bar.close()
-    written = write_analysis(result, args.out)
     report = text_report(result)
     if read_notes:
         report += "Reading notes:\n" + "".join(f"  - {n}\n" for n in read_notes)
-        (args.out / "report.txt").write_text(report, encoding="utf-8")
+    # Written into a staging folder first: a failure here leaves --out as it was.
+    files = tqdm(total=1, desc="writing", unit="file", disable=quiet)
+
+    def wrote(name: str, done: int, total: int) -> None:
+        files.total = total
+        files.set_description(f"writing {name}")
+        files.update(done - files.n)
+
+    try:
+        written = write_analysis(result, args.out, report=report, progress=wrote)
+    finally:
+        files.close()
     print(report)
     print(f"gridcover: wrote {len(written)} files to {args.out}")
     return 0

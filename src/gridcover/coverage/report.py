@@ -3,11 +3,22 @@
 Files (``write_analysis``): ``views``, ``cells``, ``blind_spots``, ``grid_stats`` as
 ``.geojson`` (EPSG:4326, RFC 7946) and ``.parquet`` (GeoParquet); ``grid_stats.csv``
 (no geometry); ``summary.csv`` (key, value); ``report.txt`` (``text_report``).
+
+Every file is first written into a staging folder next to the output folder
+(``staged_output``); only when all of them are written do they replace the files of the
+same name in the output folder (``os.replace``: each one atomic). A run that fails while
+writing leaves the output folder exactly as it was (a previous good result stays whole).
 """
 
 from __future__ import annotations
 
 import csv
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import geopandas as gpd
@@ -15,10 +26,14 @@ import numpy as np
 import pandas as pd
 
 from gridcover.coverage.analysis import AnalysisResult
+from gridcover.errors import InputError
 
-__all__ = ["TABLES", "text_report", "write_analysis"]
+__all__ = ["TABLES", "staged_output", "text_report", "write_analysis"]
 
 TABLES = ("views", "cells", "blind_spots", "grid_stats")
+
+WriteProgress = Callable[[str, int, int], None]
+"""progress(file name, files done, total files)."""
 
 
 def _geojson_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -31,38 +46,88 @@ def _geojson_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
+@contextmanager
+def staged_output(out_dir: str | Path) -> Iterator[Path]:
+    """A staging folder for the files of ``out_dir``, swapped in only on success.
+
+    Yields an empty folder created next to ``out_dir`` (same file system). When the block
+    ends normally, each entry of the staging folder replaces the entry of the same name in
+    ``out_dir`` (created if missing; other files there are left alone). When it raises,
+    the staging folder is removed and ``out_dir`` is untouched.
+    """
+    out = Path(out_dir).absolute()
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} is a file, not a folder: give --out a folder path.")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    if not out.exists():
+        os.replace(stage, out)  # one rename: the folder appears complete
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    try:
+        for entry in sorted(stage.iterdir()):
+            target = out / entry.name
+            if target.is_dir() and not target.is_symlink():
+                os.replace(target, old / entry.name)  # a folder cannot be overwritten
+            os.replace(entry, target)
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(stage, ignore_errors=True)
+
+
 def write_analysis(
-    result: AnalysisResult, out_dir: str | Path, formats: tuple[str, ...] = ("geojson", "parquet")
+    result: AnalysisResult,
+    out_dir: str | Path,
+    formats: tuple[str, ...] = ("geojson", "parquet"),
+    *,
+    report: str | None = None,
+    progress: WriteProgress | None = None,
 ) -> list[Path]:
-    """Write every table of ``result`` into ``out_dir`` (created); returns the paths written."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
+    """Write every table of ``result`` into ``out_dir`` (created); returns the paths written.
+
+    ``report``: the text for ``report.txt`` (default ``text_report(result)``). Nothing in
+    ``out_dir`` changes unless every file was written (see ``staged_output``).
+    """
+    step = progress or (lambda _f, _i, _n: None)
+    text = text_report(result) if report is None else report
+    jobs: list[tuple[str, Callable[[Path], object]]] = []
     for name in TABLES:
-        gdf = getattr(result, name)
+        gdf: gpd.GeoDataFrame = getattr(result, name)
         if "geojson" in formats:
-            p = out / f"{name}.geojson"
-            p.unlink(missing_ok=True)
-            _geojson_ready(gdf).to_file(p, driver="GeoJSON", engine="pyogrio")
-            written.append(p)
+            jobs.append((f"{name}.geojson", partial(_write_geojson, gdf)))
         if "parquet" in formats:
-            p = out / f"{name}.parquet"
-            gdf.to_parquet(p, index=False)
-            written.append(p)
-    p = out / "grid_stats.csv"
-    pd.DataFrame(result.grid_stats.drop(columns="geometry")).to_csv(p, index=False)
-    written.append(p)
-    p = out / "summary.csv"
-    with p.open("w", newline="", encoding="utf-8") as fh:
+            jobs.append((f"{name}.parquet", partial(_write_parquet, gdf)))
+    stats = pd.DataFrame(result.grid_stats.drop(columns="geometry"))
+    jobs.append(("grid_stats.csv", lambda p: stats.to_csv(p, index=False)))
+    jobs.append(("summary.csv", lambda p: _write_summary(result, p)))
+    jobs.append(("report.txt", lambda p: p.write_text(text, encoding="utf-8")))
+    with staged_output(out_dir) as stage:
+        for i, (name, write) in enumerate(jobs):
+            step(name, i, len(jobs))
+            write(stage / name)
+    step("done", len(jobs), len(jobs))
+    return [Path(out_dir) / name for name, _ in jobs]
+
+
+def _write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    _geojson_ready(gdf).to_file(path, driver="GeoJSON", engine="pyogrio")
+
+
+def _write_parquet(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    gdf.to_parquet(path, index=False)
+
+
+def _write_summary(result: AnalysisResult, path: Path) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["key", "value"])
         for k, v in result.summary.items():
             w.writerow([k, v])
-    written.append(p)
-    p = out / "report.txt"
-    p.write_text(text_report(result), encoding="utf-8")
-    written.append(p)
-    return written
 
 
 def _fmt_pct(v: float) -> str:
