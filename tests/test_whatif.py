@@ -123,3 +123,37 @@ def test_bad_scenarios_are_refused(scenario: Scenario) -> None:
     clash = scenario.added.assign(camera_id=[cid, "x", "y"])
     with pytest.raises(InputError, match="already exist"):
         run_scenario(base, Scenario(added=clash))
+
+
+def test_buildings_are_prepared_once_not_per_scenario(scenario: Scenario, monkeypatch) -> None:
+    from gridcover.coverage.occlusion import Walls
+
+    base = sample_result(12)
+    assert base.state.walls is not None and base.state.walls.n_segments > 1000
+    calls: list[int] = []
+    real = Walls.from_polygons.__func__  # type: ignore[attr-defined]
+
+    def spy(cls, polygons):
+        calls.append(len(polygons))
+        return real(cls, polygons)
+
+    monkeypatch.setattr(Walls, "from_polygons", classmethod(spy))
+    run_scenario(base, scenario)
+    assert calls == []  # the baseline's walls are reused
+
+
+def test_added_camera_outside_the_grids_and_bad_reaim(scenario: Scenario) -> None:
+    base = sample_result(12)
+    far = scenario.added.iloc[:1].copy()
+    far["camera_id"] = ["far-1"]
+    far.geometry = far.geometry.translate(0.03, 0.0)  # ≈ 1.7 km east of a blind spot
+    sc = Scenario(added=far)
+    out = run_scenario(base, sc)
+    full = _full(sc)
+    assert out.result.notes == full.notes
+    assert any("camera far-1" in n and "outside the area of interest" in n for n in full.notes)
+    assert out.summary_deltas["cameras_outside_grids"] == 1
+    cid = str(base.views["camera_id"].iloc[7])
+    with pytest.raises(InputError) as err:
+        run_scenario(base, Scenario(reaimed={cid: {"range_m": -5.0}}))
+    assert f"row 7 (camera_id '{cid}'): range_m is -5" in str(err.value)

@@ -30,12 +30,20 @@ from gridcover.coverage.cover import (
     cover_pairs,
 )
 from gridcover.coverage.gaps import find_blind_spots
+from gridcover.coverage.occlusion import Walls
 from gridcover.coverage.priority import COMPONENTS, Priority, priority_from_layers
 from gridcover.coverage.stats import GridIndex, grid_statistics, index_grids, locate_points
 from gridcover.coverage.weights import Weights, load_weights
 from gridcover.errors import InputError
 
-__all__ = ["AnalysisConfig", "AnalysisResult", "AnalysisState", "Progress", "run_analysis"]
+__all__ = [
+    "AnalysisConfig",
+    "AnalysisResult",
+    "AnalysisState",
+    "Progress",
+    "camera_notes",
+    "run_analysis",
+]
 
 Progress = Callable[[str, int, int], None]
 """progress(step description, steps done, total steps)."""
@@ -88,6 +96,7 @@ class AnalysisState:
     posts: gpd.GeoDataFrame | None
     hexagons: np.ndarray | None
     notes: tuple[str, ...]
+    walls: Walls | None = None  # the buildings prepared for ray casting (reused by what-if)
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,8 +112,13 @@ class AnalysisResult:
     state: AnalysisState = field(repr=False)
 
 
-def _camera_notes(cameras: gpd.GeoDataFrame, area: shapely.Geometry, crs: pyproj.CRS) -> list[str]:
-    """One sentence per camera outside the area of interest (they are kept)."""
+def camera_notes(
+    cameras: gpd.GeoDataFrame, area: shapely.Geometry, crs: pyproj.CRS, first_row: int = 0
+) -> list[str]:
+    """One sentence per camera (EPSG:4326) outside the area of interest (they are kept).
+
+    Rows are named from ``first_row`` on (0-based, as in the views step's messages).
+    """
     lon, lat = cameras.geometry.x.to_numpy(), cameras.geometry.y.to_numpy()
     shapely.prepare(area)
     out = np.flatnonzero(~shapely.intersects_xy(area, lon, lat))
@@ -117,20 +131,23 @@ def _camera_notes(cameras: gpd.GeoDataFrame, area: shapely.Geometry, crs: pyproj
     notes = []
     for i in np.flatnonzero(d > 0):
         notes.append(
-            f"camera {cameras['camera_id'].iloc[i]} (row {i + 1}) lies {d[i]:.0f} m outside the "
-            "area of interest (the grids); it is kept and counts only where its view reaches "
-            "into the area."
+            f"camera {cameras['camera_id'].iloc[i]} (row {first_row + i}) lies {d[i]:.0f} m "
+            "outside the area of interest (the grids); it is kept and counts only where its "
+            "view reaches into the area."
         )
     return notes
 
 
 def compute_views(
     cameras: gpd.GeoDataFrame,
-    buildings: gpd.GeoDataFrame | None,
+    buildings: gpd.GeoDataFrame | Walls | None,
     config: AnalysisConfig,
     crs: pyproj.CRS,
 ) -> gpd.GeoDataFrame:
-    """Camera view polygons in ``crs`` (the views module; occluded when buildings given)."""
+    """Camera view polygons in ``crs`` (the views module; occluded when buildings given).
+
+    ``buildings``: footprints (any CRS) or a ``Walls`` already prepared in ``crs``.
+    """
     from gridcover.coverage.views import camera_views
 
     b = buildings if config.occlusion else None
@@ -177,12 +194,14 @@ def run_analysis(
     centre = area.centroid
     crs = metric_crs_for(centre.x, centre.y)
     cams = _prepare_cameras(cameras)
-    notes = _camera_notes(cams, area, crs)
+    notes = camera_notes(cams, area, crs)
     step(STEPS[0], 0, n)
-    b_metric = None
+    b_metric: gpd.GeoDataFrame | None = None
+    walls: Walls | None = None
     if buildings is not None and cfg.occlusion:
         b_metric = buildings.to_crs(crs)
-    views = compute_views(cams, b_metric, cfg, crs).reset_index(drop=True)
+        walls = Walls.from_polygons(np.asarray(b_metric.geometry.values))
+    views = compute_views(cams, walls, cfg, crs).reset_index(drop=True)
     step(STEPS[1], 1, n)
     cells = cells_for_area(area, cfg.res, crs)
     index = index_grids(g, cells)
@@ -229,6 +248,7 @@ def run_analysis(
         None if posts is None else posts.to_crs("EPSG:4326"),
         hexagons,
         tuple(notes),
+        walls,
     )
     return finish(state, progress=step, first_step=4)
 

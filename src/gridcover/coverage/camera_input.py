@@ -62,8 +62,12 @@ def validate_cameras(cameras: gpd.GeoDataFrame, defaults: CameraDefaults) -> Cam
     ids = cameras["camera_id"].to_numpy(dtype=object)
     problems: list[str] = []
 
+    # Rows are named by their index label when it is an integer (the 0-based row of a layer
+    # read with read_layer, kept when a subset is passed, e.g. the cameras of a what-if).
+    rows = cameras.index.to_numpy() if pd.api.types.is_integer_dtype(cameras.index) else None
+
     def where(i: Any) -> str:
-        return f"row {int(i)} (camera_id {ids[i]!r})"
+        return f"row {int(i if rows is None else rows[i])} (camera_id {ids[i]!r})"
 
     kinds = _text(cameras, "type", "other")
     status = _text(cameras, "status", "unknown")

@@ -148,7 +148,12 @@ class Cells:
         return np.where(hit, pos, -1)
 
     def hex_ids(self) -> np.ndarray:
-        """Cell ids as H3 hex strings (for GeoJSON properties and other edges)."""
+        """Cell ids as H3 hex strings (for GeoJSON properties and other edges; built once,
+        reused by what-if runs; do not modify the returned array)."""
+        return self._hex
+
+    @cached_property
+    def _hex(self) -> np.ndarray:
         return np.array([h3.int_to_str(int(c)) for c in self.h3], dtype=object)
 
     def points(self) -> np.ndarray:

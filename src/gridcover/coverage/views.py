@@ -181,7 +181,7 @@ def _assemble(x: F64, y: F64, start: F64, full: npt.NDArray[np.bool_], fan: RayF
 
 def camera_views(
     cameras: gpd.GeoDataFrame,
-    buildings: gpd.GeoDataFrame | None = None,
+    buildings: gpd.GeoDataFrame | Walls | None = None,
     *,
     defaults: CameraDefaults | None = None,
     metric_crs: Any = None,
@@ -195,8 +195,10 @@ def camera_views(
     ``cameras``: points with the canonical camera columns (``camera_id`` required; ``type``
     missing -> ``other``, ``status`` missing -> ``unknown``; empty ``fov_deg``/``range_m``
     take the type defaults of ``defaults``; empty ``azimuth_deg`` -> 360° view), any CRS
-    (normally EPSG:4326). ``buildings``: footprint polygons in any CRS. ``metric_crs``: the
-    metric CRS to work in (default: ``gridcover.gis.crs.local_metric_crs`` of the cameras).
+    (normally EPSG:4326). ``buildings``: footprint polygons in any CRS, or a :class:`Walls`
+    already built in ``metric_crs`` (reused as is: what-if scenarios prepare the walls once).
+    ``metric_crs``: the metric CRS to work in (default: ``gridcover.gis.crs.local_metric_crs``
+    of the cameras; required with a ``Walls``).
     Every bad row is reported in one :class:`gridcover.errors.ValidationReport`. The other
     keywords are those of :func:`view_polygons`.
 
@@ -206,6 +208,10 @@ def camera_views(
     the rays were cast from, metres) and ``geometry`` (the view polygon).
     """
     rows = validate_cameras(cameras, defaults or CameraDefaults())
+    if isinstance(buildings, Walls) and metric_crs is None:
+        raise InputError(
+            "camera_views: prepared Walls carry no CRS; pass the metric_crs they were built in."
+        )
     if metric_crs is None:
         crs = metric_crs_for(cameras)
     else:
@@ -214,13 +220,15 @@ def camera_views(
     pts = cameras.geometry.to_crs(crs)
     x = np.asarray(pts.x, dtype=np.float64)
     y = np.asarray(pts.y, dtype=np.float64)
-    walls = None
+    walls: Walls | None = None
     snapped = np.zeros(x.size, dtype=bool)
-    if buildings is not None:
+    if isinstance(buildings, Walls):
+        walls = buildings
+    elif buildings is not None:
         walls = Walls.from_polygons(_building_polygons(buildings, crs))
-        if snap_offset_m is not None:
-            snap = snap_cameras(x, y, walls, offset_m=snap_offset_m)
-            x, y, snapped = snap.x, snap.y, snap.snapped
+    if walls is not None and snap_offset_m is not None:
+        snap = snap_cameras(x, y, walls, offset_m=snap_offset_m)
+        x, y, snapped = snap.x, snap.y, snap.snapped
     geoms = view_polygons(
         x,
         y,

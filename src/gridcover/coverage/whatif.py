@@ -24,10 +24,12 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from gridcover.coverage.analysis import (
     AnalysisResult,
     Progress,
+    camera_notes,
     compute_views,
     finish,
 )
@@ -122,7 +124,8 @@ def run_scenario(
     cell_idx, cam_idx = st.coverage.cell_idx, st.coverage.camera_idx
     lonlat = np.r_[st.views_lonlat, np.empty(len(cams) - n_old, dtype=object)]
     if changed.size:
-        new = compute_views(cams.iloc[changed], st.buildings, st.config, st.crs)
+        walls = st.walls if st.walls is not None else st.buildings  # prepared once
+        new = compute_views(cams.iloc[changed], walls, st.config, st.crs)
         new.index = changed
         lonlat[changed] = np.asarray(new.geometry.to_crs("EPSG:4326").values)
         views = pd.concat([views.drop(index=changed[changed < n_old]), new]).sort_index()
@@ -152,6 +155,10 @@ def run_scenario(
         cams.geometry.x.to_numpy()[n_old:],
         cams.geometry.y.to_numpy()[n_old:],
     )
+    notes = st.notes
+    if len(cams) > n_old:  # added cameras outside the grids get the same note as in a full run
+        area = shapely.union_all(np.asarray(st.grid_index.grids.geometry.values))
+        notes += tuple(camera_notes(cams.iloc[n_old:], area, st.crs, first_row=n_old))
     state = dataclasses.replace(
         st,
         cameras=cams,
@@ -159,6 +166,7 @@ def run_scenario(
         views_lonlat=lonlat,
         coverage=coverage,
         camera_grid=np.r_[st.camera_grid, added_grid],
+        notes=notes,
     )
     result = finish(state, progress=progress)
     return ScenarioResult(
