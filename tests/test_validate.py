@@ -134,6 +134,15 @@ def test_z_coordinates_are_dropped_with_a_note(tmp_path: Path) -> None:
     assert any("Z dropped" in n for n in gdf.attrs["gridcover"]["notes"])
     xy = np.array([f["geometry"]["coordinates"][:2] for f in feats])
     assert np.allclose(shapely.get_coordinates(gdf.geometry.values), xy)
+    # The note names the features that had a Z (here only two of them).
+    part = _features(CAMS, 4)
+    for k in (1, 3):
+        part[k]["geometry"]["coordinates"] = [*part[k]["geometry"]["coordinates"], 3.0]
+    notes = " ".join(
+        read_layer(_write(tmp_path, "z2.geojson", part), "cameras").attrs["gridcover"]["notes"]
+    )
+    osm = [f"'osm-node-{part[k]['properties']['osm_id']}'" for k in (1, 3)]
+    assert f"features 1, 3 (camera_id {', '.join(osm)}) had Z coordinates; Z dropped" in notes
 
 
 def test_nan_and_inf_coordinates(tmp_path: Path) -> None:

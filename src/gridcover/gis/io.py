@@ -299,7 +299,7 @@ def _finish(
     ids = canonical[schema.id_field].to_numpy(dtype=object) if schema.id_field else None
     labels = RowLabels(raw.noun, raw.numbers, schema.id_field, ids)
     problems: list[RowProblem] = [*raw.problems, *mapped.problems]
-    gc = check_geometries(raw.geoms, schema, policy, raw.unbuilt, raw.fixed, raw.explained)
+    gc = check_geometries(raw.geoms, schema, policy, raw.unbuilt, raw.fixed, raw.explained, labels)
     problems.extend(gc.problems)
     notes.extend(gc.notes)
     src_crs = _resolve_crs(raw, given, notes)

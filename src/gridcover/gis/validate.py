@@ -108,13 +108,14 @@ def check_geometries(
     unbuilt: np.ndarray | None = None,
     fixed: np.ndarray | None = None,
     explained: np.ndarray | None = None,
+    labels: RowLabels | None = None,
 ) -> GeometryCheck:
     """Check and normalise geometries of a layer of kind ``schema``.
 
     Null/empty, wrong type, non-finite coordinates and (per ``on_invalid``) invalid
     polygons and unclosed rings are problems. Z is dropped and single-part MultiPoints
     become Points, each with a note. ``explained`` marks rows whose missing geometry is
-    already reported (e.g. unreadable CSV coordinates).
+    already reported (e.g. unreadable CSV coordinates); ``labels`` names rows in notes.
     """
     g = np.array(geoms, dtype=object, copy=True)
     n = len(g)
@@ -160,7 +161,15 @@ def check_geometries(
     has_z = ok & shapely.has_z(g)
     if has_z.any():
         g[has_z] = shapely.force_2d(g[has_z])
-        out.notes.append(f"{int(has_z.sum())} feature(s) had Z coordinates; Z dropped (2D layers)")
+        which = (
+            labels.describe(np.flatnonzero(has_z))
+            if labels is not None
+            else f"{int(has_z.sum())} feature(s)"
+        )
+        out.notes.append(
+            f"{which} had Z coordinates; Z dropped (layers are 2D: give heights in a column "
+            "such as height_m)"
+        )
     _check_finite(g, ok, out)
     _check_types(g, ok, schema, out)
     if schema.geometry in ("polygon", "point_or_polygon"):
