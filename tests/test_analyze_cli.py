@@ -198,3 +198,41 @@ def test_progress_is_reported_for_every_step_and_file(tmp_path: Path) -> None:
     assert [f for f, _, _ in files[:-1]] == [p.name for p in written]
     assert [d for _, d, _ in files] == list(range(len(written) + 1))
     assert all(p.is_file() for p in written)
+
+
+def test_camera_defaults_override_and_cell_cameras(tmp_path: Path, capsys) -> None:
+    import shapely
+
+    from gridcover.coverage.camera_defaults import CameraDefaults
+
+    out = tmp_path / "out"
+    args = ["analyze", "--sample", "--res", "11", "--no-progress", "--out", str(out)]
+    extra = ["--camera-default", "dome_range_m=45", "--camera-default", "ptz_range_m=120"]
+    assert main([*args, *extra, "--cell-cameras"]) == 0
+    views = gpd.read_parquet(out / "views.parquet")
+    raw = gpd.read_file(SAMPLE / "cameras.geojson")
+    assert raw["range_m"].isna().all()  # every sample range comes from the type defaults
+    expect = raw["type"].map(
+        {"dome": 45.0, "ptz": 120.0, "bullet": CameraDefaults().bullet_range_m}
+    ).fillna(CameraDefaults().other_range_m)
+    np.testing.assert_array_equal(views["range_m"].to_numpy(), expect.to_numpy())
+    # cell_cameras.csv: every pair where the cell centre lies inside the camera's view
+    pairs = pd.read_csv(out / "cell_cameras.csv", dtype={"camera_id": str})
+    cells = gpd.read_parquet(out / "cells.parquet")
+    pts = shapely.points(cells["lon"].to_numpy(), cells["lat"].to_numpy())
+    geoms = views.geometry.to_numpy()
+    hit = shapely.contains(geoms[:, None], pts[None, :])  # camera x cell, in lon/lat
+    k, c = np.nonzero(hit)
+    brute = set(zip(cells["h3"].to_numpy()[c], views["camera_id"].to_numpy()[k], strict=True))
+    got = set(zip(pairs["h3"], pairs["camera_id"], strict=True))
+    assert len(got) > 200 and len(got ^ brute) <= 0.01 * len(brute)  # lon/lat vs metres
+    offline = set(views.loc[views["status"] == "offline", "camera_id"])
+    assert (pairs["counted"] == ~pairs["camera_id"].isin(offline)).all()
+    counted = pairs[pairs["counted"]].groupby("h3").size()
+    np.testing.assert_array_equal(
+        cells.set_index("h3")["cameras"].reindex(counted.index).to_numpy(), counted.to_numpy()
+    )
+    assert main([*args, "--camera-default", "dome_range=45"]) == 2
+    assert "bullet_range_m=80" in capsys.readouterr().err
+    assert main([*args, "--camera-default", "dome_fov_deg=400"]) == 2
+    assert "dome_fov_deg is 400" in capsys.readouterr().err

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gridcover.coverage.camera_defaults import CameraDefaults
 
 NAME = "analyze"
 HELP = "coverage analysis: occluded camera views, H3 coverage, ranked blind spots, grid stats"
@@ -49,6 +52,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="TOML",
         help="write the default weights file (commented, zh/en) here and exit",
     )
+    opt.add_argument(
+        "--camera-default",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a per-type default used where a camera leaves fov_deg/range_m empty, "
+        "e.g. bullet_range_m=80 or other_fov_deg=120 (repeatable; docs/VIEWS.md)",
+    )
     opt.add_argument("--no-occlusion", action="store_true", help="ignore buildings for views")
     opt.add_argument("--include-offline", action="store_true", help="offline cameras count too")
     opt.add_argument(
@@ -65,6 +76,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     opt.add_argument("--threads", type=int, help="threads for the cover step (default: CPUs)")
     out = parser.add_argument_group("output")
     out.add_argument("--out", type=Path, metavar="DIR", help="output folder (created)")
+    out.add_argument(
+        "--cell-cameras",
+        action="store_true",
+        help="also write cell_cameras.csv: every (cell, covering camera) pair, offline too",
+    )
     out.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
     from gridcover.coverage.distributed_cli import add_dask_arguments  # --dask: docs/SCALE.md
@@ -106,6 +122,34 @@ def _layer_paths(args: argparse.Namespace) -> dict[str, Path]:
     return paths
 
 
+def camera_defaults(pairs: list[str]) -> CameraDefaults:
+    """``CameraDefaults`` with the ``FIELD=VALUE`` overrides of ``--camera-default``."""
+    import dataclasses
+
+    from gridcover.coverage.camera_defaults import CameraDefaults
+    from gridcover.errors import InputError
+
+    fields = [f.name for f in dataclasses.fields(CameraDefaults)]
+    values: dict[str, float] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not sep or key not in fields or number != number:
+            raise InputError(
+                f"--camera-default {pair!r}: give FIELD=NUMBER with FIELD one of "
+                f"{', '.join(fields)} (e.g. bullet_range_m=80)."
+            )
+        values[key] = number
+    try:
+        return CameraDefaults(**values)
+    except ValueError as exc:
+        raise InputError(f"--camera-default: {exc}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     from gridcover.coverage.weights import default_weights_text, load_weights
     from gridcover.errors import InputError
@@ -133,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
         unknown_online=not args.unknown_offline,
         threads=args.threads,
         cell_geometry=args.cell_geometry,
+        camera_defaults=camera_defaults(args.camera_default),
     )
     paths = _layer_paths(args)
     quiet = args.no_progress or not sys.stderr.isatty()
@@ -168,7 +213,9 @@ def run(args: argparse.Namespace) -> int:
         files.update(done - files.n)
 
     try:
-        written = write_analysis(result, args.out, report=report, progress=wrote)
+        written = write_analysis(
+            result, args.out, report=report, progress=wrote, cell_cameras=args.cell_cameras
+        )
     finally:
         files.close()
     print(report)

@@ -2,7 +2,8 @@
 
 Files (``write_analysis``): ``views``, ``cells``, ``blind_spots``, ``grid_stats`` as
 ``.geojson`` (EPSG:4326, RFC 7946) and ``.parquet`` (GeoParquet); ``grid_stats.csv``
-(no geometry); ``summary.csv`` (key, value); ``report.txt`` (``text_report``).
+(no geometry); ``summary.csv`` (key, value); ``report.txt`` (``text_report``); on request
+``cell_cameras.csv`` (every covering (cell, camera) pair).
 
 Every file is first written into a staging folder next to the output folder
 (``staged_output``); only when all of them are written do they replace the files of the
@@ -28,7 +29,7 @@ import pandas as pd
 from gridcover.coverage.analysis import AnalysisResult
 from gridcover.errors import InputError
 
-__all__ = ["TABLES", "staged_output", "text_report", "write_analysis"]
+__all__ = ["TABLES", "cell_camera_table", "staged_output", "text_report", "write_analysis"]
 
 TABLES = ("views", "cells", "blind_spots", "grid_stats")
 
@@ -87,10 +88,12 @@ def write_analysis(
     *,
     report: str | None = None,
     progress: WriteProgress | None = None,
+    cell_cameras: bool = False,
 ) -> list[Path]:
     """Write every table of ``result`` into ``out_dir`` (created); returns the paths written.
 
-    ``report``: the text for ``report.txt`` (default ``text_report(result)``). Nothing in
+    ``report``: the text for ``report.txt`` (default ``text_report(result)``);
+    ``cell_cameras``: also write ``cell_cameras.csv`` (``cell_camera_table``). Nothing in
     ``out_dir`` changes unless every file was written (see ``staged_output``).
     """
     step = progress or (lambda _f, _i, _n: None)
@@ -104,6 +107,9 @@ def write_analysis(
             jobs.append((f"{name}.parquet", partial(_write_parquet, gdf)))
     stats = pd.DataFrame(result.grid_stats.drop(columns="geometry"))
     jobs.append(("grid_stats.csv", lambda p: stats.to_csv(p, index=False)))
+    if cell_cameras:
+        pairs = cell_camera_table(result)
+        jobs.append(("cell_cameras.csv", lambda p: pairs.to_csv(p, index=False)))
     jobs.append(("summary.csv", lambda p: _write_summary(result, p)))
     jobs.append(("report.txt", lambda p: p.write_text(text, encoding="utf-8")))
     with staged_output(out_dir) as stage:
@@ -112,6 +118,26 @@ def write_analysis(
             write(stage / name)
     step("done", len(jobs), len(jobs))
     return [Path(out_dir) / name for name, _ in jobs]
+
+
+def cell_camera_table(result: AnalysisResult) -> pd.DataFrame:
+    """Which cameras cover which cell: one row per (cell, camera) pair, sorted by cell.
+
+    Columns ``h3`` (hex id), ``camera_id``, ``status`` and ``counted`` (False for offline
+    cameras, which cover nothing in the statistics). Cells no camera sees have no row.
+    """
+    st = result.state
+    cov = st.coverage
+    order = np.lexsort((cov.camera_idx, cov.cell_idx))
+    cell, cam = cov.cell_idx[order], cov.camera_idx[order]
+    return pd.DataFrame(
+        {
+            "h3": st.cells.hex_ids()[cell],
+            "camera_id": st.views["camera_id"].to_numpy()[cam],
+            "status": st.views["status"].to_numpy()[cam],
+            "counted": cov.counted[cam],
+        }
+    )
 
 
 def _write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:
