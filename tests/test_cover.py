@@ -199,3 +199,33 @@ def test_sector_pruning_on_plain_sectors(helsinki) -> None:
     brute = np.nonzero(shapely.contains(views[:, None], shapely.points(cells.x, cells.y)[None, :]))
     pruned = cover_pairs(views, cells.x, cells.y, sectors=Sectors(cx, cy, az, fov, r))
     assert _pair_set(*pruned) == _pair_set(brute[1], brute[0])
+
+
+def test_engine_views_360_cover_four_times_the_cells_of_90(helsinki) -> None:
+    """End to end on open ground (no buildings): camera_views + cover_from_views at the real
+    camera positions; a 360° view covers ~4x the cells of a 90° sector, and the four
+    quarter sectors of a camera together cover what its full circle covers (to a cell)."""
+    from gridcover.coverage.views import camera_views
+
+    cells, _ = helsinki
+    cams = gpd.read_file(f"{DATA}/surveillance_cameras.geojson").iloc[::4]
+    base = gpd.GeoDataFrame(
+        {"camera_id": cams["osm_id"].astype(str), "status": "online", "range_m": 60.0},
+        geometry=cams.geometry.values,
+        crs=cams.crs,
+    )
+    full = cover_from_views(camera_views(base, metric_crs=cells.crs), cells)
+    seen_full = full.cells_seen_per_camera()
+    quarters = []
+    for az in (0.0, 90.0, 180.0, 270.0):
+        v = camera_views(base.assign(azimuth_deg=az + 17.0, fov_deg=90.0), metric_crs=cells.crs)
+        quarters.append(cover_from_views(v, cells).cells_seen_per_camera())
+    q = np.array(quarters)
+    inside = seen_full > 40  # cameras whose circle lies (mostly) within the cells' area
+    assert inside.sum() >= 20
+    ratio = seen_full[inside] / q[:, inside].mean(axis=0)
+    assert np.all(np.abs(ratio - 4.0) < 0.4), ratio
+    # the quarters tile the circle: up to one cell per camera sits on an arc chord or on a
+    # sector edge (strictly inside the circle's polygon, on the boundary of the quarters')
+    assert np.abs(q.sum(axis=0) - seen_full).max() <= 1
+    assert np.abs(q.sum(axis=0) - seen_full).sum() <= 0.02 * seen_full.sum()
