@@ -140,8 +140,8 @@ def test_leading_zeros_in_csv_codes_survive(tmp_path: Path) -> None:
     path = tmp_path / "g.csv"
     path.write_text(
         "code,parent_code,level,wkt\n"
-        '0012,001,2,"POLYGON ((0 0, 1 0, 1 1, 0 0))"\n'
-        '0013,001,2,"POLYGON ((1 0, 2 0, 2 1, 1 0))"\n',
+        '0012,001,2,"POLYGON ((10 10, 11 10, 11 11, 10 10))"\n'
+        '0013,001,2,"POLYGON ((11 10, 12 10, 12 11, 11 10))"\n',
         encoding="utf-8",
     )
     gdf = read_layer(path, "grids", crs="EPSG:4326")

@@ -152,3 +152,30 @@ def test_cgcs2000_lat_first_axis_order_is_handled(tmp_path: Path) -> None:
     assert gdf.attrs["gridcover"]["crs_in"].startswith("EPSG:4490")
     x0, y0, x1, y1 = gdf.total_bounds
     assert 113 < x0 < x1 < 115 and 22 < y0 < y1 < 23  # lon first after reading
+
+
+def test_null_island_and_implausible_latitude_are_named(tmp_path: Path) -> None:
+    """A camera at exactly (0, 0) (a failed geocode) and one at 75 S (legal degrees, but no
+    police data lies in Antarctica, and swapping does not help): each named with its row."""
+    rows = _rows(RED)[:6]
+    rows[1] = {**rows[1], "LONGITUDE": "0", "LATITUDE": "0"}
+    rows[3] = {**rows[3], "LONGITUDE": "120.5", "LATITUDE": "-75.25"}
+    path = _write_csv(tmp_path / "odd.csv", rows)
+    with pytest.raises(ValidationReport) as err:
+        read_layer(path, "cameras")
+    probs = err.value.problems
+    assert len(probs) == 2 and str(path) in str(err.value)
+    ids = [r["INTERSECTION"] for r in rows]
+    assert probs[0].startswith(f"row 2 (camera_id '{ids[1]}'): has a vertex at exactly lon 0")
+    assert "fix: give the real coordinates or delete the row" in probs[0]
+    assert probs[1].startswith(f"row 4 (camera_id '{ids[3]}'): lies at latitude -75.25000")
+    assert "outside the plausible extent" in probs[1] and "swap?" not in probs[1]
+    # A polygon with one vertex collapsed to (0, 0) is caught too; real data is untouched.
+    beats = gpd.read_file(BEATS).head(4)
+    ring = list(beats.geometry.iloc[2].exterior.coords)
+    ring[3] = (0.0, 0.0)
+    beats.loc[2, "geometry"] = shapely.Polygon(ring)
+    beats.to_file(tmp_path / "beats.geojson")
+    with pytest.raises(ValidationReport, match=r"feature 2 \(code '\d+'\): has a vertex at"):
+        read_layer(tmp_path / "beats.geojson", "grids")
+    assert len(read_layer(RED, "cameras")) == 149

@@ -43,6 +43,7 @@ from gridcover.gis.validate_coords import (
     check_extent,
     check_finite_after,
     check_lonlat_range,
+    check_null_island,
     check_offset_area,
 )
 
@@ -305,6 +306,9 @@ def _finish(
     src_crs = _resolve_crs(raw, given, notes)
     geoms, ok = gc.geoms, gc.ok.copy()
     if src_crs.is_geographic:
+        coord = check_null_island(geoms, ok)
+        problems.extend(coord)
+        ok &= ~_rows_of(coord, n)
         coord = check_lonlat_range(_bounds(geoms, ok), src_crs, ok)
         problems.extend(coord)
         ok &= ~_rows_of(coord, n)

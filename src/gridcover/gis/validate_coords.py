@@ -125,6 +125,26 @@ def _swapped_by_area(bounds: np.ndarray, crs: pyproj.CRS, ok: np.ndarray) -> lis
     ]
 
 
+def check_null_island(geoms: np.ndarray, ok: np.ndarray) -> list[RowProblem]:
+    """Rows of a lon/lat layer with a vertex at exactly (0, 0): the placeholder that failed
+    geocodes and blank coordinate cells turn into ('Null Island', open sea off Africa)."""
+    if not ok.any():
+        return []
+    coords, idx = shapely.get_coordinates(geoms[ok], return_index=True)
+    zero = (coords[:, 0] == 0) & (coords[:, 1] == 0)
+    if not zero.any():
+        return []
+    rows = np.flatnonzero(ok)[np.unique(idx[zero])]
+    return [
+        RowProblem(
+            rows,
+            "has a vertex at exactly lon 0, lat 0 ('Null Island', in the open sea), the "
+            "placeholder a missing or failed coordinate turns into",
+            "give the real coordinates or delete the row",
+        )
+    ]
+
+
 def check_extent(lonlat_bounds: np.ndarray, crs: pyproj.CRS, ok: np.ndarray) -> list[RowProblem]:
     """Rows (bounds in EPSG:4326) far outside the area of use of their source ``crs``.
 
