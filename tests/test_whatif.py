@@ -157,3 +157,21 @@ def test_added_camera_outside_the_grids_and_bad_reaim(scenario: Scenario) -> Non
     with pytest.raises(InputError) as err:
         run_scenario(base, Scenario(reaimed={cid: {"range_m": -5.0}}))
     assert f"row 7 (camera_id '{cid}'): range_m is -5" in str(err.value)
+
+
+def test_disabled_cameras_never_cover_even_when_offline_ones_count() -> None:
+    base = run_analysis(**sample_layers(), config=AnalysisConfig(res=12, include_offline=True))
+    views = base.views
+    online = views.loc[views["status"] == "online", "camera_id"].astype(str).to_numpy()
+    seen = base.state.coverage.cells_seen_per_camera()
+    ids = views["camera_id"].astype(str).to_numpy()
+    busy = [c for c in online if seen[np.flatnonzero(ids == c)[0]] > 5][:5]
+    out = run_scenario(base, Scenario(disabled=tuple(busy)))
+    assert not out.result.views.set_index("camera_id").loc[busy, "counted"].any()
+    # the same as a full run without those cameras (offline ones count in this config)
+    layers = dict(sample_layers())
+    layers["cameras"] = layers["cameras"][~layers["cameras"]["camera_id"].isin(busy)]
+    full = run_analysis(**layers, config=AnalysisConfig(res=12, include_offline=True))
+    np.testing.assert_array_equal(out.result.cells["covered"], full.cells["covered"])
+    np.testing.assert_array_equal(out.result.cells["cameras"], full.cells["cameras"])
+    assert out.summary_deltas["covered_m2"] < 0

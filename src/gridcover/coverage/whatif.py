@@ -9,8 +9,10 @@ a full run of ``run_analysis`` on the modified camera layer (``apply_scenario``)
 tests check.
 
 Semantics: *disabled* cameras get status ``offline`` (they stay in the layer and in the
-camera counts, no longer covering); *re-aimed* cameras get new ``azimuth_deg`` /
-``fov_deg`` / ``range_m`` (NaN = type default / 360°); *added* cameras are appended.
+camera counts, no longer covering, even when the baseline counts offline cameras with
+``include_offline``: then a full run would have to drop them to agree); *re-aimed*
+cameras get new ``azimuth_deg`` / ``fov_deg`` / ``range_m`` (NaN = type default / 360°);
+*added* cameras are appended.
 """
 
 from __future__ import annotations
@@ -148,6 +150,8 @@ def run_scenario(
         include_offline=st.config.include_offline,
         unknown_online=st.config.unknown_online,
     )
+    # A disabled camera never covers, even in a run that counts offline cameras.
+    counted[_positions(ids[:n_old], [str(c) for c in scenario.disabled], "disabled")] = False
     coverage = cover_cells(len(st.cells), cell_idx, cam_idx, counted)
     added_grid = locate_points(
         np.asarray(st.grid_index.grids.geometry.values),
