@@ -7,6 +7,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pyogrio
 import pytest
 
 from gridcover.errors import SchemaError, ValidationReport
@@ -105,6 +106,22 @@ def test_integer_ids_are_not_renumbered(tmp_path: Path) -> None:
         f["properties"] = {"camera_id": i}
     gdf = read_layer(_write(tmp_path / "ids.geojson", feats), "cameras")
     assert gdf["camera_id"].tolist() == [str(i) for i in ids]
+
+
+def test_geopackage_fids_are_kept_as_ids_and_in_messages(tmp_path: Path) -> None:
+    """Streets without an id column take the GeoPackage FID (10, 20, 35, 36 here), not a
+    0..n-1 renumbering; messages name the same FID."""
+    prague = DATA / "prague-bubenec-momepy" / "bubenec.gpkg"
+    streets = gpd.read_file(prague, layer="streets").head(4)[["geometry"]]
+    streets["fid"] = np.array([10, 20, 35, 36], dtype="int64")  # GDAL's GPKG FID column
+    path = tmp_path / "streets.gpkg"
+    pyogrio.write_dataframe(streets, path, layer="streets")
+    assert pyogrio.read_dataframe(path, fid_as_index=True).index.tolist() == [10, 20, 35, 36]
+    assert read_layer(path, "roads")["road_id"].tolist() == ["10", "20", "35", "36"]
+    streets.loc[1, "geometry"] = streets.geometry.iloc[1].centroid
+    pyogrio.write_dataframe(streets, tmp_path / "bad.gpkg", layer="streets")
+    with pytest.raises(ValidationReport, match=r"feature 20 \(road_id '20'\): is a Point"):
+        read_layer(tmp_path / "bad.gpkg", "roads")
 
 
 def test_chinese_grid_headers_and_20_digit_codes_as_bare_json_numbers(tmp_path: Path) -> None:
