@@ -217,3 +217,15 @@ def test_post_reach_adapter_on_the_sample() -> None:
     both = (rep.cells["day_ok"] & rep.cells["night_ok"]).to_numpy()
     assert rep.share["both"] == pytest.approx(a[both].sum() / a.sum())
     assert rep.posts["post_id"].tolist() == posts["post_id"].tolist()
+    # Grids holding no cell centroid are judged by the cell nearest to a point inside them
+    # (independent: geodesic distances to every centroid); every grid gets an answer.
+    small = rep.grids[rep.grids["cells"] == 0]
+    assert len(small) > 0 and small["point_sample"].all()
+    assert not rep.grids["meets_target"].isna().any()
+    geod = pyproj.Geod(ellps="WGS84")
+    for i in small.index[:: max(len(small) // 15, 1)]:
+        rp = grids.geometry.iloc[i].representative_point()
+        d = geod.inv(np.full(len(cells), rp.x), np.full(len(cells), rp.y), cells.lon, cells.lat)[2]
+        j = int(np.argmin(d))
+        assert small.loc[i, "both_share"] == float(both[j])
+        assert bool(small.loc[i, "meets_target"]) == bool(both[j])

@@ -221,7 +221,12 @@ def target_by_grid(
 ) -> pd.DataFrame:
     """Per grid polygon (EPSG:4326, ``code`` and ``level`` columns): cells, area and the share
     of area meeting the day, night and both targets. A cell counts in a grid when its
-    centroid (``lon``/``lat``) is inside; nested levels each get their own rows."""
+    centroid (``lon``/``lat``) is inside; nested levels each get their own rows.
+
+    A grid smaller than a cell may hold no centroid: it is then judged by the cell whose
+    centroid is nearest to its representative point (``point_sample`` True, ``cells`` 0).
+    ``meets_target``: the whole grid meets both targets (NA for an empty geometry).
+    """
     if grids.crs is None or not grids.crs.equals("EPSG:4326"):
         raise InputError("The grids layer must be in EPSG:4326; read it with gis.read_layer.")
     geoms = np.asarray(grids.geometry.values)
@@ -235,18 +240,37 @@ def target_by_grid(
 
     area = np.bincount(grid_i, weights=a, minlength=g)
     safe = np.where(area > 0, area, np.nan)
+    shares = {k: _sum(m) / safe for k, m in (("day", target.day_ok), ("night", target.night_ok),
+                                             ("both", target.both))}  # fmt: skip
+    empty = np.flatnonzero(area <= 0)
+    sample = np.zeros(g, dtype=bool)
+    if empty.size and np.size(lon):
+        rp = shapely.point_on_surface(geoms[empty])
+        rx, ry = shapely.get_x(rp), shapely.get_y(rp)
+        ok = np.isfinite(rx)
+        k = np.cos(np.radians(np.nanmean(np.asarray(lat, float))))
+        _, pos = cKDTree(np.c_[np.asarray(lon) * k, np.asarray(lat)]).query(
+            np.c_[rx[ok] * k, ry[ok]]
+        )
+        sample[empty[ok]] = True
+        for key, m in (("day", target.day_ok), ("night", target.night_ok), ("both", target.both)):
+            shares[key][empty[ok]] = m[pos].astype(float)
+    both = shares["both"]
     out = pd.DataFrame(
         {
             "code": grids["code"].to_numpy() if "code" in grids else np.arange(g),
             "level": grids["level"].to_numpy() if "level" in grids else 1,
             "cells": np.bincount(grid_i, minlength=g),
             "area_km2": area / 1e6,
-            "day_share": _sum(target.day_ok) / safe,
-            "night_share": _sum(target.night_ok) / safe,
-            "both_share": _sum(target.both) / safe,
+            "day_share": shares["day"],
+            "night_share": shares["night"],
+            "both_share": both,
+            "point_sample": sample,
         }
     )
-    out["meets_target"] = out["both_share"] >= 1.0 - 1e-12
+    meets = pd.array(both >= 1.0 - 1e-12, dtype="boolean")
+    meets[np.isnan(both)] = pd.NA
+    out["meets_target"] = meets
     return out
 
 
