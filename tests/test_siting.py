@@ -210,6 +210,20 @@ def test_k_larger_than_candidates_and_bad_arguments(sited) -> None:
     r = choose_sites(sub, w, 50, existing=count)
     assert any("exceeds the 5 candidate" in n for n in r.notes)
     assert r.chosen.size <= 5
+    # The exact solver may switch on useless columns when K is loose: they are dropped,
+    # and the value is that of all candidates together (brute force on the cell sets).
+    # Columns 5-7 see nothing, 8 repeats column 0: never worth choosing.
+    padded = sparse.hstack([sub, sparse.csr_matrix((sub.shape[0], 3)), sub[:, :1]]).tocsr()
+    open_cells = set(np.flatnonzero(count == 0).tolist())
+    every = _value(_sets(padded), w, open_cells, tuple(range(9)))
+    for method in ("exact", "greedy"):
+        rk = choose_sites(padded, w, 50, existing=count, method=method)
+        assert rk.objective == pytest.approx(every)
+        assert (rk.ranking["marginal_gain"] > 0).all()
+        assert not {5, 6, 7} & set(rk.chosen.tolist()) and not {0, 8} <= set(rk.chosen.tolist())
+        assert _value(_sets(padded), w, open_cells, tuple(rk.chosen)) == pytest.approx(every)
+    with pytest.raises(InputError, match="backup_weight"):
+        choose_sites(sub, w, 2, backup_weight=1.5)
     with pytest.raises(InputError, match="positive integer"):
         choose_sites(sub, w, 0)
     with pytest.raises(InputError, match="cells"):
@@ -276,11 +290,16 @@ def test_cli_site_cameras_and_posts(tmp_path, capsys) -> None:
             str(SAMPLE / "cameras.geojson"),
             "--out",
             str(out),
+            "--report",
+            str(tmp_path / "cams.txt"),
         ]
     )
     assert code == 0 and len(gpd.read_file(out)) == 3
     text = capsys.readouterr().out
     assert "proven upper bound" in text and "gap" in text
+    saved = (tmp_path / "cams.txt").read_text(encoding="utf-8")
+    assert "proven upper bound" in saved
+    assert all(cid in saved for cid in gpd.read_file(out)["camera_id"])
     out2 = tmp_path / "posts.parquet"
     code = main(
         [

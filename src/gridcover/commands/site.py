@@ -64,6 +64,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time-limit", type=float, default=60.0, help="HiGHS seconds (60)")
     parser.add_argument("--out", type=Path, required=True, help="chosen sites (.geojson/.parquet)")
     parser.add_argument("--views-out", type=Path, help="chosen camera views (cameras only)")
+    parser.add_argument("--report", type=Path, help="also write the report to this text file")
     parser.set_defaults(func=run)
 
 
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
             levels=levels,
             **opts,
         )
-        print(report(out.result, "Cameras", f"{len(points)} sites x orientations", args.k))
+        text = report(out.result, "Cameras", f"{len(points)} sites x orientations", args.k)
         chosen: gpd.GeoDataFrame = out.chosen
         if args.views_out:
             write(out.views, args.views_out)
@@ -133,14 +134,19 @@ def run(args: argparse.Namespace) -> int:
             levels=levels,
             **opts,
         )
-        print(report(pout.result, "Posts", pout.rule, args.k))
+        text = report(pout.result, "Posts", pout.rule, args.k)
         chosen = pout.chosen
     cols = [
         c
         for c in ("rank", "camera_id", "site_id", "azimuth_deg", "marginal_gain", "removal_loss")
         if c in chosen.columns
     ]
-    print(chosen[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    text += "\n" + chosen[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}")
+    print(text)
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(text + "\n", encoding="utf-8")
+        print(f"Wrote the report to {args.report}.")
     write(chosen, args.out)
     print(f"Wrote {len(chosen)} site(s) to {args.out}.")
     return 0

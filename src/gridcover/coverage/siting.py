@@ -84,7 +84,12 @@ class SitingResult:
 
 
 def _ranking(inst: Instance, chosen: np.ndarray) -> pd.DataFrame:
-    """Rank chosen candidates by greedy marginal gain within the set; add removal losses."""
+    """Rank chosen candidates by greedy marginal gain within the set; add removal losses.
+
+    Candidates that add nothing once the others are in are dropped (a solver may switch on
+    useless columns when K exceeds the useful candidates): by submodularity the rest keep
+    the whole value.
+    """
     chosen = np.asarray(chosen, np.int64)
     if chosen.size == 0:
         return pd.DataFrame(
@@ -93,9 +98,7 @@ def _ranking(inst: Instance, chosen: np.ndarray) -> pd.DataFrame:
     sub = Instance(inst.A[:, chosen], inst.values, inst.n_cells)
     g = celf_greedy(sub, chosen.size)
     order = chosen[g.chosen]
-    gains = np.r_[g.gains, np.zeros(chosen.size - g.chosen.size)]
-    rest = np.setdiff1d(chosen, order, assume_unique=True)
-    order = np.r_[order, rest]
+    gains = np.asarray(g.gains, float)
     _, cnt = evaluate(inst.A, inst.values, order)
     L = inst.values.shape[1]
     loss = np.zeros(order.size)
@@ -152,6 +155,11 @@ def choose_sites(
         raise InputError(f"weight has {w.size} values but coverage has {n} cells (rows).")
     if np.any(~np.isfinite(w)) or np.any(w < 0):
         raise InputError("Priority weights must be finite and >= 0.")
+    if not 0.0 <= backup_weight <= 1.0:
+        raise InputError(
+            f"backup_weight is {backup_weight}; use a value from 0 to 1 (a second view of a "
+            "key site is worth at most as much as the first)."
+        )
     site_arr = None if site is None else pd.factorize(np.asarray(site))[0].astype(np.int64)
     notes: list[str] = []
     capacity = c if site_arr is None else int(np.minimum(np.bincount(site_arr), max_per_site).sum())
@@ -200,6 +208,12 @@ def choose_sites(
     gap = (ub - objective) / ub if ub > 0 else 0.0
     optimal = optimal or gap <= 1e-9
     rank = _ranking(inst, chosen)
+    if len(rank) < np.size(chosen):
+        solver = "exact" if run_exact else "greedy"
+        notes.append(
+            f"{np.size(chosen) - len(rank)} candidate(s) of the {solver} solution add no "
+            "weight beyond the others and were dropped."
+        )
     return SitingResult(
         chosen=rank["candidate"].to_numpy(np.int64),
         objective=float(objective),
