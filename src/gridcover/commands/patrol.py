@@ -25,9 +25,14 @@ when --roads is given, otherwise grid-adjacency travel: say so in the report) an
 balanced by moving border cells. Workload mixes area, priority weight (from --roads,
 --sites, --buildings), road length and --incidents counts; --weights sets the mix.
 
+Pieces of the area that H3 adjacency does not connect to any post (e.g. an airport joined
+by a strip narrower than a cell) go whole to the nearest post as exclaves of its zone
+(--exclaves attach, default; reported per zone) or stay unassigned (--exclaves leave).
+
 Writes zones (GeoJSON, or GeoParquet for .parquet) and optionally one row per cell, and
-prints a short report: balance ratio (max/min workload; target 1.15), Polsby-Popper
-compactness, travel times, and the reason when the target cannot be met. It also checks
+prints a short report (also written to --report): balance ratio (max/min workload; target
+1.15), one line per zone (cells, km², workload, max/mean travel minutes, Polsby-Popper
+compactness, contiguity, exclaves), and the reason when the target cannot be met. It also checks
 the patrol target "a post within --day-radius m by day (straight line), within
 --night-minutes by --mode at night" per cell and per grid (--grids, default the area).
 
@@ -58,6 +63,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--mode", choices=("walk", "bike", "car"), default="car")
     parser.add_argument("--target", type=float, default=1.15, help="balance target (1.15)")
+    parser.add_argument(
+        "--exclaves",
+        choices=("attach", "leave"),
+        default="attach",
+        help="pieces of the area cut off from every post: give each to the nearest post "
+        "(default) or leave them unassigned",
+    )
     tg = parser.add_argument_group("patrol target (police within R m by day, T min by night)")
     tg.add_argument("--grids", help="grids to report the target per grid (default: AREA)")
     tg.add_argument("--day-radius", type=float, default=1000.0, help="metres (default 1000)")
@@ -65,6 +77,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     tg.add_argument("--target-out", type=Path, help="per-grid target table (.csv)")
     parser.add_argument("--out", type=Path, required=True, help="zones file (.geojson/.parquet)")
     parser.add_argument("--cells-out", type=Path, help="per-cell file (.geojson/.parquet)")
+    parser.add_argument("--report", type=Path, help="also write the report to this text file")
     parser.set_defaults(func=run)
 
 
@@ -130,8 +143,9 @@ def run(args: argparse.Namespace) -> int:
         weights=parse_weights(args.weights),
         mode=args.mode,
         target_ratio=args.target,
+        exclaves=args.exclaves,
     )
-    print(plan.report())
+    lines = [plan.report(), plan.zone_lines()]
     grids = _read_polygons(args.grids) if args.grids else area
     reach = post_reach(
         cells,
@@ -143,13 +157,24 @@ def run(args: argparse.Namespace) -> int:
         mode=args.mode,
     )
     sh, per = reach.share, reach.grids
-    print(
+    lines.append(
         f"Patrol target: {sh['day']:.1%} of the area within {args.day_radius:g} m of a post "
         f"(straight line), {sh['night']:.1%} within {args.night_minutes:g} min by {args.mode}, "
-        f"{sh['both']:.1%} both; grids meeting both: "
-        f"{int(per['meets_target'].sum()) if per is not None else 0} of "
-        f"{len(per) if per is not None else 0}"
+        f"{sh['both']:.1%} both."
     )
+    if per is not None:
+        for lv, g in per.groupby("level", sort=True):
+            small = int(g["point_sample"].sum())
+            lines.append(
+                f"  level-{lv} grids meeting both: {int(g['meets_target'].sum())} of {len(g)}"
+                + (f" ({small} smaller than a cell, judged at a point inside)" if small else "")
+            )
+    text = "\n".join(lines)
+    print(text)
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(text + "\n", encoding="utf-8")
+        print(f"Wrote the report to {args.report}.")
     if args.target_out and per is not None:
         args.target_out.parent.mkdir(parents=True, exist_ok=True)
         per.to_csv(args.target_out, index=False, encoding="utf-8-sig")

@@ -39,9 +39,14 @@ import shapely
 from shapely.geometry import shape
 
 from gridcover.coverage.cells import Cells, cells_for_area
-from gridcover.coverage.network import build_network
+from gridcover.coverage.network import build_network, travel_mode
 from gridcover.coverage.patrol_cells import neighbours
-from gridcover.coverage.patrol_core import UNASSIGNED_REASONS, ZoneAssignment, design_zones
+from gridcover.coverage.patrol_core import (
+    EXCLAVE_CHOICES,
+    UNASSIGNED_REASONS,
+    ZoneAssignment,
+    design_zones,
+)
 from gridcover.coverage.patrol_inputs import (
     combine_workload,
     containing,
@@ -56,6 +61,7 @@ from gridcover.coverage.reach import travel_times
 from gridcover.errors import InputError
 
 __all__ = [
+    "EXCLAVE_CHOICES",
     "UNASSIGNED_REASONS",
     "PatrolPlan",
     "ZoneAssignment",
@@ -71,8 +77,9 @@ class PatrolPlan:
 
     ``zones``: one row per post (post_id, name, figures of ``ZoneAssignment.zones``, zone
     outline; posts without a zone have an empty geometry); ``cells``: one row per cell (h3,
-    post_id, travel_min, region, fallback, workload); ``method``: travel method (network,
-    grid); ``weights``: workload weights used; ``assignment``: the array-level result.
+    post_id, travel_min, region, fallback, workload, exclave); ``method``: travel method
+    (network, grid); ``weights``: workload weights used; ``assignment``: the array-level
+    result.
     """
 
     zones: gpd.GeoDataFrame
@@ -101,11 +108,37 @@ class PatrolPlan:
             f"Contiguous zones: {int(z['contiguous'].sum())} of {int((a.anchors >= 0).sum())}; "
             f"Polsby-Popper median {np.nanmedian(z['polsby_popper']):.3f}",
         ]
+        ex = z[z["exclaves"] > 0]
+        for _, row in ex.iterrows():
+            lines.append(
+                f"Exclave: zone {row['post_id']!r} also holds {int(row['exclaves'])} piece(s) "
+                f"of the area ({row['exclave_km2']:.2f} km²) that H3 adjacency at res "
+                f"{self.res} does not connect to any post (e.g. joined by a strip narrower "
+                "than a cell); given whole to the nearest post. Use a finer resolution to "
+                "connect them, or exclaves='leave' (--exclaves leave) to leave them unassigned."
+            )
         if a.explanation:
             lines.append(a.explanation)
         lines += [f"Unassigned cells ({k}): {v}" for k, v in a.unassigned.items() if v]
         lines += [f"Problem: {s}" for s in a.problems]
         return "\n".join(lines)
+
+    def zone_lines(self) -> str:
+        """The per-zone figures as a plain-text table (one line per post)."""
+        z = self.zones
+        head = (
+            f"{'post':<14} {'cells':>6} {'km²':>7} {'workload':>8} {'max min':>7} "
+            f"{'mean min':>8} {'PP':>5} {'contig.':>7} {'exclaves':>8}"
+        )
+        rows = [head]
+        for _, r in z.iterrows():
+            rows.append(
+                f"{str(r['post_id'])[:14]:<14} {int(r['cells']):>6} {r['area_km2']:>7.2f} "
+                f"{r['workload']:>8.2f} {r['max_travel_min']:>7.1f} {r['mean_travel_min']:>8.1f} "
+                f"{r['polsby_popper']:>5.2f} {'yes' if r['contiguous'] else 'NO':>7} "
+                f"{int(r['exclaves']):>8}"
+            )
+        return "\n".join(rows)
 
 
 def _outline(cell_ids: np.ndarray) -> Any:
@@ -131,6 +164,7 @@ def patrol_zones(
     post_snap_m: float = 500.0,
     target_ratio: float = 1.15,
     cells: Cells | None = None,
+    exclaves: str = "attach",
 ) -> PatrolPlan:
     """Patrol zones from canonical layers (any CRS; results in EPSG:4326).
 
@@ -140,7 +174,9 @@ def patrol_zones(
     ``boundary``: polygons zones must not cross (regions keyed by ``boundary_field``);
     ``priority``: per-cell weights (array or Series by cell); ``incidents``: counts;
     ``locked``: polygons with ``post_id`` whose cells form frozen zones; ``weights``: workload
-    weights for area / priority / road_length / incidents.
+    weights for area / priority / road_length / incidents; ``exclaves``: "attach" (pieces
+    of the area not H3-connected to any post go whole to the nearest post, reported in the
+    zone's ``exclaves``/``exclave_km2``) or "leave" (their cells stay unassigned).
     """
     cells = cells if cells is not None else cells_for_area(area, res)
     if len(cells) == 0:
@@ -214,8 +250,9 @@ def patrol_zones(
         fallback=tt.fallback,
         target_ratio=target_ratio,
         post_snap_m=post_snap_m,
+        exclaves=exclaves,
+        access_speed_ms=travel_mode(mode).default_ms,
     )
-    # Cells reached from another cell than the post's own get the anchor's travel time.
     geoms = [_outline(cells.h3[a.labels == i]) for i in range(len(ids))]
     zones = gpd.GeoDataFrame(
         a.zones.drop(columns=["post"]).assign(post_id=ids, name=names),
@@ -224,15 +261,15 @@ def patrol_zones(
     )
     zones = zones[["post_id", "name", *[c for c in a.zones.columns if c != "post"], "geometry"]]
     lab = a.labels
-    t = np.where(lab >= 0, cost[np.arange(lab.size), np.maximum(lab, 0)], np.nan)
     id_arr = np.array([*ids, None], dtype=object)
     cell_gdf = cells.to_geodataframe(
         "polygon",
         post_id=id_arr[np.where(lab >= 0, lab, len(ids))],
-        travel_min=t / 60.0,
+        travel_min=a.travel_s / 60.0,
         region=None if region is None else np.array([*(rnames or []), None], object)[region],
         fallback=tt.fallback,
         workload=work,
+        exclave=a.exclave >= 0,
     )
     return PatrolPlan(zones, cell_gdf, a, method, cells.res, used)
 

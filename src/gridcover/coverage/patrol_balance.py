@@ -15,7 +15,15 @@ import numpy as np
 
 from gridcover.coverage.patrol_cells import label_components, single_run
 
-__all__ = ["BalanceStats", "balance_zones", "repair_contiguity", "voronoi_labels"]
+__all__ = [
+    "BalanceStats",
+    "balance_zones",
+    "exclave_owners",
+    "priced_labels",
+    "repair_contiguity",
+    "smooth_zones",
+    "voronoi_labels",
+]
 
 _BIG = 1e15  # stands in for an infinite travel cost when comparing costs
 
@@ -98,12 +106,15 @@ def repair_contiguity(
     anchors: np.ndarray,
     allowed: np.ndarray,
     cost: np.ndarray,
+    fixed: np.ndarray | None = None,
 ) -> np.ndarray:
     """Make every zone one H3-connected piece holding its anchor.
 
     Cells cut off from their post's anchor are released, then regrown layer by layer from
     the anchored zones: a free cell joins the adjacent allowed zone it is fastest to reach.
     Cells that no allowed zone can reach through neighbours stay -1 (unassigned).
+    ``fixed`` (n,): post index of exclave cells (see :func:`exclave_owners`, -1 elsewhere);
+    they keep that post although they are not connected to its anchor.
     """
     labels = labels.copy()
     comp = label_components(nbr, labels)
@@ -112,6 +123,8 @@ def repair_contiguity(
     anchored[comp[anchors[has]]] = True
     orphan = (labels >= 0) & ~anchored[np.maximum(comp, 0)]
     labels[orphan] = -1
+    if fixed is not None:
+        labels = np.where(fixed >= 0, fixed, labels)
     fcost = _finite(cost)
     free = np.flatnonzero((labels < 0) & allowed.any(axis=1))
     while free.size:
@@ -128,6 +141,45 @@ def repair_contiguity(
         labels[free[grow]] = pick[grow]
         free = free[~grow]
     return labels
+
+
+def exclave_owners(
+    nbr: np.ndarray,
+    labels: np.ndarray,
+    allowed: np.ndarray,
+    region: np.ndarray,
+    cost: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    post_x: np.ndarray,
+    post_y: np.ndarray,
+) -> np.ndarray:
+    """Post index for each cell of a piece cut off from every post of its region (-1 else).
+
+    ``labels`` after :func:`repair_contiguity`: a cell still unassigned although some post
+    may have it lies in a piece of the area that H3 adjacency does not connect to any
+    anchored zone (e.g. an airport joined to the city by a strip narrower than a cell).
+    Each such piece (H3-connected, one region) goes whole to one allowed post: the one with
+    the least travel time to the piece (``cost``, seconds: along streets or straight line),
+    or, when no post has a finite time (grid-adjacency travel cannot cross the gap), the
+    one nearest in a straight line (metres, ``x``/``y`` and ``post_x``/``post_y``).
+    """
+    owner = np.full(labels.size, -1, dtype=np.int64)
+    cut = (labels < 0) & allowed.any(axis=1)
+    if not cut.any():
+        return owner
+    comp = label_components(nbr, np.where(cut, np.maximum(region, 0), -1))
+    for k in np.unique(comp[cut]):
+        cells = np.flatnonzero(comp == k)
+        posts = np.flatnonzero(allowed[cells[0]])
+        t = cost[np.ix_(cells, posts)]
+        best_t = np.where(np.isfinite(t), t, np.inf).min(axis=0)
+        if np.isfinite(best_t).any():
+            owner[cells] = posts[int(np.argmin(best_t))]
+            continue
+        d = np.hypot(x[cells][:, None] - post_x[posts], y[cells][:, None] - post_y[posts])
+        owner[cells] = posts[int(np.argmin(d.min(axis=0)))]
+    return owner
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import pandas as pd
 from gridcover.coverage.patrol_balance import (
     BalanceStats,
     balance_zones,
+    exclave_owners,
     priced_labels,
     repair_contiguity,
     smooth_zones,
@@ -24,9 +25,12 @@ from gridcover.coverage.patrol_cells import colour_classes, label_components
 from gridcover.coverage.patrol_report import anchor_posts, explain_balance, zone_table
 from gridcover.errors import InputError
 
-__all__ = ["UNASSIGNED_REASONS", "ZoneAssignment", "design_zones"]
+__all__ = ["EXCLAVE_CHOICES", "UNASSIGNED_REASONS", "ZoneAssignment", "design_zones"]
 
 UNASSIGNED_REASONS = ("no post in its boundary region", "cut off from every post of its region")
+#: What to do with pieces of the area cut off from every post: give each whole to the
+#: nearest post as an exclave of its zone (default), or leave their cells unassigned.
+EXCLAVE_CHOICES = ("attach", "leave")
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,7 +41,10 @@ class ZoneAssignment:
     (-1: no zone); ``zones``: per-post table (see ``patrol_report.zone_table``);
     ``balance_ratio``: max/min workload over zones; ``initial_ratio``: the same before
     balancing; ``explanation``: why the ratio is above target ("" when it is not);
-    ``problems``: one sentence per post or lock issue; ``unassigned``: reason -> cell count.
+    ``problems``: one sentence per post or lock issue; ``unassigned``: reason -> cell count;
+    ``exclave``: per cell, the post index of the exclave it belongs to (-1: not in one);
+    ``travel_s``: per cell, travel seconds to its zone's post (NaN unassigned; straight line
+    at ``access_speed_ms`` for exclave cells the travel method cannot reach).
     """
 
     labels: np.ndarray
@@ -50,6 +57,8 @@ class ZoneAssignment:
     problems: tuple[str, ...]
     unassigned: dict[str, int]
     stats: BalanceStats
+    exclave: np.ndarray
+    travel_s: np.ndarray
 
 
 def _ratio(loads: np.ndarray, active: np.ndarray) -> float:
@@ -159,6 +168,8 @@ def design_zones(
     compact: float = 2.0,
     smooth_tolerance: float = 0.03,
     prices: bool = True,
+    exclaves: str = "attach",
+    access_speed_ms: float | None = None,
 ) -> ZoneAssignment:
     """Partition n cells into one contiguous zone per post (array core; metres throughout).
 
@@ -167,8 +178,15 @@ def design_zones(
     holding each post or -1; ``post_x``/``post_y``: posts (same CRS); ``cost``: (n, p)
     travel seconds post -> cell; ``workload``: per cell; ``region``/``post_region``:
     boundary region per cell (-1 none) and per post (-2 none), omitted = no boundary;
-    ``locked``: per cell, post index whose frozen zone it belongs to (-1 free).
+    ``locked``: per cell, post index whose frozen zone it belongs to (-1 free);
+    ``exclaves``: "attach" gives each piece of the area that H3 adjacency does not connect
+    to any post of its region whole to the nearest allowed post (an exclave of its zone,
+    see ``patrol_balance.exclave_owners``), "leave" leaves its cells unassigned;
+    ``access_speed_ms``: straight-line speed (m/s) for the travel time of exclave cells the
+    travel method cannot reach (None: reported as unreachable).
     """
+    if exclaves not in EXCLAVE_CHOICES:
+        raise InputError(f"exclaves must be one of {', '.join(EXCLAVE_CHOICES)}, not {exclaves!r}.")
     n, p = cost.shape
     names = names or [str(i) for i in range(p)]
     has_boundary = region is not None
@@ -195,8 +213,24 @@ def design_zones(
     allowed &= (locked < 0)[:, None]
     labels = voronoi_labels(cost, allowed, anchors, locked)
     labels = repair_contiguity(nbr, labels, anchors, allowed, cost)
+    exclave = np.full(n, -1, np.int64)
+    if exclaves == "attach":
+        exclave = exclave_owners(nbr, labels, allowed, region, cost, x, y, post_x, post_y)
+        ex = np.flatnonzero(exclave >= 0)
+        if ex.size:
+            allowed = allowed.copy()
+            allowed[ex] = False
+            allowed[ex, exclave[ex]] = True
+            labels[ex] = exclave[ex]
+            unreached = ~np.isfinite(cost[ex, exclave[ex]])
+            if access_speed_ms and unreached.any():
+                c, q = ex[unreached], exclave[ex][unreached]
+                cost = cost.copy()
+                cost[c, q] = np.hypot(x[c] - post_x[q], y[c] - post_y[q]) / access_speed_ms
+                fallback = fallback.copy()
+                fallback[c] = True
     loads0 = np.bincount(labels[labels >= 0], weights=workload[labels >= 0], minlength=p)
-    movable = locked < 0
+    movable = (locked < 0) & (exclave < 0)
     movable[anchors[active]] = False
     # Zones can only trade cells inside one connected piece of one boundary region.
     piece = label_components(nbr, np.where(region >= 0, region, -1))
@@ -204,7 +238,7 @@ def design_zones(
     group = np.where(active & ~frozen, post_piece, -1)
     if prices:
         labels, _ = priced_labels(cost, allowed, anchors, locked, workload, group)
-        labels = repair_contiguity(nbr, labels, anchors, allowed, cost)
+        labels = repair_contiguity(nbr, labels, anchors, allowed, cost, exclave)
     colours = colour_classes(nbr)
     step = _step_seconds(nbr, cost, labels)
     labels, stats = balance_zones(
@@ -242,8 +276,10 @@ def design_zones(
         stats.moves + stats2.moves + smoothed, stats.iterations + stats2.iterations, stats2.stopped
     )
     # A last guard: the ring test proves contiguity, the repair makes it unconditional.
-    labels = repair_contiguity(nbr, labels, anchors, allowed | (locked >= 0)[:, None], cost)
-    zones = zone_table(nbr, labels, area_m2, workload, cost, anchors, fallback)
+    labels = repair_contiguity(
+        nbr, labels, anchors, allowed | (locked >= 0)[:, None], cost, exclave
+    )
+    zones = zone_table(nbr, labels, area_m2, workload, cost, anchors, fallback, exclave)
     zones.insert(0, "post", names)
     zones["region"] = [region_names[r] if r >= 0 else None for r in post_region.astype(np.int64)]
     zones["locked"] = frozen
@@ -256,9 +292,13 @@ def design_zones(
         UNASSIGNED_REASONS[1]: int((free & ~no_post).sum()),
     }
     where = _piece_words(piece, region, post_piece, post_region, region_names, has_boundary)
+    floor = np.bincount(exclave[exclave >= 0], weights=workload[exclave >= 0], minlength=p)
     text = explain_balance(
-        loads, post_piece, frozen, names, where, ratio, target_ratio, stats.stopped
+        loads, post_piece, frozen, names, where, ratio, target_ratio, stats.stopped, floor
     )
+    lab_ok = labels >= 0
+    travel = np.full(n, np.nan)
+    travel[lab_ok] = cost[np.flatnonzero(lab_ok), labels[lab_ok]]
     return ZoneAssignment(
         labels=labels,
         anchors=anchors,
@@ -270,4 +310,6 @@ def design_zones(
         problems=tuple(problems),
         unassigned=unassigned,
         stats=stats,
+        exclave=exclave,
+        travel_s=travel,
     )

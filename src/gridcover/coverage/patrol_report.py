@@ -90,11 +90,17 @@ def zone_table(
     cost: np.ndarray,
     anchors: np.ndarray,
     fallback: np.ndarray,
+    exclave: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Per post: cells, km², workload, max/mean travel minutes, Polsby-Popper, contiguity.
 
     Perimeters count every hexagon side whose neighbour is in another zone or outside the
     area, each side being the side length of a regular hexagon of the cell's area.
+    ``exclave`` (n,): post index of cells in exclaves (pieces of the area cut off from every
+    post, attached whole; -1 elsewhere). ``pieces`` counts every H3-connected piece,
+    ``exclaves`` the exclave pieces among them; ``contiguous`` means the zone's other cells
+    form one H3-connected piece holding the post (true contiguity wherever the area itself
+    is connected).
     """
     p = anchors.size
     ok = labels >= 0
@@ -123,6 +129,12 @@ def zone_table(
         pieces = np.bincount(pairs[:, 0], minlength=p)
     holds = np.array([a >= 0 and labels[a] == i for i, a in enumerate(anchors)], dtype=bool)
     fb = np.bincount(lab, weights=fallback[ok].astype(float), minlength=p)
+    ex = np.zeros(labels.size, bool) if exclave is None else (exclave >= 0) & (exclave == labels)
+    n_ex = np.zeros(p, dtype=np.int64)
+    if ex.any():
+        ex_pairs = np.unique(np.c_[labels[ex], comp[ex]], axis=0)
+        n_ex = np.bincount(ex_pairs[:, 0], minlength=p)
+    ex_area = np.bincount(labels[ex], weights=area_m2[ex], minlength=p)
     return pd.DataFrame(
         {
             "cells": n_cells,
@@ -133,11 +145,24 @@ def zone_table(
             "unreachable_cells": unreach.astype(np.int64),
             "polsby_popper": polsby_popper(area, per),
             "pieces": pieces,
-            "contiguous": (pieces == 1) & holds,
+            "exclaves": n_ex,
+            "exclave_km2": ex_area / 1e6,
+            "contiguous": (pieces - n_ex == 1) & holds,
             "holds_post": holds,
             "fallback_share": np.where(n_cells > 0, fb / np.maximum(n_cells, 1), np.nan),
         }
     )
+
+
+def _even_split(total: float, floor: np.ndarray) -> np.ndarray:
+    """Most even loads summing to ``total`` with each load >= its ``floor`` (water-filling)."""
+    level = total / floor.size
+    for _ in range(floor.size):
+        above = floor > level
+        if not above.any():
+            break
+        level = (total - floor[above].sum()) / max(int((~above).sum()), 1)
+    return np.maximum(floor, level)
 
 
 def explain_balance(
@@ -149,6 +174,7 @@ def explain_balance(
     ratio: float,
     target: float,
     stopped: str,
+    floor: np.ndarray | None = None,
 ) -> str:
     """One paragraph saying why the balance ratio is above ``target`` (empty if it is not).
 
@@ -156,17 +182,19 @@ def explain_balance(
     in (-2: no zone); ``where`` (p,): words naming that piece ("boundary region '04'");
     ``fixed`` (p,): zone frozen (locked). The best ratio any re-drawing could reach is
     bounded by the loads that cannot change: frozen zones, zones alone in their piece, and
-    the even split of each piece's total among its posts.
+    the most even split of each piece's total among its posts given each zone's ``floor``
+    (p,; the load of the exclaves it must keep, 0 without).
     """
     active = (group > -2) & (loads > 0)
     if ratio <= target or not active.any():
         return ""
     best = np.zeros(loads.size)
+    fl = np.zeros(loads.size) if floor is None else np.asarray(floor, float)
     alone: list[int] = []
     for g in np.unique(group[active]):
         members = np.flatnonzero(active & (group == g) & ~fixed)
         if members.size:
-            best[members] = loads[members].sum() / members.size
+            best[members] = _even_split(float(loads[members].sum()), fl[members])
             if members.size == 1:
                 alone.append(int(members[0]))
     best[fixed & active] = loads[fixed & active]
@@ -179,7 +207,13 @@ def explain_balance(
         if fixed[i]:
             return f"post {names[i]!r} has a locked zone"
         if i in alone:
-            return f"post {names[i]!r} is alone in {where[i]}, so its zone is bounded by it"
+            extra = f", exclaves included (workload {fl[i]:.2f})" if fl[i] > 0 else ""
+            return f"post {names[i]!r} is alone in {where[i]}{extra}, so its zone is bounded by it"
+        if fl[i] > 0 and best[i] > best[active].min() * target:
+            return (
+                f"post {names[i]!r} must keep its exclave(s), a workload of {fl[i]:.2f} "
+                "cut off from every other post"
+            )
         return f"post {names[i]!r} shares {where[i]} with other posts"
 
     text = (
@@ -192,6 +226,7 @@ def explain_balance(
             f"With these boundaries, locks and area pieces no contiguous plan can do better "
             f"than about {bound:.2f} ({len(alone)} post(s) alone in their piece). Move the "
             "boundary lines, unlock zones or add posts to reach the target."
+            + (" A finer resolution may join the exclaves to the rest." if fl.any() else "")
         )
     else:
         text += (
