@@ -179,3 +179,20 @@ def test_null_island_and_implausible_latitude_are_named(tmp_path: Path) -> None:
     with pytest.raises(ValidationReport, match=r"feature 2 \(code '\d+'\): has a vertex at"):
         read_layer(tmp_path / "beats.geojson", "grids")
     assert len(read_layer(RED, "cameras")) == 149
+
+
+def test_lonlat_csv_in_china_without_coord_sys_gets_an_offset_hint(tmp_path: Path) -> None:
+    """Points inside China read as WGS84 by assumption: the note names coord_sys, because
+    AMap/Baidu exports are GCJ-02/BD-09. Not for Chicago, not once coord_sys is given."""
+    sz = gpd.read_file(SZ)
+    pts = sz.geometry.representative_point()
+    rows = [
+        {"设备编码": f"4403{k:016d}", "经度": f"{p.x:.6f}", "纬度": f"{p.y:.6f}"}
+        for k, p in enumerate(pts)
+    ]
+    path = _write_csv(tmp_path / "sz.csv", rows)
+    hint = "pass coord_sys='gcj02' or 'bd09'"
+    assert any(hint in n for n in read_layer(path, "cameras").attrs["gridcover"]["notes"])
+    gcj = read_layer(path, "cameras", coord_sys="gcj02").attrs["gridcover"]["notes"]
+    assert not any(hint in n for n in gcj)
+    assert not any(hint in n for n in read_layer(RED, "cameras").attrs["gridcover"]["notes"])

@@ -25,7 +25,7 @@ from gridcover.errors import CRSError, InputError
 from gridcover.gis import formats, tables
 from gridcover.gis.archive import safe_extract
 from gridcover.gis.attributes import apply_plan
-from gridcover.gis.chinese_offsets import OFFSET_SYSTEMS, convert_geometries
+from gridcover.gis.chinese_offsets import OFFSET_SYSTEMS, convert_geometries, in_china_box
 from gridcover.gis.columns import ColumnPlan, get_schema, plan_columns
 from gridcover.gis.crs import crs_label, normalize_crs, transformer
 from gridcover.gis.schemas import LayerSchema
@@ -211,6 +211,21 @@ def _osm_elements(geoms: np.ndarray) -> np.ndarray:
     return elements
 
 
+def _china_offset_hint(geoms: np.ndarray, ok: np.ndarray) -> list[str]:
+    """A note for lon/lat tables assumed WGS84 whose points lie in China, where lon/lat
+    exported from AMap/Tencent is GCJ-02 and from Baidu BD-09 (a few hundred metres off)."""
+    if not ok.any():
+        return []
+    pts = shapely.point_on_surface(geoms[ok])
+    if not in_china_box(shapely.get_x(pts), shapely.get_y(pts)).mean() >= 0.5:
+        return []
+    return [
+        "the points lie in China: if they were picked on or exported from AMap/Tencent "
+        "(GCJ-02) or Baidu (BD-09), pass coord_sys='gcj02' or 'bd09' (CLI: --coord-sys), "
+        "or they land a few hundred metres off"
+    ]
+
+
 def _rows_of(problems: list[RowProblem], n: int) -> np.ndarray:
     mask = np.zeros(n, dtype=bool)
     for p in problems:
@@ -329,6 +344,8 @@ def _finish(
         bad = check_finite_after(geoms, ok, f"removing the {cs} offset")
         problems.extend(bad)
         notes.append(f"{int(ok.sum())} feature(s) converted from {cs} to WGS84")
+    if cs == "wgs84" and any(note.startswith("no crs given") for note in raw.notes):
+        notes.extend(_china_offset_hint(geoms, ok))
     vprob, vnotes = check_values(canonical, schema)
     problems.extend(vprob)
     notes.extend(vnotes)
