@@ -70,11 +70,14 @@ def _r(target: str, names: str, parse: str = "auto") -> Rule:
 ALIASES: dict[str, tuple[Rule, ...]] = {
     "grids": (
         _r("code", "code|grid_code|gridcode|网格编码|网格代码|网格编号|编码|代码"),
-        _r("parent_code", "parent_code|parent|上级网格编码|上级编码|上级网格代码|父级编码"),
+        _r(
+            "parent_code",
+            "parent_code|parent_cod|parent|上级网格编码|上级编码|上级网格代码|父级编码",
+        ),
         _r("level", "level|grid_level|层级|网格层级|级别"),
         _r("name", "name|grid_name|网格名称|名称|网格名"),
         _r("chief_name", "chief_name|chief|网格长|网格员|负责人"),
-        _r("chief_phone", "chief_phone|phone|联系电话|电话"),
+        _r("chief_phone", "chief_phone|chief_phon|phone|联系电话|电话"),
         _r("households", "households|户数"),
         _r("population", "population|人口数|人口"),
     ),
@@ -82,7 +85,7 @@ ALIASES: dict[str, tuple[Rule, ...]] = {
         _r("camera_id", "camera_id|设备编码|设备编号|国标编码|摄像机编号|点位编号|device_id|id"),
         _r(
             "azimuth_deg",
-            "azimuth_deg|azimuth|camera:direction|direction|朝向|朝向角|方位角|方向",
+            "azimuth_deg|azimuth_de|azimuth|camera:direction|direction|朝向|朝向角|方位角|方向",
             "degrees",
         ),
         _r("azimuth_deg", "first approach|approach", "approach"),
@@ -99,7 +102,7 @@ ALIASES: dict[str, tuple[Rule, ...]] = {
         _r("kind", "kind|类别|类型|type|amenity", "post_kind"),
     ),
     "buildings": (
-        _r("building_id", "building_id|建筑编号|id|uid|objectid|fid|gid"),
+        _r("building_id", "building_id|building_i|建筑编号|id|uid|objectid|fid|gid"),
         _r("height_m", "height_m|height|建筑高度|高度", "length"),
         _r("height_m", "building:levels|levels|floors|层数|楼层数", "levels"),
     ),
