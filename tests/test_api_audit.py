@@ -192,3 +192,12 @@ def test_keys_and_audit_commands(tmp_path: Path, capsys: pytest.CaptureFixture[s
         r = client.get("/collections", headers={"X-API-Key": token})
         assert r.status_code == 401
     assert main(["keys", "revoke", "00000000", *store]) == 2
+
+
+def test_an_analysis_job_is_audited_as_the_caller_not_system(env: Env) -> None:
+    r = env.client.post("/analysis/grid-check", json={}, headers=env.planner)
+    assert r.status_code == 201, r.text
+    env.client.app.state.jobs.wait(r.json()["jobID"], timeout=300)  # type: ignore[attr-defined]
+    rows = [e for e in env.entries() if e.collection == "grid_issues"]
+    assert rows, [e.collection for e in env.entries()]
+    assert {(e.actor, e.role) for e in rows} == {("Planning office", "planner")}

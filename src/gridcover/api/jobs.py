@@ -8,6 +8,7 @@ never the stored results (those are layers with their run parameters recorded).
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import uuid
@@ -78,7 +79,8 @@ class JobManager:
                 done = [j for j in self._jobs.values() if j.status in ("successful", "failed")]
                 for old in done[: len(self._jobs) - self._keep]:
                     del self._jobs[old.id]
-        self._pool.submit(self._run, job.id, fn)
+        # Run in a copy of the caller's context so the audit log records the real caller.
+        self._pool.submit(contextvars.copy_context().run, self._run, job.id, fn)
         return job
 
     def _run(self, job_id: str, fn: Callable[[str, ProgressFn], JobOutput]) -> None:
