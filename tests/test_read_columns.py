@@ -99,6 +99,22 @@ def test_osm_camera_tags(tmp_path: Path) -> None:
     assert gdf["camera_id"].tolist() == [f"osm-node-{f['properties']['osm_id']}" for f in feats]
 
 
+def test_osm_guards_are_not_cameras(tmp_path: Path) -> None:
+    """OSM man_made=surveillance also maps human guards (surveillance:type=guard): they are
+    left out of a camera layer, named in a note and in 'dropped'."""
+    feats = _features(CAMS, 8)
+    for k in (2, 5):
+        feats[k]["properties"]["surveillance:type"] = "Guard"
+    feats[6]["properties"]["surveillance:type"] = "camera"
+    gdf = read_layer(_write(tmp_path / "c.geojson", feats), "cameras")
+    ids = [f"osm-node-{f['properties']['osm_id']}" for f in feats]
+    assert gdf["camera_id"].tolist() == [i for k, i in enumerate(ids) if k not in (2, 5)]
+    rep = gdf.attrs["gridcover"]
+    assert rep["dropped"] == [2, 5] and rep["rows_read"] == 8 and rep["rows"] == 6
+    note = f"features 2, 5 (camera_id '{ids[2]}', '{ids[5]}') left out: OSM surveillance:type"
+    assert any(n.startswith(note) for n in rep["notes"])
+
+
 def test_integer_ids_are_not_renumbered(tmp_path: Path) -> None:
     feats = _features(CAMS, 3)
     ids = [9007199254740993, 7, 123456789012345678]  # > 2**53, small, 18 digits

@@ -26,7 +26,7 @@ from gridcover.gis import formats, tables
 from gridcover.gis.archive import safe_extract
 from gridcover.gis.attributes import apply_plan
 from gridcover.gis.chinese_offsets import OFFSET_SYSTEMS, convert_geometries, in_china_box
-from gridcover.gis.columns import ColumnPlan, get_schema, plan_columns
+from gridcover.gis.columns import ColumnPlan, get_schema, norm, plan_columns
 from gridcover.gis.crs import crs_label, normalize_crs, transformer
 from gridcover.gis.schemas import LayerSchema
 from gridcover.gis.validate import (
@@ -110,37 +110,10 @@ def _read_raw(
     if fmt == "CSV":
         return tables.read_csv(path, label, crs, encoding)
     if fmt == "GeoParquet":
-        return _read_parquet(path, label, crs)
+        return tables.read_parquet(path, label, crs)
     if fmt == "OSM":
         return formats.read_osm(path, label, kind, layer)
     return formats.read_vector(path, label, fmt, layer, encoding)
-
-
-def _read_parquet(path: Path, label: str, crs: pyproj.CRS | None) -> formats.RawLayer:
-    try:
-        with np.errstate(invalid="ignore"):
-            gdf = gpd.read_parquet(path)
-    except Exception as exc:  # no geometry metadata: read as a plain table of points
-        if "geo" not in str(exc).lower():
-            raise InputError(f"{label}: the Parquet file cannot be read ({exc}).") from exc
-        frame = pd.read_parquet(path)
-        raw = formats.RawLayer(
-            label,
-            "Parquet",
-            frame,
-            np.empty(0, dtype=object),
-            crs,
-            np.arange(len(frame)),
-            noun="row",
-        )
-        tables.points_from_table(raw, crs)
-        return raw
-    frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    geoms = np.asarray(gdf.geometry.array, dtype=object)
-    file_crs = pyproj.CRS.from_user_input(gdf.crs) if gdf.crs is not None else None
-    return formats.RawLayer(
-        label, "GeoParquet", frame.reset_index(drop=True), geoms, file_crs, np.arange(len(frame))
-    )
 
 
 def list_layers(source: str | Path) -> list[str]:
@@ -209,6 +182,15 @@ def _osm_elements(geoms: np.ndarray) -> np.ndarray:
         common = "node" if (types[present] == 0).mean() >= 0.5 else "way"
         elements[~present] = common
     return elements
+
+
+def _osm_guards(frame: pd.DataFrame, kind: str) -> np.ndarray:
+    """Rows of a camera layer tagged OSM ``surveillance:type=guard`` (a person, no camera)."""
+    col = next((c for c in frame.columns if norm(c) == "surveillancetype"), None)
+    if kind != "cameras" or col is None:
+        return np.zeros(len(frame), dtype=bool)
+    value = frame[col].astype("string").str.strip().str.lower()
+    return value.eq("guard").fillna(False).to_numpy(dtype=bool)
 
 
 def _china_offset_hint(geoms: np.ndarray, ok: np.ndarray) -> list[str]:
@@ -363,6 +345,14 @@ def _finish(
     )
     keep = np.ones(n, dtype=bool)
     keep[gc.dropped] = False
+    guards = np.flatnonzero(_osm_guards(frame, schema.kind))
+    if len(guards):
+        keep[guards] = False
+        notes.append(
+            f"{labels.describe(guards)} left out: OSM surveillance:type=guard is a guard, "
+            "not a camera"
+        )
+    dropped = sorted({*gc.dropped, *guards.tolist()})
     data = pd.concat([canonical, mapped.extras], axis=1)[keep].reset_index(drop=True)
     gdf = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms[keep], index=data.index), crs=WGS84)
     gdf.attrs["gridcover"] = {
@@ -380,7 +370,7 @@ def _finish(
         "columns": dict(mapped.mapping),
         "on_invalid": policy,
         "repaired": [int(raw.numbers[i]) for i in gc.repaired],
-        "dropped": [int(raw.numbers[i]) for i in gc.dropped],
+        "dropped": [int(raw.numbers[i]) for i in dropped],
         "duplicates": {v: [int(raw.numbers[i]) for i in rows] for v, rows in dups},
         "notes": list(dict.fromkeys(notes)),
     }

@@ -1,4 +1,5 @@
-"""Tables of points: CSV (and Parquet without geometry) with lon/lat, projected x/y or WKT.
+"""Tables of points: CSV (and Parquet without geometry) with lon/lat, projected x/y or WKT;
+GeoParquet files (``read_parquet``).
 
 Every CSV column is read as text, so codes never pass through floating point. Coordinate
 columns are found by name (``LON_NAMES``, ``LAT_NAMES``, ``X_NAMES``, ``Y_NAMES``,
@@ -11,6 +12,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
@@ -159,3 +161,31 @@ def points_from_table(raw: RawLayer, crs: pyproj.CRS | None) -> None:
     raw.geoms = geoms
     raw.explained = text_bad
     raw.coords_from = f"{cx}, {cy}"
+
+
+def read_parquet(path: Path, label: str, crs: pyproj.CRS | None) -> RawLayer:
+    """GeoParquet as a layer; Parquet without geo metadata as a table of points."""
+    try:
+        with np.errstate(invalid="ignore"):
+            gdf = gpd.read_parquet(path)
+    except Exception as exc:  # no geometry metadata: read as a plain table of points
+        if "geo" not in str(exc).lower():
+            raise InputError(f"{label}: the Parquet file cannot be read ({exc}).") from exc
+        frame = pd.read_parquet(path)
+        raw = RawLayer(
+            label,
+            "Parquet",
+            frame,
+            np.empty(0, dtype=object),
+            crs,
+            np.arange(len(frame)),
+            noun="row",
+        )
+        points_from_table(raw, crs)
+        return raw
+    frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    geoms = np.asarray(gdf.geometry.array, dtype=object)
+    file_crs = pyproj.CRS.from_user_input(gdf.crs) if gdf.crs is not None else None
+    return RawLayer(
+        label, "GeoParquet", frame.reset_index(drop=True), geoms, file_crs, np.arange(len(frame))
+    )
