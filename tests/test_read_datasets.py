@@ -192,6 +192,15 @@ def test_prague_layers_and_the_ambiguous_layer_error() -> None:
     )
     assert streets.attrs["gridcover"]["columns"]["road_id"] == "feature id (FID) of the file"
     assert set(streets["class"]) == {"other"}
+    # tessellation: one morphological cell per building (same uID), a flat level-1 grid
+    cells = read_layer(PRG, "grids", layer="tessellation", columns={"uID": "code"})
+    assert len(cells) == 144 and set(cells["level"]) == {1}
+    assert sorted(cells["code"]) == sorted(bld["building_id"])
+    inside = shapely.contains(
+        cells.set_index("code").loc[bld["building_id"]].geometry.values,
+        shapely.point_on_surface(bld.geometry.values),
+    )
+    assert inside.all()  # each building lies in the cell of its uID
 
 
 @pytest.mark.parametrize("city", ["shenzhen", "beijing"])
