@@ -237,3 +237,26 @@ def test_failed_zip_read_leaves_no_temporary_files(tmp_path: Path) -> None:
         read_layer(zipped, "grids")
     assert set(Path(tempfile.gettempdir()).glob("gridcover-zip-*")) == before
     assert list(tmp_path.iterdir()) == []
+
+
+def test_incidents_with_columns_about_people_are_refused(tmp_path: Path) -> None:
+    """Incidents are aggregate counts per place; a per-person column (name, ID card, phone,
+    plate) makes the file a list of events about people: refused, nothing read."""
+    feats = _features(BEATS, 5)
+    for k, f in enumerate(feats):
+        f["properties"] = {"count": k + 1, "period": "2024", "category": "盗窃"}
+    ok = read_layer(_write(tmp_path, "ok.geojson", feats), "incidents")
+    assert ok["count"].tolist() == [1, 2, 3, 4, 5]
+    for f in feats:
+        f["properties"] |= {"报警人": "张三", "Licence Plate": "粤B12345"}
+    path = _write(tmp_path, "people.geojson", feats)
+    with pytest.raises(SchemaError) as err:
+        read_layer(path, "incidents")
+    text = str(err.value)
+    assert text.startswith(f"{path}: column(s) 报警人, Licence Plate identify people")
+    assert "aggregate counts per place or area only" in text and "Delete those columns" in text
+    # Only incidents: a grid's optional chief contact is not refused.
+    for f in feats:
+        f["properties"] = {"code": f"G{id(f)}", "level": 1, "联系电话": "0755-1234"}
+    grids = read_layer(_write(tmp_path, "g.geojson", feats), "grids", on_invalid="repair")
+    assert grids["chief_phone"].tolist() == ["0755-1234"] * 5

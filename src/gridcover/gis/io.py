@@ -28,6 +28,7 @@ from gridcover.gis.attributes import apply_plan
 from gridcover.gis.chinese_offsets import OFFSET_SYSTEMS, convert_geometries, in_china_box
 from gridcover.gis.columns import ColumnPlan, get_schema, norm, plan_columns
 from gridcover.gis.crs import crs_label, normalize_crs, transformer
+from gridcover.gis.privacy import refuse_personal_columns
 from gridcover.gis.schemas import LayerSchema
 from gridcover.gis.validate import (
     REPAIR_DEFAULT,
@@ -264,6 +265,7 @@ def read_layer(
     with _opened(path, layer) as (real, inner_layer, label):
         raw = _read_raw(real, label, kind, inner_layer, given, encoding)
         frame, tag_notes = formats.expand_other_tags(raw.frame, kind)
+        refuse_personal_columns(list(frame.columns), kind, label)
         plan = plan_columns(list(frame.columns), kind, columns, label, constants)
         notes = [*raw.notes, *tag_notes]
         for name, src in plan.sources.items():
