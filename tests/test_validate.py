@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import shapely
 
-from gridcover.errors import DuplicateKeyError, SchemaError, ValidationReport
+from gridcover.errors import DuplicateKeyError, InputError, SchemaError, ValidationReport
 from gridcover.gis import read_layer
 
 DATA = Path(__file__).parent / "data"
@@ -260,3 +260,23 @@ def test_incidents_with_columns_about_people_are_refused(tmp_path: Path) -> None
         f["properties"] = {"code": f"G{id(f)}", "level": 1, "联系电话": "0755-1234"}
     grids = read_layer(_write(tmp_path, "g.geojson", feats), "grids", on_invalid="repair")
     assert grids["chief_phone"].tolist() == ["0755-1234"] * 5
+
+
+@pytest.mark.parametrize("sidecar", [".shx", ".dbf"])
+def test_shapefile_missing_a_sidecar_file_says_which(tmp_path: Path, sidecar: str) -> None:
+    gpd.read_file(BEATS).head(3).to_file(tmp_path / "beats.shp")
+    (tmp_path / f"beats{sidecar}").unlink()
+    with pytest.raises(InputError) as err:
+        read_layer(tmp_path / "beats.shp", "grids")
+    text = str(err.value)
+    assert text.startswith(f"{tmp_path / 'beats.shp'}: the Shapefile's beats{sidecar} is missing")
+    assert "zip them together" in text
+
+
+def test_layer_without_features_says_so(tmp_path: Path) -> None:
+    path = _write(tmp_path, "empty.geojson", [])
+    with pytest.raises(InputError, match=r"empty.geojson: the layer holds no features"):
+        read_layer(path, "grids")
+    header_only = tmp_path / "cams.csv"
+    header_only.write_text("camera_id,lon,lat\n", encoding="utf-8")
+    assert len(read_layer(header_only, "cameras")) == 0  # columns known: an empty layer

@@ -113,6 +113,18 @@ def _frame(meta: dict, fields: list, n: int) -> pd.DataFrame:
     return pd.DataFrame(cols, index=pd.RangeIndex(n))
 
 
+def _require_sidecars(shp: Path, label: str) -> None:
+    """A Shapefile needs its .shx (index) and .dbf (attributes) beside the .shp."""
+    have = {p.suffix.lower() for p in shp.parent.iterdir() if p.stem == shp.stem}
+    missing = [s for s in (".shx", ".dbf") if s not in have]
+    if missing:
+        raise InputError(
+            f"{label}: the Shapefile's {' and '.join(shp.stem + s for s in missing)} "
+            "is missing beside it; copy every file of the Shapefile (.shp .shx .dbf .prj .cpg) "
+            "into one folder, or zip them together and read the .zip."
+        )
+
+
 def read_vector(
     path: Path,
     label: str,
@@ -131,6 +143,8 @@ def read_vector(
         guess = EncodingGuess("utf-8", "GeoJSON is UTF-8 (RFC 7946)")
     if fmt == "GPKG" or (fmt == "OSM" and layer is not None):
         layer = _choose_layer(path, label, layer)
+    if fmt == "ESRI Shapefile":
+        _require_sidecars(path, label)
     caught: list[str] = []
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")

@@ -21,7 +21,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from gridcover.errors import CRSError, InputError
+from gridcover.errors import CRSError, InputError, SchemaError
 from gridcover.gis import formats, tables
 from gridcover.gis.archive import safe_extract
 from gridcover.gis.attributes import apply_plan
@@ -266,7 +266,15 @@ def read_layer(
         raw = _read_raw(real, label, kind, inner_layer, given, encoding)
         frame, tag_notes = formats.expand_other_tags(raw.frame, kind)
         refuse_personal_columns(list(frame.columns), kind, label)
-        plan = plan_columns(list(frame.columns), kind, columns, label, constants)
+        try:
+            plan = plan_columns(list(frame.columns), kind, columns, label, constants)
+        except SchemaError:
+            if len(frame):
+                raise
+            raise InputError(
+                f"{label}: the layer holds no features, so there is nothing to read as "
+                f"{kind}; check that the right file or layer (layer=) was exported."
+            ) from None
         notes = [*raw.notes, *tag_notes]
         for name, src in plan.sources.items():
             col = src.column
