@@ -12,7 +12,7 @@ Runs ``gridcover.coverage.distributed.run_distributed`` on a LocalCluster of ``-
 processes (one thread each) and prints: wall time (and per stage), cells and cells/s,
 per-partition costs (cells, halo cameras and buildings, seconds per step: median / 90th
 percentile / max), the peak resident memory of every worker process (sampled every 0.2 s
-with psutil, and the kernel's ru_maxrss) and of the client. Then the single-machine
+with psutil) and of the client. Then the single-machine
 ``run_analysis`` on the same province scaled to ``--single-cameras`` cameras (default
 100,000, same densities, so 1/10 of the area) in a fresh process, for comparison: wall
 time, cells/s and peak memory. No assertions: figures only.
@@ -128,15 +128,12 @@ def _start_sampler(dask_worker: Any) -> None:
     threading.Thread(target=loop, daemon=True).start()
 
 
-def _read_sampler(dask_worker: Any) -> dict[str, float]:
-    import resource as res
-
+def _read_sampler(dask_worker: Any) -> float:
+    """Largest resident memory of the worker process seen by the sampler (MB). (The
+    kernel's ru_maxrss is no use here: a forked worker inherits its parent's peak.)"""
     state = dask_worker.bench_rss
     state["run"] = False
-    return {
-        "sampled_mb": state["max"] / 2**20,
-        "ru_maxrss_mb": res.getrusage(res.RUSAGE_SELF).ru_maxrss / 1024.0,
-    }
+    return float(state["max"]) / 2**20
 
 
 def _peak_mb() -> float:
@@ -191,17 +188,14 @@ def run_dask(args: argparse.Namespace) -> None:
     print(f"   per partition with cells: cells {_describe(work['cells'].astype(float))}")
     print(f"     halo cameras {_describe(work['cameras'].astype(float))}")
     print(f"     halo buildings {_describe(work['buildings'].astype(float))}")
-    print(f"     seconds {_describe(per)}; cells/s per task {cells / per.sum():,.0f}")
+    print(f"     seconds {_describe(per)}; {cells / per.sum():,.0f} cells per task-second")
     print(
         "     seconds by step (sum over partitions): "
         + ", ".join(f"{c[2:]} {work[c].sum():.1f}" for c in step_cols)
     )
     print(f"     worker RSS at task end (MB): {_describe(work['rss_mb'])}")
-    for addr, m in sorted(mem.items()):
-        print(
-            f"   worker {addr}: peak RSS {m['sampled_mb']:,.0f} MB sampled, "
-            f"{m['ru_maxrss_mb']:,.0f} MB ru_maxrss  [target ≤ 4,096 MB]"
-        )
+    for addr, mb in sorted(mem.items()):
+        print(f"   worker {addr}: peak RSS {mb:,.0f} MB (sampled every 0.2 s)  [target ≤ 4,096 MB]")
     print(f"   client process peak RSS: {_peak_mb():,.0f} MB")
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     print(f"   output: {out} ({size / 2**20:,.0f} MB)")
