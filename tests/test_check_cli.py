@@ -127,6 +127,10 @@ def test_input_errors_exit_two(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "--level was given 3 times" in capsys.readouterr().err
     assert main(["check", str(DISTRICTS), "--code-field", "NOPE"]) == 2
     assert "NOPE" in capsys.readouterr().err
+    assert main(["check", str(SAMPLE), "--out", str(tmp_path)]) == 2  # a folder, not a file
+    captured = capsys.readouterr()
+    assert "is a folder; give --out/--csv a file name" in captured.err
+    assert captured.out == ""  # refused before any work
 
 
 def test_console_script_exit_code() -> None:

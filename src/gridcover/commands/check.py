@@ -178,6 +178,14 @@ def _read_one(
 
 
 def run(args: argparse.Namespace) -> int:
+    outputs = [(args.out, write_geojson, "GeoJSON"), (args.csv, write_csv, "CSV, UTF-8")]
+    staged = [(path, writer, what) for path, writer, what in outputs if path is not None]
+    for path, _, _ in staged:  # before any work: an output path that cannot be a file
+        if path.is_dir():
+            raise InputError(
+                f"{path} is a folder; give --out/--csv a file name, e.g. "
+                f"{path / 'issues.geojson'} or {path / 'issues.csv'}."
+            )
     grids = read_grids(args)
     result = check_grids(
         grids,
@@ -187,8 +195,6 @@ def run(args: argparse.Namespace) -> int:
         tolerance_m=args.tolerance,
     )
     print(report(result, grids, limit=args.limit))
-    outputs = [(args.out, write_geojson, "GeoJSON"), (args.csv, write_csv, "CSV, UTF-8")]
-    staged = [(path, writer, what) for path, writer, what in outputs if path is not None]
     write_all(result.issues, [(path, writer) for path, writer, _ in staged])
     for path, _, what in staged:
         print(f"Wrote {len(result.issues)} issue(s) to {path} ({what}, EPSG:4326).")
