@@ -126,3 +126,21 @@ def test_unsupported_resolution_is_refused(bad: object) -> None:
 def test_point_area_is_refused() -> None:
     with pytest.raises(InputError, match="not a polygon"):
         cells_for_area(shapely.Point(24.9, 60.1), 12)
+
+
+@pytest.mark.parametrize("res", [9, 12, 13])
+def test_fast_fill_equals_stable_h3_fill(res: int) -> None:
+    """cells_in_polygon uses h3's newer (experimental) fill; it must give exactly the cells
+    of the stable h3shape_to_cells on real outlines (sample grids, Shenzhen districts)."""
+    import h3.api.numpy_int as h3n
+
+    grids = gpd.read_file("sample_geodata/grids.geojson")
+    districts = gpd.read_file("tests/data/china-districts-cnmaps/shenzhen_districts_wgs84.geojson")
+    areas = [shapely.union_all(grids.geometry.values), *districts.geometry.values[:2]]
+    for area in areas[: 1 if res == 13 else 3]:
+        got = cells_in_polygon(area, res)
+        ref = np.unique(
+            np.asarray(h3n.h3shape_to_cells(h3.geo_to_h3shape(area), res), dtype=np.uint64)
+        ).astype(np.int64)
+        assert got.size > 10
+        np.testing.assert_array_equal(got, ref)
