@@ -16,8 +16,6 @@ import shapely
 from gridcover.cli import main
 from gridcover.coverage.cells import cells_for_area
 from gridcover.coverage.patrol import agreement, patrol_zones
-from gridcover.coverage.patrol_cells import colour_classes, neighbours, single_run
-from gridcover.coverage.patrol_report import explain_balance
 from gridcover.errors import InputError
 from gridcover.gis import read_layer
 
@@ -164,22 +162,6 @@ def test_leaving_exclaves_keeps_every_zone_in_one_piece(chicago) -> None:
         patrol_zones(dist, posts, cells=cells, exclaves="drop")
 
 
-def test_explanation_counts_the_exclave_a_zone_must_keep() -> None:
-    # Three posts share one piece of area 10; post a must keep an exclave of load 6, so
-    # the most even plan is 6 / 2 / 2 (ratio 3), whatever the cells do.
-    loads, floor = np.array([6.0, 2.0, 2.0]), np.array([6.0, 0.0, 0.0])
-    text = explain_balance(
-        loads, np.zeros(3, int), np.zeros(3, bool), list("abc"), ["the area"] * 3,
-        3.0, 1.15, "no improving move", floor,
-    )  # fmt: skip
-    assert "post 'a' must keep its exclave(s)" in text and "better than about 3.00" in text
-    even = explain_balance(
-        loads, np.zeros(3, int), np.zeros(3, bool), list("abc"), ["the area"] * 3,
-        3.0, 1.15, "no improving move",
-    )  # fmt: skip
-    assert "Evenly split pieces would allow about 1.00" in even
-
-
 def test_polsby_popper_and_travel_figures_match_shapely(free_plan) -> None:
     z = free_plan.zones.iloc[[0, 7, 15]]
     crs = free_plan.cells.estimate_utm_crs()
@@ -311,35 +293,6 @@ def test_boundary_that_splits_a_post_from_all_cells(chicago) -> None:
     outside.loc[2, "geometry"] = shapely.Point(-87.45, 41.90)
     plan2 = patrol_zones(dist, outside, cells=cells, boundary=dist)
     assert "outside every polygon of the boundary layer" in " ".join(plan2.assignment.problems)
-
-
-def test_ring_test_and_colours_are_right_on_random_zones() -> None:
-    # Independent check of the local rule: wherever single_run says a cell may leave its
-    # zone, networkx confirms the rest of the zone stays connected.
-    hexes = sorted(h3.grid_disk(h3.latlng_to_cell(41.85, -87.65, 9), 6))
-    ids = np.array([h3.str_to_int(c) for c in hexes], dtype=np.int64)
-    order = np.argsort(ids)
-    ids = ids[order]
-    hexes = [hexes[i] for i in order]
-    nbr = neighbours(ids)
-    col = colour_classes(nbr)
-    ok = nbr >= 0
-    assert not np.any(col[np.where(ok, nbr, 0)][ok] == np.repeat(col, 6).reshape(-1, 6)[ok])
-    rng = np.random.default_rng(5)
-    checked = 0
-    for _ in range(20):
-        labels = rng.integers(0, 3, ids.size)
-        member = np.where(ok, labels[np.maximum(nbr, 0)], -1) == labels[:, None]
-        safe = single_run(member)
-        for i in np.flatnonzero(safe)[:15]:
-            zone = [hexes[j] for j in np.flatnonzero(labels == labels[i])]
-            g = _h3_graph(zone)
-            comp = nx.node_connected_component(g, hexes[i])
-            g2 = g.subgraph(comp - {hexes[i]})
-            if len(g2):
-                assert nx.is_connected(g2)
-                checked += 1
-    assert checked > 100
 
 
 def test_sample_posts_on_street_network(tmp_path) -> None:

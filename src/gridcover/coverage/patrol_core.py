@@ -93,19 +93,20 @@ def _piece_words(
         if pp < 0:
             out.append("no part of the area")
             continue
-        n_pieces = np.unique(piece[region == pr]).size
+        ids, sizes = np.unique(piece[region == pr], return_counts=True)
+        main = ids.size <= 1 or pp == ids[np.argmax(sizes)]  # the region's largest piece
         if has_boundary:
             name = region_names[pr] if 0 <= pr < len(region_names) else str(pr)
             out.append(
                 f"boundary region {name!r}"
-                if n_pieces == 1
+                if main
                 else f"a part of boundary region {name!r} cut off from the rest of it at this "
                 "resolution"
             )
         else:
             out.append(
                 "the area"
-                if n_pieces == 1
+                if main
                 else "a part of the area not connected to the rest at this resolution"
             )
     return out
