@@ -62,3 +62,24 @@ def test_coverage_map_after_a_run_draws_the_stored_results(client: TestClient) -
     features = re.findall(r'"blind_spot": ?"?(\d+)', html)
     assert len(set(features)) == spots
     assert client.get("/maps/nowhere").status_code in (400, 404)
+
+
+def test_patrol_map_after_a_run_shows_every_stored_zone(client: TestClient) -> None:
+    r = client.post("/analysis/patrol", json={"res": 10})
+    assert r.status_code == 201, r.text
+    client.app.state.jobs.wait(r.json()["jobID"], timeout=300)  # type: ignore[attr-defined]
+    stored = client.get("/collections/patrol_zones/items?limit=100").json()
+    ids = sorted(f["properties"]["post_id"] for f in stored["features"] if f["geometry"])
+    assert ids
+    html = client.get("/maps/patrol?lang=en").text
+    assert absolute_urls(html) == []
+    # The zones layer holds every stored zone, and it is switched on (added to the map).
+    layers = {
+        m.group(1): m.group(2)
+        for m in re.finditer(r"var (\w+)_data = (\{.*\});\n", html)
+        if '"workload"' in m.group(2)
+    }
+    ((name, geojson),) = layers.items()
+    assert sorted(re.findall(r'"post_id": ?"([^"]+)"', geojson)) == ids
+    assert f"{name}.addTo(" in html
+    assert "Patrol zones" in html and "Max travel (min)" in html

@@ -22,6 +22,7 @@ from PIL import Image
 from chromium_cdp import chromium_path, open_page, serve_folder
 from gridcover.gis.maps import asset_files, build_map
 from sample_analysis import sample_layers, sample_result
+from sample_plans import sample_plans
 
 pytestmark = pytest.mark.chromium
 
@@ -54,8 +55,10 @@ def chromium() -> str:
 
 @pytest.fixture(scope="module")
 def sample_map():
+    """Every layer kind, from real outputs: analysis, patrol zones, siting, grid QA."""
     r = sample_result()
     lay = sample_layers()
+    plans = sample_plans()
     return build_map(
         grids=r.grid_stats,
         cells=r.cells,
@@ -63,11 +66,15 @@ def sample_map():
         views=r.views,
         cameras=lay["cameras"],
         posts=lay["posts"],
+        zones=plans.patrol.zones,
+        siting=plans.cameras.chosen,
+        qa_issues=plans.qa_issues,
         lang="zh",
     )
 
 
-def _check(report, base_url: str, name: str, n_layers: int) -> None:
+def _check(report, base_url: str, name: str, overlays) -> None:
+    n_layers = len(overlays)
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / f"map-{name}.png").write_bytes(report.screenshot)
     assert report.values["__ready__"], f"map never showed paths: {report.values}"
@@ -82,6 +89,9 @@ def _check(report, base_url: str, name: str, n_layers: int) -> None:
     assert report.requests[0].startswith(base_url)
     assert report.values["paths"] > 1000  # cells + grids + views + blind spots + points
     assert len(report.values["layer_labels"]) == n_layers
+    # every overlay but the hidden-at-start patrol zones is drawn: one SVG path per feature
+    # (cell aggregates, grids, views, spots, QA, circle markers)
+    assert report.values["paths"] == sum(ov.n_features for ov in overlays if ov.show)
     assert report.values["legend"] and report.values["scale"]
     assert report.values["tiles"] == 0  # offline: no basemap
     img = np.asarray(Image.open(io.BytesIO(report.screenshot)).convert("RGB"), dtype=float)
@@ -95,7 +105,7 @@ def test_standalone_map_renders_offline(chromium, sample_map, tmp_path) -> None:
     (tmp_path / "map.html").write_text(sample_map.html(), encoding="utf-8")
     with serve_folder(tmp_path) as (base, served):
         report = open_page(f"{base}/map.html", ready=READY, expressions=EXPRESSIONS)
-    _check(report, base, "standalone", len(sample_map.overlays))
+    _check(report, base, "standalone", sample_map.overlays)
     assert served == ["/map.html"]  # everything else was inline
 
 
@@ -109,7 +119,7 @@ def test_linked_assets_map_renders_offline(chromium, sample_map, tmp_path) -> No
     (tmp_path / "maps" / "sample.html").write_text(page, encoding="utf-8")
     with serve_folder(tmp_path) as (base, served):
         report = open_page(f"{base}/maps/sample.html", ready=READY, expressions=EXPRESSIONS)
-    _check(report, base, "linked", len(sample_map.overlays))
+    _check(report, base, "linked", sample_map.overlays)
     assert {"/static/maps/leaflet.js", "/static/maps/leaflet.css"} <= set(served)
 
 

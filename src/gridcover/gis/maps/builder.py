@@ -29,6 +29,7 @@ from gridcover.gis.maps.budget import FEATURE_BUDGET
 from gridcover.gis.maps.i18n import check_lang, field_label, label
 from gridcover.gis.maps.legend import AssetsHead, InfoBox, Legend, LegendEntry, PagePatch
 from gridcover.gis.maps.overlay import GeoJsonOverlay, feature_collection
+from gridcover.gis.maps.zone_layer import ZONE_COLOURS, zones_layer
 
 __all__ = ["GridcoverMap", "build_map", "map_html"]
 
@@ -96,7 +97,9 @@ def _shift(layer: L.MapLayer, coord_sys: str) -> L.MapLayer:
     )
 
 
-def _legend(keys: set[str], lang: str, aggregated: bool) -> list[tuple[str, list[LegendEntry]]]:
+def _legend(
+    keys: set[str], lang: str, aggregated: bool, siting_text: str = "legend.siting"
+) -> list[tuple[str, list[LegendEntry]]]:
     groups: list[tuple[str, list[LegendEntry]]] = []
     if "cells" in keys:
         rows = [
@@ -115,15 +118,15 @@ def _legend(keys: set[str], lang: str, aggregated: bool) -> list[tuple[str, list
     if any(k.startswith("grids.") for k in keys):
         other.append(LegendEntry("line", "#252525", label("legend.grid", lang)))
     for key, kind, colour, text, border in (
-        ("zones", "fill", L.ZONE_COLOURS[0], "legend.zone", None),
+        ("zones", "fill", ZONE_COLOURS[0], "legend.zone", None),
         ("views", "fill", "#9ecae1", "legend.view", "#3182bd"),
         ("blind_spots", "fill", "#e31a1c", "legend.blind_spot", "#b10026"),
-        ("qa", "fill", "#d7301f", "legend.qa_error", None),
+        ("qa", "fill", "#c51b8a", "legend.qa_error", None),
         ("qa", "fill", "#fdae6b", "legend.qa_warning", None),
         ("cameras", "dot", "#08519c", "legend.camera_online", None),
         ("cameras", "dot", "#737373", "legend.camera_offline", None),
         ("posts", "dot", "#ffd92f", "legend.post", "#000000"),
-        ("siting", "dot", "#9e9ac8", "legend.siting", "#54278f"),
+        ("siting", "dot", "#9e9ac8", siting_text, "#54278f"),
     ):
         if key in keys:
             other.append(LegendEntry(kind, colour, label(text, lang), border))
@@ -158,7 +161,8 @@ def build_map(
     if cells is not None:
         made.append(L.cells_layer(cells, lang, budget))
     if zones is not None:
-        made.append(L.zones_layer(zones, lang))
+        # Over the coverage cells the zones start hidden (tick them in the layer control).
+        made.append(zones_layer(zones, lang, show=cells is None))
     if grids is not None:
         made += sorted(L.grid_layers(grids, lang, budget), key=lambda m: -int(m.key.split(".")[1]))
     for gdf, fn in (
@@ -219,7 +223,9 @@ def build_map(
     notes.append(label("note.budget", lang, budget=f"{budget:,}"))
     notes += list(extra_notes)
     aggregated = any(layer.key == "cells" and layer.notes for layer in made)
-    Legend(_legend({x.key for x in made}, lang, aggregated), lang).add_to(m)
+    posts_siting = siting is not None and "camera_id" not in siting.columns
+    siting_text = "legend.siting_posts" if posts_siting else "legend.siting"
+    Legend(_legend({x.key for x in made}, lang, aggregated, siting_text), lang).add_to(m)
     InfoBox(title if title is not None else label("report.title", lang), notes).add_to(m)
     PagePatch().add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)

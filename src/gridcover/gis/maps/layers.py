@@ -31,7 +31,6 @@ __all__ = [
     "qa_layer",
     "siting_layer",
     "views_layer",
-    "zones_layer",
 ]
 
 #: Cameras-per-cell classes: (lower bound, colour); a cell's mean is rounded, 0 only if 0.
@@ -42,7 +41,6 @@ CAMERA_CLASSES: tuple[tuple[int, str], ...] = (
     (3, "#41b6c4"),
     (4, "#225ea8"),
 )
-ZONE_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d")
 GRID_WEIGHT = {1: 3.0, 2: 1.8, 3: 0.8}
 GRID_COLOUR = {1: "#252525", 2: "#525252", 3: "#969696"}
 
@@ -319,35 +317,15 @@ def posts_layer(posts: gpd.GeoDataFrame, lang: str = "zh") -> MapLayer:
     )
 
 
-def zones_layer(zones: gpd.GeoDataFrame, lang: str = "zh") -> MapLayer:
-    """Patrol zones, one colour per zone. Columns: ``post_id``; optional ``name``,
-    ``workload``, ``area_m2``, ``travel_max_min``."""
-    z = _require(zones, ("post_id",), "patrol zones")
-    z = z[~(z.geometry.is_empty | z.geometry.isna())]
-    cols: dict[str, Any] = {"post_id": z["post_id"].astype(str).to_numpy()}
-    cols |= _opt(z, "name", lambda s: _text(s, lang))
-    cols |= _opt(z, "workload", lambda s: _fmt(s, 1))
-    cols |= _opt(z, "area_m2", _fmt)
-    cols |= _opt(z, "travel_max_min", lambda s: _fmt(s, 1))
-    colours = [ZONE_COLOURS[i % len(ZONE_COLOURS)] for i in range(len(z))]
-    style = {"weight": 2, "fillOpacity": 0.25, "opacity": 0.9}
-    return MapLayer(
-        "zones",
-        label("layer.zones", lang),
-        _frame(z, cols, colours),
-        tuple(cols),
-        style,
-        show=False,
-    )
-
-
 def siting_layer(
     sites: gpd.GeoDataFrame, lang: str = "zh", budget: int = FEATURE_BUDGET
 ) -> MapLayer:
-    """Proposed new cameras or posts (``coverage.siting`` output: points, or their view
-    polygons). Optional columns: ``rank``, ``camera_id``, ``site_id``, ``marginal_gain``
-    (weight gained), ``azimuth_deg``, ``fov_deg``, ``range_m``."""
+    """Proposed new cameras or posts (``coverage.siting`` / ``posts_siting`` output: points,
+    or their view polygons). Optional columns: ``rank``, ``camera_id``, ``site_id``,
+    ``marginal_gain`` (weight gained), ``removal_loss``, ``azimuth_deg``, ``fov_deg``,
+    ``range_m``. Named as cameras when it has ``camera_id``, else as police posts."""
     s = _require(sites, (), "siting")
+    kind = "siting" if "camera_id" in s.columns else "siting_posts"
     if "rank" in s.columns:
         s = s.sort_values("rank")
     s, notes = _thin(s, "siting", budget, lang)
@@ -356,12 +334,13 @@ def siting_layer(
     cols |= _opt(s, "camera_id", lambda v: _text(v, lang))
     cols |= _opt(s, "site_id", lambda v: _text(v, lang))
     cols |= _opt(s, "marginal_gain", lambda v: _fmt(v, 1))
+    cols |= _opt(s, "removal_loss", lambda v: _fmt(v, 1))
     for c in ("azimuth_deg", "fov_deg", "range_m"):
         cols |= _opt(s, c, _fmt)
     style = {"color": "#54278f", "weight": 2, "fillOpacity": 0.8}
     return MapLayer(
         "siting",
-        label("layer.siting", lang),
+        label(f"layer.{kind}", lang),
         _frame(s, cols, "#9e9ac8"),
         tuple(cols),
         style,
@@ -384,7 +363,7 @@ def qa_layer(issues: gpd.GeoDataFrame, lang: str = "zh", budget: int = FEATURE_B
     cols |= _opt(q, "code", lambda v: _text(v, lang))
     cols |= _opt(q, "area_m2", lambda v: _fmt(v, 1))
     cols |= _opt(q, "message", lambda v: _text(v, lang))
-    colours = np.where(q["severity"].to_numpy() == "error", "#d7301f", "#fdae6b")
+    colours = np.where(q["severity"].to_numpy() == "error", "#c51b8a", "#fdae6b")
     style = {"weight": 2.5, "fillOpacity": 0.5, "dashArray": "4 3"}
     return MapLayer(
         "qa",
