@@ -196,3 +196,31 @@ def test_lonlat_csv_in_china_without_coord_sys_gets_an_offset_hint(tmp_path: Pat
     gcj = read_layer(path, "cameras", coord_sys="gcj02").attrs["gridcover"]["notes"]
     assert not any(hint in n for n in gcj)
     assert not any(hint in n for n in read_layer(RED, "cameras").attrs["gridcover"]["notes"])
+
+
+@pytest.mark.parametrize("epsg", [4547, 4526], ids=["gk-no-prefix", "gk-zone-prefix"])
+def test_survey_table_with_northing_first_gets_a_swap_hint(tmp_path: Path, epsg: int) -> None:
+    """Chinese survey tables write X坐标 = northing, Y坐标 = easting. Read as x/y, the points
+    fall outside the GK zone (or do not transform at all): one 'swap?' sentence. Renamed to
+    北坐标/东坐标 as the hint says, they land on the true points (checked with pyproj)."""
+    truth = gpd.read_file(SZ).geometry.representative_point()
+    gk = truth.to_crs(epsg)
+    rows = [
+        {"设备编码": f"C{k}", "X坐标": f"{p.y:.3f}", "Y坐标": f"{p.x:.3f}"}
+        for k, p in enumerate(gk)
+    ]
+    path = _write_csv(tmp_path / "survey.csv", rows)
+    with pytest.raises(ValidationReport) as err:
+        read_layer(path, "cameras", crs=epsg)
+    assert len(err.value.problems) == 1
+    text = err.value.problems[0]
+    assert text.startswith("rows 1, 2, 3") and "(9 in all)" in text
+    assert "easting/northing swapped?" in text and "name those columns 北坐标 and 东坐标" in text
+    fixed = [{"设备编码": r["设备编码"], "北坐标": r["X坐标"], "东坐标": r["Y坐标"]} for r in rows]
+    gdf = read_layer(_write_csv(tmp_path / "fixed.csv", fixed), "cameras", crs=epsg)
+    _, _, d = pyproj.Geod(ellps="WGS84").inv(gdf.geometry.x, gdf.geometry.y, truth.x, truth.y)
+    assert d.max() < 0.01
+    # A wrong CRS that no swap explains (Swiss LV95) keeps its own sentence, no swap hint.
+    with pytest.raises(ValidationReport) as err:
+        read_layer(path, "cameras", crs="EPSG:2056")
+    assert "swap?" not in str(err.value) and "EPSG:2056" in str(err.value)

@@ -41,6 +41,7 @@ from gridcover.gis.validate import (
     raise_problems,
 )
 from gridcover.gis.validate_coords import (
+    check_axis_swap,
     check_extent,
     check_finite_after,
     check_lonlat_range,
@@ -323,11 +324,11 @@ def _finish(
         geoms = _transform(geoms, ok, src_crs)
         step = f"transforming from {crs_label(src_crs)} to EPSG:4326"
         bad = check_finite_after(geoms, ok, step)
-        problems.extend(bad)
         ok &= ~_rows_of(bad, n)
-        ext = check_extent(_bounds(geoms, ok), src_crs, ok)
-        problems.extend(ext)
-        ok &= ~_rows_of(ext, n)
+        bad += check_extent(_bounds(geoms, ok), src_crs, ok)
+        ok &= ~_rows_of(bad, n)
+        swap = check_axis_swap(gc.geoms, np.flatnonzero(_rows_of(bad, n)), src_crs)
+        problems.extend(swap or bad)  # one 'swap?' sentence when exchanging x/y fixes all
     if cs != "wgs84":
         off = check_offset_area(_bounds(geoms, ok), ok, cs)
         problems.extend(off)

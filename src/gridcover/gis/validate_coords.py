@@ -10,7 +10,7 @@ import pyproj
 import shapely
 
 from gridcover.gis.chinese_offsets import in_china_box
-from gridcover.gis.crs import crs_label, guess_gk_epsg, looks_projected
+from gridcover.gis.crs import crs_label, guess_gk_epsg, looks_projected, transformer
 from gridcover.gis.validate import RowProblem
 
 
@@ -171,6 +171,40 @@ def check_extent(lonlat_bounds: np.ndarray, crs: pyproj.CRS, ok: np.ndarray) -> 
             f"lands at lon {lon:.4f}, lat {lat:.4f}, far outside the area where "
             f"{crs_label(crs)} is used ({area.name}: lon {w:g}..{e:g}, lat {s:g}..{n:g})",
             "check the CRS (another zone? metres vs feet?) and pass the right one with crs=",
+        )
+    ]
+
+
+def check_axis_swap(geoms: np.ndarray, rows: np.ndarray, crs: pyproj.CRS) -> list[RowProblem]:
+    """For ``rows`` of a projected layer (``geoms`` in ``crs``) that failed the transform or
+    extent checks: one 'swap?' problem when every one of them lands inside the CRS's area
+    of use with x and y exchanged (northing given first, as Chinese survey tables write
+    X = 北 northing, Y = 东 easting); else nothing."""
+    area = crs.area_of_use
+    if len(rows) == 0 or not crs.is_projected or area is None:
+        return []
+    t = transformer(crs, 4326)
+
+    def swapped(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack(t.transform(xy[:, 1], xy[:, 0], errcheck=False))
+
+    w, s, e, n = area.bounds
+    if w > e:
+        return []
+    b = shapely.bounds(shapely.transform(geoms[rows], swapped))
+    with np.errstate(invalid="ignore"):
+        inside = (b[:, 0] >= w - 0.5) & (b[:, 2] <= e + 0.5) & (b[:, 1] >= s - 0.5)
+        inside &= b[:, 3] <= n + 0.5
+    if not inside.all():
+        return []
+    return [
+        RowProblem(
+            rows,
+            f"lies outside the area of {crs_label(crs)} but inside it with x and y exchanged "
+            "(easting/northing swapped?)",
+            "swap? x must be the easting and y the northing; Chinese survey tables write "
+            "X坐标 = northing (北) and Y坐标 = easting (东): name those columns 北坐标 and 东坐标 "
+            "(or exchange x and y in the file)",
         )
     ]
 
