@@ -130,7 +130,7 @@ def part_b(cov, w, existing, k: int, time_limit: float, run_spopt: bool) -> None
         import pulp
         from spopt.locate import MCLP
     except ImportError as exc:  # pragma: no cover - benchmark only
-        print(f"   spopt: not installed ({exc}); pip install spopt pulp")
+        print(f"   spopt: not installed ({exc}); pip install -e '.[bench]' (spopt, pulp)")
         return
     # Same objective: cells already covered by existing cameras weigh 0.
     wo = np.where(existing > 0, 0.0, w)
