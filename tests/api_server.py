@@ -86,7 +86,6 @@ def live_server(data_dir: Path, **env: str) -> Iterator[str]:
         **os.environ,
         "GRIDCOVER_DATA_DIR": str(data_dir),
         "GRIDCOVER_LOAD_SAMPLE": "0",
-        "GRIDCOVER_RATE_LIMIT_PER_MINUTE": "0",
     }
     environ.update({f"GRIDCOVER_{k.upper()}": v for k, v in env.items()})
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "gridcover.api.app:create_app",

@@ -233,6 +233,27 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
         assert r.status_code == 429 and 1 <= int(r.headers["retry-after"]) <= 60
 
 
+def test_key_guessing_is_limited_even_with_the_request_limit_off(tmp_path: Path) -> None:
+    """Each unknown key costs one scrypt: such checks have their own, always-on bucket."""
+    from gridcover.api.auth import VERIFY_BURST
+
+    settings = w.settings_for("gpkg", tmp_path, rate_limit_per_minute=0)
+    w.fill_store(settings)
+    key = w.add_key(settings, "reader")
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/conformance", headers={"X-API-Key": key}).status_code == 200
+        codes = []
+        for i in range(3 * VERIFY_BURST):  # the bucket refills at 1/s while scrypt runs
+            r = client.get("/conformance", headers={"X-API-Key": f"{key[:13]}{i:043d}"})
+            codes.append(r.status_code)
+            if r.status_code != 401:
+                break
+        assert codes[-1] == 429 and int(r.headers["retry-after"]) >= 1
+        assert set(codes[:-1]) == {401} and len(codes) > VERIFY_BURST - 1
+        # the real key was verified before: its cached check costs no scrypt and still works
+        assert client.get("/conformance", headers={"X-API-Key": key}).status_code == 200
+
+
 def test_revoked_key_stops_working_and_cors_is_exact(tmp_path: Path) -> None:
     from gridcover.api.apikeys import KeyStore
 

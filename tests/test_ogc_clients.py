@@ -1,8 +1,9 @@
 """Real clients read the running server: GDAL's OAPIF driver (via pyogrio), OWSLib, ogctests.
 
 The server is ``uvicorn`` on 127.0.0.1 on a free port, in a subprocess started by the
-fixture and stopped afterwards. Expected counts come from the source files (geopandas +
-shapely), not from the server.
+fixture and stopped afterwards, with the default settings, rate limit included: desktop GIS
+clients page at full speed and must not meet a 429 (the last test proves the limit was on).
+Expected counts come from the source files (geopandas + shapely), not from the server.
 """
 
 from __future__ import annotations
@@ -146,3 +147,22 @@ def test_ogctests_features_core_suite_passes(
     tail = result.stdout[-3000:]
     assert result.returncode == 0, tail
     assert "29 passed" in tail, tail
+
+
+def test_the_default_rate_limit_was_on_all_along(server: tuple[str, list[str]]) -> None:
+    """Runs last: every client above read the server under the default limit, which holds."""
+    import httpx
+
+    from gridcover.settings import Settings
+
+    base, _ = server
+    default = Settings()
+    codes = []
+    with httpx.Client(base_url=base, timeout=10) as client:
+        for _ in range(default.rate_limit_burst + 200):
+            r = client.get("/conformance")
+            codes.append(r.status_code)
+            if r.status_code == 429:
+                assert int(r.headers["retry-after"]) >= 1
+                break
+    assert codes[-1] == 429 and set(codes[:-1]) == {200}

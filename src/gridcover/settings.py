@@ -79,10 +79,18 @@ class Settings(BaseSettings):
         default=2.0, ge=0, description="How long the server caches the list of active keys."
     )
     rate_limit_per_minute: int = Field(
-        default=600, ge=0, description="Requests per minute per API key (anonymous: per client "
-        "address); 0 turns the limit off.",
+        default=600,
+        ge=0,
+        description="Requests per minute per API key (anonymous: per client "
+        "address), sustained; 0 turns the limit off.",
     )
-    rate_limit_burst: int = Field(default=60, ge=1, description="Requests allowed in a burst.")
+    rate_limit_burst: int = Field(
+        default=600,
+        ge=1,
+        description="Requests allowed at once before the per-minute rate applies: a desktop GIS "
+        "opening a project pages through every layer at full speed (GDAL/QGIS send 5-10 "
+        "requests per layer before the first page), so this is generous.",
+    )
     cors_origins: list[str] = Field(
         default_factory=list,
         description="Browser origins allowed by CORS, exactly (e.g. https://gis.example.org); "

@@ -44,6 +44,9 @@ PUBLIC_PATHS = frozenset({"/", "/conformance", "/api"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _SECRET = re.compile(r"(?i)(api_key=)[^&\s\"']+|gck_[0-9a-f]{8}_[A-Za-z0-9_-]+")
 VERIFIED_TTL = 300.0
+#: Uncached key checks (one scrypt each, ~16 MiB and tens of ms) per client address: a bucket
+#: of its own, always on, so a generous request limit never opens the door to a scrypt flood.
+VERIFY_PER_MINUTE, VERIFY_BURST = 60, 20
 
 
 def redact(text: str) -> str:
@@ -139,6 +142,14 @@ class RateLimiter:
             self._buckets = {k: v for k, v in self._buckets.items() if v[0] < self.burst}
         return (1.0 - tokens) / self.rate
 
+    def wait(self, who: str) -> float:
+        """Seconds until ``who`` has a token again (0 if it has one now); takes nothing."""
+        if self.rate <= 0 or who not in self._buckets:
+            return 0.0
+        tokens, last = self._buckets[who]
+        tokens = min(self.burst, tokens + (time.monotonic() - last) * self.rate)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
 
 def _error(status: int, code: str, description: str) -> dict[str, Any]:
     return {"code": code, "description": description, "status": status}
@@ -152,6 +163,7 @@ class AuthMiddleware:
         self.settings = settings
         self.cache = KeyCache(keys, settings.key_cache_seconds)
         self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        self.verify_limiter = RateLimiter(VERIFY_PER_MINUTE, VERIFY_BURST)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -228,8 +240,8 @@ class AuthMiddleware:
         record = await self.cache.check(token, lambda: self._may_hash(scope))
         if record == "limited":
             return anonymous, (429, _error(429, "TooManyRequests",
-                "too many API key checks from your address; retry in a minute"),
-                {"retry-after": "60"})  # fmt: skip
+                f"more than {VERIFY_BURST} checks of unknown API keys from your address; retry "
+                "in a few seconds"), {"retry-after": str(self._verify_wait(scope))})  # fmt: skip
         if not isinstance(record, apikeys.ApiKey):
             return anonymous, (401, _error(401, "Unauthorized",
                 "the API key is not valid (unknown, revoked or mistyped); "
@@ -240,7 +252,11 @@ class AuthMiddleware:
 
     def _may_hash(self, scope: Scope) -> bool:
         """Uncached key checks (scrypt) are rate-limited per client address."""
-        return self.limiter.take("verify:" + _client(scope)) == 0
+        return self.verify_limiter.take(_client(scope)) == 0
+
+    def _verify_wait(self, scope: Scope) -> int:
+        """Whole seconds until the address may have one more key checked."""
+        return max(1, math.ceil(self.verify_limiter.wait(_client(scope))))
 
     def _limit(
         self, scope: Scope, actor: Actor
