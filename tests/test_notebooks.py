@@ -64,6 +64,7 @@ def test_patrol_siting(tmp_path) -> None:
     nb = _run("patrol_siting", tmp_path)
     text = _text(nb)
     assert "Balance ratio" in text and "weight gained" in text
+    assert "grids meeting both" in text and "weight brought within reach" in text
     assert (tmp_path / "patrol-siting-output" / "patrol_siting.html").is_file()
 
 
