@@ -38,6 +38,20 @@ def test_help_lists_every_command_with_one_line() -> None:
         assert any(pattern.match(ln) for ln in out.splitlines()), name
 
 
+def test_console_script_is_declared_and_installed() -> None:
+    """README commands call `gridcover`: pyproject declares it and the installed entry point
+    is the CLI's main (the other tests run `python -m gridcover`, the same function)."""
+    import importlib.metadata as md
+    import tomllib
+
+    from gridcover.cli import main
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert meta["project"]["scripts"] == {"gridcover": "gridcover.cli:main"}
+    (ep,) = md.entry_points(group="console_scripts", name="gridcover")
+    assert ep.load() is main
+
+
 def test_main_job_command_runs_on_the_bundled_sample(tmp_path: Path) -> None:
     main_job = _readme_commands()[0].split("&&", 1)[1].strip()
     argv = shlex.split(main_job)
