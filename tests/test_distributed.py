@@ -272,3 +272,25 @@ def test_cli_dask_option(tmp_path: Path) -> None:
     ref = sample_result(12).grid_stats
     np.testing.assert_allclose(stats["covered_m2"], ref["covered_m2"], rtol=1e-9)
     assert len(list((out / "cells").glob("*.parquet"))) > 1
+
+
+def test_without_buildings_roads_or_sites_equals_single(client, tmp_path) -> None:
+    """Uniform priority (every open cell weighs 1): large blind spots across many edges."""
+    layers = sample_layers()
+    kw = {"grids": layers["grids"], "cameras": layers["cameras"]}
+    single = run_analysis(**kw)
+    dist = run_distributed(**kw, client=client, out_dir=tmp_path, parent_res=8)
+    assert single.summary["uniform_priority"] and dist.spanning_blind_spots > 0
+    assert_cells_equal(single, dist)
+    assert_blind_spots_equal(single, dist)
+    assert_stats_equal(single, dist)
+
+
+def test_bad_camera_rows_are_reported_before_any_work(client, tmp_path) -> None:
+    layers = dict(sample_layers())
+    cams = layers["cameras"].copy()
+    cams.loc[cams.index[3], "fov_deg"] = 400.0
+    layers["cameras"] = cams
+    with pytest.raises(InputError, match=r"row 3 .*fov_deg is 400"):
+        run_distributed(**layers, client=client, out_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -37,13 +37,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridcover.coverage.analysis import AnalysisConfig
+from gridcover.coverage.analysis import AnalysisConfig, camera_notes
 from gridcover.coverage.camera_defaults import CameraDefaults
 from gridcover.coverage.camera_input import validate_cameras
 from gridcover.coverage.cells import metric_crs_for
 from gridcover.coverage.cover import camera_counted
 from gridcover.coverage.partition import default_parent_res, plan_partitions
-from gridcover.coverage.partition_jobs import Halo, camera_notes, metric_layer, prepass_indexed
+from gridcover.coverage.partition_jobs import Halo, metric_layer, prepass_indexed
 from gridcover.coverage.partition_merge import (
     merge_blind_spots,
     merge_grid_stats,

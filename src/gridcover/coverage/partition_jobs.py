@@ -33,7 +33,6 @@ from gridcover.errors import InputError
 __all__ = [
     "Halo",
     "area_incident_rows",
-    "camera_notes",
     "metric_layer",
     "prepass_indexed",
     "slices",
@@ -79,23 +78,6 @@ def metric_layer(gdf: gpd.GeoDataFrame | None, crs: Any, kind: str) -> gpd.GeoDa
     if gdf.crs is None:
         raise InputError(f"The {kind} layer has no CRS; read it with gis.read_layer.")
     return gdf.to_crs(crs)
-
-
-def camera_notes(cams: gpd.GeoDataFrame, area: shapely.Geometry, crs: Any) -> list[str]:
-    """One sentence per camera outside the area of interest (as run_analysis says it)."""
-    shapely.prepare(area)
-    out = np.flatnonzero(~shapely.intersects_xy(area, cams.geometry.x, cams.geometry.y))
-    if out.size == 0:
-        return []
-    area_m = gpd.GeoSeries([area], crs="EPSG:4326").to_crs(crs).iloc[0]
-    d = shapely.distance(area_m, np.asarray(cams.geometry.iloc[out].to_crs(crs).values))
-    ids = cams["camera_id"].to_numpy()
-    return [
-        f"camera {ids[i]} (row {i + 1}) lies {di:.0f} m outside the area of interest (the "
-        "grids); it is kept and counts only where its view reaches into the area."
-        for i, di in zip(out, d, strict=True)
-        if di > 0
-    ]
 
 
 @dataclass(eq=False)
