@@ -27,7 +27,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gridcover.coverage.analysis import AnalysisConfig, compute_views
 from gridcover.coverage.cells import Cells, cells_from_ids
-from gridcover.coverage.cover import camera_counted, cover_cells, cover_pairs
+from gridcover.coverage.cover import Sectors, camera_counted, cover_cells, cover_pairs
 from gridcover.coverage.partition import Partition, partition_cells
 from gridcover.coverage.partition_blind import local_blind_spots
 from gridcover.coverage.partition_priority import make_cells, partition_priority, weights_from_state
@@ -227,7 +227,14 @@ def run_partition(job: PartitionJob) -> PartitionOutput:
         include_offline=cfg.include_offline,
         unknown_online=cfg.unknown_online,
     )
-    ci, ki = cover_pairs(np.asarray(views.geometry.values), cells.x, cells.y, threads=cfg.threads)
+    ci, ki = cover_pairs(
+        np.asarray(views.geometry.values),
+        cells.x,
+        cells.y,
+        threads=cfg.threads,
+        tree=cells.tree,
+        sectors=Sectors.from_views(views),
+    )
     cov = cover_cells(len(cells), ci, ki, counted)
     seen = np.bincount(ki, minlength=len(views)).astype(np.int64)
     lap("cover")
