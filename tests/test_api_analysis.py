@@ -55,7 +55,8 @@ def _collection(client: TestClient, cid: str) -> gpd.GeoDataFrame:
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     folder = tmp_path_factory.mktemp("analysis")
     settings = Settings(
-        data_dir=folder, sample_dir=SAMPLE, max_cells=500_000, rate_limit_per_minute=0
+        data_dir=folder, sample_dir=SAMPLE, max_cells=500_000, rate_limit_per_minute=0,
+        sample_analyses=False,
     )
     with _planner_client(create_app(settings)) as c:
         yield c
@@ -79,7 +80,7 @@ def test_first_start_loads_the_sample(client: TestClient, tmp_path: Path) -> Non
 
 
 def test_sample_is_loaded_once(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, sample_dir=SAMPLE)
+    settings = Settings(data_dir=tmp_path, sample_dir=SAMPLE, sample_analyses=False)
     with TestClient(create_app(settings)) as c:
         first = c.get("/collections/cameras").json()["gridcover:updated"]
     with TestClient(create_app(settings)) as c:
@@ -180,7 +181,7 @@ def test_grid_check_job_finds_a_planted_duplicate(tmp_path: Path) -> None:
     grids.to_file(folder / "grids.geojson")
     for name in ("cameras",):
         (folder / f"{name}.geojson").write_bytes((SAMPLE / f"{name}.geojson").read_bytes())
-    settings = Settings(data_dir=tmp_path / "data", sample_dir=folder)
+    settings = Settings(data_dir=tmp_path / "data", sample_dir=folder, sample_analyses=False)
     with _planner_client(create_app(settings)) as c:
         job = _run(c, "grid-check", {})
         issues = _collection(c, "grid_issues")
@@ -210,7 +211,7 @@ def test_job_errors(client: TestClient, tmp_path: Path) -> None:
     assert r.status_code == 400
     r = client.post("/analysis/coverage", json={"res": 9.5})
     assert r.status_code == 400
-    small = Settings(data_dir=tmp_path, sample_dir=SAMPLE, max_cells=1000)
+    small = Settings(data_dir=tmp_path, sample_dir=SAMPLE, max_cells=1000, sample_analyses=False)
     with _planner_client(create_app(small)) as c:
         r = c.post("/analysis/coverage", json={"res": 13})
         assert r.status_code == 400 and "coarser" in r.json()["description"]

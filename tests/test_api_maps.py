@@ -20,7 +20,10 @@ SAMPLE = Path(__file__).resolve().parents[1] / "sample_geodata"
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     settings = Settings(
-        data_dir=tmp_path_factory.mktemp("maps"), sample_dir=SAMPLE, rate_limit_per_minute=0
+        data_dir=tmp_path_factory.mktemp("maps"),
+        sample_dir=SAMPLE,
+        rate_limit_per_minute=0,
+        sample_analyses=False,
     )
     app: Any = create_app(settings)
     with TestClient(app) as c:

@@ -322,8 +322,8 @@ def test_the_whole_service_runs_on_postgis_with_the_same_answers(
 ) -> None:
     from gridcover.settings import Settings
 
-    pg = Settings(data_dir=tmp_path, database_url=url, rate_limit_per_minute=0)  # type: ignore[arg-type]
-    gpkg = Settings(data_dir=tmp_path, rate_limit_per_minute=0)  # type: ignore[arg-type]
+    pg = Settings(data_dir=tmp_path, database_url=url, rate_limit_per_minute=0, sample_analyses=False)  # type: ignore[arg-type]
+    gpkg = Settings(data_dir=tmp_path, rate_limit_per_minute=0, sample_analyses=False)  # type: ignore[arg-type]
     pg_summary, pg_cells = _run_coverage(pg)
     gpkg_summary, gpkg_cells = _run_coverage(gpkg)
     assert pg_summary == gpkg_summary and pg_summary["cells"] > 0

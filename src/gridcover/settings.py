@@ -29,6 +29,12 @@ class Settings(BaseSettings):
         default=True,
         description="Load the bundled sample layers when the store is created (first start).",
     )
+    sample_analyses: bool = Field(
+        default=True,
+        description="After loading the sample on first start, run the grid check, coverage "
+        "(with blind spots and per-grid statistics), patrol zones and siting on it as "
+        "background jobs, so every result collection is there to browse.",
+    )
     sample_dir: Path | None = Field(
         default=None,
         description="Folder of sample layers to load on first start (default: the bundled sample).",

@@ -210,15 +210,22 @@ def _start(
     )
 
 
+_OUTPUTS = ("camera_views", "coverage_cells", "blind_spots", "grid_stats")
+
+
+def _coverage_runner(cache: an.BaselineCache, outputs: tuple[str, ...]) -> Runner:
+    def run(store: Store, params: dict[str, Any], jid: str, progress: ProgressFn) -> JobOutput:
+        return an.run_coverage(store, cache, params, jid, progress, outputs)
+
+    return run
+
+
 def analysis_router(cache: an.BaselineCache) -> APIRouter:
     """Routes of the analyses and jobs; ``cache`` keeps the last coverage for what-if."""
     router = APIRouter(tags=["Analysis"])
 
     def coverage_runner(outputs: tuple[str, ...]) -> Runner:
-        def run(store: Store, params: dict[str, Any], jid: str, progress: ProgressFn) -> JobOutput:
-            return an.run_coverage(store, cache, params, jid, progress, outputs)
-
-        return run
+        return _coverage_runner(cache, outputs)
 
     @router.post(
         "/analysis/coverage",
@@ -230,8 +237,7 @@ def analysis_router(cache: an.BaselineCache) -> APIRouter:
         body: CoverageParams, store: StoreDep, jobs: JobsDep, base: BaseDep, settings: SettingsDep
     ) -> JSONResponse:
         check_cell_budget(store, body.res, settings.max_cells)
-        outputs = ("camera_views", "coverage_cells", "blind_spots", "grid_stats")
-        return _start("coverage", body.model_dump(), coverage_runner(outputs), store, jobs, base)
+        return _start("coverage", body.model_dump(), coverage_runner(_OUTPUTS), store, jobs, base)
 
     @router.post(
         "/analysis/blind-spots",
@@ -315,6 +321,41 @@ def analysis_router(cache: an.BaselineCache) -> APIRouter:
         return job_doc(jobs.get(jobId), base)
 
     return router
+
+
+def start_sample_runs(
+    store: Store, jobs: JobManager, cache: an.BaselineCache, settings: Settings
+) -> list[Job]:
+    """Queue the grid check, coverage, patrol and siting with default parameters (first start).
+
+    Each runs only when its input layers are stored and its cells fit ``max_cells``; the jobs
+    are listed at /jobs like any other (actor ``system`` in the audit log).
+    """
+    stored = set(store.layers())
+    plans: list[tuple[str, type[_Strict], tuple[str, ...], Runner]] = [
+        ("grid-check", GridCheckParams, ("grids",), an.run_grid_check),
+        ("coverage", CoverageParams, ("grids", "cameras"), _coverage_runner(cache, _OUTPUTS)),
+        ("patrol", PatrolParams, ("grids", "posts"), run_patrol),
+        ("siting", SitingParams, ("grids", "roads"), run_siting),
+    ]
+    started = []
+    for kind, model, needs, runner in plans:
+        params = model.model_validate({}).model_dump()
+        if not set(needs) <= stored:
+            continue
+        try:
+            if "res" in params:
+                check_cell_budget(store, int(params["res"]), settings.max_cells)
+        except InputError:
+            continue
+        started.append(jobs.submit(kind, params, _bind(runner, store, params)))
+    return started
+
+
+def _bind(
+    runner: Runner, store: Store, params: dict[str, Any]
+) -> Callable[[str, ProgressFn], JobOutput]:
+    return lambda jid, progress: runner(store, params, jid, progress)
 
 
 def _scenario(body: WhatIfRequest) -> Any:

@@ -1,7 +1,8 @@
 """The app factory: ``create_app(settings)`` builds a FastAPI app over a store.
 
 Nothing happens at import time. The store is opened (and, on first start, loaded with the
-bundled sample) when the app is created; it is closed when the app shuts down.
+bundled sample, whose analyses are then queued as jobs) when the app is created; it is closed
+when the app shuts down.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from fastapi import FastAPI
 
 from gridcover import __version__
 from gridcover.api.analysis import BaselineCache
-from gridcover.api.analysis_routes import analysis_router
+from gridcover.api.analysis_routes import analysis_router, start_sample_runs
 from gridcover.api.audit import with_audit
 from gridcover.api.downloads import downloads_router
 from gridcover.api.errors import install_error_handlers
@@ -30,9 +31,12 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     """A new app. ``settings`` default to ``Settings()`` (``GRIDCOVER_*`` environment)."""
     settings = settings if settings is not None else Settings()
     store = with_audit(store if store is not None else open_store(settings))
-    load_sample_if_new(store, settings)
+    loaded = load_sample_if_new(store, settings)
 
     jobs = JobManager(settings.job_workers)
+    cache = BaselineCache()
+    if loaded and settings.sample_analyses:
+        start_sample_runs(store, jobs, cache, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -56,7 +60,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     install_error_handlers(app)
     app.include_router(ogc_router(settings))
     app.include_router(downloads_router())
-    app.include_router(analysis_router(BaselineCache()))
+    app.include_router(analysis_router(cache))
     app.include_router(maps_router())
     install_security(app, settings, store)
     return app

@@ -200,3 +200,14 @@ def open_store(settings: Settings) -> Store:
     from gridcover.api.store_gpkg import GeoPackageStore
 
     return GeoPackageStore(settings.store_path)
+
+
+def store_label(settings: Settings) -> str:
+    """Where the settings' store lives, for messages: a file path or a URL without password."""
+    from gridcover.api.sqlbackend import is_postgres_url
+
+    if is_postgres_url(settings.database_url):
+        from gridcover.api.store_postgis import _safe_url
+
+        return f"the PostGIS database {_safe_url(str(settings.database_url))}"
+    return f"the GeoPackage {settings.store_path}"

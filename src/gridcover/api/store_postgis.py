@@ -12,6 +12,7 @@ or a killed client at any point rolls the transaction back: the old layer stays.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -375,7 +376,8 @@ class PostGISStore:
 
 
 def _safe_url(url: str) -> str:
-    """The URL without its password."""
+    """The URL without its password (``user:password@`` and a ``password=`` parameter)."""
+    url = re.sub(r"(?i)([?&]password=)[^&]*", r"\1***", url)
     if "@" not in url or "://" not in url:
         return url
     scheme, rest = url.split("://", 1)

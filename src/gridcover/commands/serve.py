@@ -10,10 +10,14 @@ HELP = "serve the layers and analyses as OGC API - Features (uvicorn)"
 DESCRIPTION = """\
 Serve the store as OGC API - Features (read it in QGIS, GDAL/ogr2ogr, OWSLib), with analysis
 jobs and downloads. With no configuration the store is ./gridcover-data/gridcover.gpkg,
-created and loaded with the bundled sample on first start.
+created and loaded with the bundled sample on first start; the sample's grid check, coverage,
+patrol zones and siting then run as background jobs (GET /jobs) and their results appear as
+collections within seconds. GRIDCOVER_DATABASE_URL=postgresql://... serves a PostGIS
+database instead of the GeoPackage.
 
 Settings come from GRIDCOVER_* environment variables (GRIDCOVER_DATA_DIR, GRIDCOVER_MAX_LIMIT,
-GRIDCOVER_PUBLIC_URL, ...); the options below override them.
+GRIDCOVER_PUBLIC_URL, GRIDCOVER_DATABASE_URL, ...; docs/API.md and docs/SECURITY.md list
+them); the options below override them.
 
 examples:
   gridcover serve
@@ -38,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gridcover.api.app import create_app
+    from gridcover.api.store import store_label
     from gridcover.settings import Settings
 
     overrides: dict[str, object] = {}
@@ -53,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
         overrides["load_sample"] = False
     settings = Settings(**overrides)  # type: ignore[arg-type]
     app = create_app(settings)
-    print(f"gridcover: serving {settings.store_path} on http://{settings.host}:{settings.port}")
+    print(
+        f"gridcover: serving {store_label(settings)} on http://{settings.host}:{settings.port}",
+        flush=True,
+    )
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
     return 0
