@@ -2,11 +2,13 @@
 
 Synthetic city: the generator of ``benchmarks/bench_views.py`` (``city``: at ``--scale 1`` a
 10 km x 10 km square, 50,000 buildings, 100,000 cameras of mixed types, ranges 30-150 m,
-60% wall-mounted), placed at ``--lon/--lat`` (default: Shenzhen, 114.06 E 22.54 N; metres in
+60% wall-mounted), placed at ``--lon/--lat`` (default: Beijing, 116.40 E 39.90 N; metres in
 the local metric CRS ``gis.crs.local_metric_crs``, there CGCS2000 3-degree GK). H3 cells of
 the square at ``--res`` (default 12); the real cell count and mean cell area at that place
-are printed (res-12 cells are ≈ 300 m² at 22.5 N, ≈ 213-240 m² at other places of the H3
-icosahedron, so 100 km² is 330k-470k cells depending on where the city is).
+are printed (res-12 cells are ≈ 219 m² at Beijing, ≈ 300 m² at Shenzhen 22.5 N: 100 km² is
+330k-470k cells depending on where the city is; at Beijing ≈ 457k, the issue's ~470k). The
+load average of the machine is printed at the start and the end: on a shared machine the
+wall times scale with it.
 
 Prints, each measured in this run:
   A. cameras -> per-cell counts without occlusion: sector views + cover + bincount;
@@ -19,7 +21,9 @@ Prints, each measured in this run:
      ``h3.polygon_to_cells`` call per view, then counts in a dict; and the same without
      occlusion (sector + polygon_to_cells);
   every measurement is repeated ``--repeat`` times (default 3; the machine is shared) and the
-  best is kept, for our pipelines and the naive ones alike;
+  best is kept, for our pipelines and the naive ones alike; the CPU time of A, B and the
+  naive loops is printed too, with the CPU-time ratios (load-independent: on a busy shared
+  machine wall times of the 2-thread pipelines stretch more than the 1-thread naive loop's);
   D. (with C) what-if scenarios on C's result: re-aim 1 camera, disable 1, re-aim 100; the
      time of each against the full run C (only the changed cameras' views are recomputed);
   speed-up ratios, agreement of the (camera, cell) pairs with the naive result on the
@@ -159,8 +163,8 @@ def main() -> None:
     ap.add_argument("--res", type=int, default=12)
     ap.add_argument("--naive", type=int, default=5000, help="cameras timed in the naive loops")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--lon", type=float, default=114.06)
-    ap.add_argument("--lat", type=float, default=22.54)
+    ap.add_argument("--lon", type=float, default=116.40, help="default: Beijing")
+    ap.add_argument("--lat", type=float, default=39.90)
     ap.add_argument("--no-analysis", action="store_true", help="skip C (run_analysis)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement; best is kept")
     args = ap.parse_args()
@@ -171,40 +175,40 @@ def main() -> None:
     print(
         f"synthetic city at {args.lon:.2f} E {args.lat:.2f} N ({crs.to_string()}): "
         f"{side**2 / 1e6:.1f} km², {buildings.size:,} buildings, {n:,} cameras; "
-        f"{threads} CPU(s)"
+        f"{threads} CPU(s); load average {', '.join(f'{v:.1f}' for v in os.getloadavg())}"
     )
     az, fov, rng = cams["azimuth_deg"], cams["fov_deg"], cams["range_m"]
 
     aoi = gpd.GeoSeries([square.segmentize(100.0)], crs=crs).to_crs(4326).iloc[0]
     reps = max(args.repeat, 1)
 
-    def build_cells() -> tuple[float, Cells]:
-        t = time.perf_counter()
+    def build_cells() -> tuple[float, Cells, float]:
+        t, cpu = time.perf_counter(), time.process_time()
         c = cells_for_area(aoi, args.res, crs)
         _ = c.tree  # the centroid index is part of the cells, built once
-        return time.perf_counter() - t, c
+        return time.perf_counter() - t, c, time.process_time() - cpu
 
     runs = [build_cells() for _ in range(reps)]
-    t_cells, cells = min(runs, key=lambda r: r[0])
+    t_cells, cells, cpu_cells = min(runs, key=lambda r: r[0])
     print(
         f"H3 cells at res {args.res}: {len(cells):,} (mean {cells.area_m2.mean():.1f} m²; "
-        f"issue estimate ~470k at 213 m²) built with their STRtree in {t_cells:.2f} s "
+        f"issue: ~470k) built with their STRtree in {t_cells:.2f} s "
         f"(best of {reps}; areas computed lazily, later)"
     )
 
     # A: no occlusion
-    def run_a() -> tuple[float, float, float, np.ndarray]:
-        t = time.perf_counter()
+    def run_a() -> tuple[float, float, float, np.ndarray, float]:
+        t, cpu = time.perf_counter(), time.process_time()
         plain = view_polygons(cams["x"], cams["y"], az, fov, rng)
         t_v = time.perf_counter() - t
         t = time.perf_counter()
         sec = Sectors(cams["x"], cams["y"], az, fov, rng)
         ci, _ki = cover_pairs(plain, cells.x, cells.y, tree=cells.tree, sectors=sec)
         counts = np.bincount(ci, minlength=len(cells))
-        return t_v, time.perf_counter() - t, ci.size, counts
+        return t_v, time.perf_counter() - t, ci.size, counts, time.process_time() - cpu
 
     a_runs = [run_a() for _ in range(reps)]
-    t_v, t_c, hits, counts = min(a_runs, key=lambda r: r[0] + r[1])
+    t_v, t_c, hits, counts, cpu_a = min(a_runs, key=lambda r: r[0] + r[1])
     t_a = t_v + t_c
     print(
         f"A. no occlusion: views {t_v:.2f} s + cover&counts {t_c:.2f} s = {t_a:.2f} s "
@@ -215,7 +219,7 @@ def main() -> None:
 
     # B: occlusion
     def run_b():
-        t0 = time.perf_counter()
+        t0, cpu = time.perf_counter(), time.process_time()
         walls = Walls.from_polygons(buildings)
         t_w = time.perf_counter() - t0
         t = time.perf_counter()
@@ -229,11 +233,12 @@ def main() -> None:
         ci, ki = cover_pairs(occl, cells.x, cells.y, tree=cells.tree, sectors=sec)
         counts = np.bincount(ci, minlength=len(cells))
         t_c2 = time.perf_counter() - t
-        return (t_w, t_s, t_o, t_c2), snap, ci, ki, counts
+        return (t_w, t_s, t_o, t_c2), snap, ci, ki, counts, time.process_time() - cpu
 
     b_runs = [run_b() for _ in range(reps)]
     b_tot = [t_cells + sum(r[0]) for r in b_runs]
-    (t_w, t_s, t_o, t_c2), snap, ci, ki, counts = b_runs[int(np.argmin(b_tot))]
+    (t_w, t_s, t_o, t_c2), snap, ci, ki, counts, cpu_b = b_runs[int(np.argmin(b_tot))]
+    cpu_b += cpu_cells
     del b_runs
     t_full = min(b_tot)
     x, y = snap.x, snap.y
@@ -248,16 +253,18 @@ def main() -> None:
     # naive pipelines on a subset, scaled linearly
     k = min(args.naive, n)
     sub = np.sort(np.random.default_rng(args.seed + 1).choice(n, k, replace=False))
-    naive_full, naive_plain = [], []
+    naive_full, naive_plain, cpu_full, cpu_plain = [], [], [], []
     for _ in range(reps):
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         nv = naive_views(buildings, cams, sub, x, y)
         nc = naive_counts(nv, crs, args.res)
         naive_full.append(time.perf_counter() - t)
-        t = time.perf_counter()
+        cpu_full.append(time.process_time() - cpu)
+        t, cpu = time.perf_counter(), time.process_time()
         sectors = [sector(cams["x"][i], cams["y"][i], az[i], fov[i], rng[i], 2.0) for i in sub]
         naive_counts(sectors, crs, args.res)
         naive_plain.append(time.perf_counter() - t)
+        cpu_plain.append(time.process_time() - cpu)
     t_naive, t_naive_plain = min(naive_full), min(naive_plain)
     s_full, s_plain = t_naive * n / k, t_naive_plain * n / k
     print(
@@ -268,6 +275,13 @@ def main() -> None:
     print(
         f"speed-up: pipeline with occlusion {s_full / t_full:.1f}x (target ≥ 20x); "
         f"without occlusion {s_plain / t_a:.1f}x"
+    )
+    c_full, c_plain = min(cpu_full) * n / k, min(cpu_plain) * n / k
+    print(
+        f"CPU time (all threads of this process; unlike wall time it does not grow when other "
+        f"jobs share the cores): A {cpu_a:.2f} s, B {cpu_b:.2f} s; naive scaled: with "
+        f"occlusion {c_full:.1f} s, without {c_plain:.1f} s -> CPU-time speed-up with "
+        f"occlusion {c_full / cpu_b:.1f}x, without {c_plain / cpu_a:.1f}x"
     )
     # agreement of the per-cell counts from the subset cameras, on the cells of the area
     # (polygon_to_cells also returns the cells of views reaching past the square's edge)
@@ -321,6 +335,7 @@ def main() -> None:
         )
         whatif(res, t_an, reps, args.seed)
     print(f"peak resident memory: {peak_mb():,.0f} MB")
+    print(f"load average at the end: {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
 
 
 if __name__ == "__main__":
