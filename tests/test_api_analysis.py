@@ -55,7 +55,10 @@ def _collection(client: TestClient, cid: str) -> gpd.GeoDataFrame:
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     folder = tmp_path_factory.mktemp("analysis")
     settings = Settings(
-        data_dir=folder, sample_dir=SAMPLE, max_cells=500_000, rate_limit_per_minute=0,
+        data_dir=folder,
+        sample_dir=SAMPLE,
+        max_cells=500_000,
+        rate_limit_per_minute=0,
         sample_analyses=False,
     )
     with _planner_client(create_app(settings)) as c:
@@ -223,3 +226,47 @@ def test_job_errors(client: TestClient, tmp_path: Path) -> None:
         assert job["status"] == "failed" and "grids" in job["error"]
     listed = client.get("/jobs").json()["jobs"]
     assert listed and all(j["status"] in ("successful", "failed") for j in listed)
+
+
+def test_jobs_report_status_and_progress_while_they_run(client: TestClient) -> None:
+    """A job seen through GET /jobs/{id}: accepted (queued), running at 40 %, then done."""
+    import threading
+
+    jobs = client.app.state.jobs  # type: ignore[attr-defined]
+    go = threading.Event()
+
+    def slow(job_id: str, progress: Any) -> Any:
+        from gridcover.api.jobs import JobOutput
+
+        progress(0.4, "halfway")
+        assert go.wait(60)
+        return JobOutput(("cameras",), {"done": True})
+
+    first = jobs.submit("probe", {"n": 1}, slow)
+    queued = jobs.submit("probe", {"n": 2}, lambda jid, progress: slow(jid, progress))
+    for _ in range(500):
+        doc = client.get(f"/jobs/{first.id}").json()
+        if doc["progress"] == 40:
+            break
+        go.wait(0.01)
+    assert (doc["status"], doc["progress"], doc["message"]) == ("running", 40, "halfway")
+    assert doc["started"] and doc["finished"] is None
+    assert client.get(f"/jobs/{queued.id}").json()["status"] == "accepted"  # one worker
+    go.set()
+    jobs.wait(queued.id)
+    doc = client.get(f"/jobs/{first.id}").json()
+    assert (doc["status"], doc["progress"], doc["summary"]) == ("successful", 100, {"done": True})
+    assert [lk["href"].rsplit("/", 1)[-1] for lk in doc["links"] if lk["rel"] == "results"] == [
+        "cameras"
+    ]
+
+
+def test_coverage_progress_comes_from_the_core_in_order(client: TestClient) -> None:
+    from gridcover.api import analysis as an
+
+    store = client.app.state.store  # type: ignore[attr-defined]
+    seen: list[tuple[float, str]] = []
+    an.compute_coverage(store, {"res": 11}, lambda f, m: seen.append((f, m)))  # no write
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[0] > 0 and fractions[-1] < 1
+    assert len({m for _, m in seen}) >= 4  # the core's steps, not one opaque message
