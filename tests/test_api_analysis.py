@@ -270,3 +270,49 @@ def test_coverage_progress_comes_from_the_core_in_order(client: TestClient) -> N
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions) and fractions[0] > 0 and fractions[-1] < 1
     assert len({m for _, m in seen}) >= 4  # the core's steps, not one opaque message
+
+
+def test_whatif_reaim_and_add_equal_a_full_run_of_the_changed_layer(
+    client: TestClient, coverage: dict[str, Any]
+) -> None:
+    """KPI deltas of the incremental what-if equal a full coverage run minus the baseline."""
+    from gridcover.coverage.analysis import AnalysisConfig, run_analysis
+
+    store = client.app.state.store  # type: ignore[attr-defined]
+    layers = {k: store.read_layer(k) if store.has_layer(k) else None for k in (
+        "grids", "cameras", "buildings", "roads", "sites", "posts", "incidents")}  # fmt: skip
+    cams = layers["cameras"]
+    aimed = cams[(cams["fov_deg"] < 180) & cams["azimuth_deg"].notna()]
+    cid = str(aimed["camera_id"].iloc[0])
+    new_az = (float(aimed["azimuth_deg"].iloc[0]) + 180.0) % 360.0
+    body = {
+        "config": {"res": 12},
+        "reaimed": {cid: {"azimuth_deg": new_az}},
+        "added": [{"camera_id": "new-1", "lon": 24.9405, "lat": 60.1675, "type": "dome",
+                   "range_m": 30}],
+    }  # fmt: skip
+    r = client.post("/analysis/whatif", json=body)
+    assert r.status_code == 200, r.text
+    got = r.json()
+
+    changed = cams.copy()
+    changed.loc[changed["camera_id"] == cid, "azimuth_deg"] = new_az
+    extra = gpd.GeoDataFrame(
+        {"camera_id": ["new-1"], "type": ["dome"], "status": ["online"], "range_m": [30.0]},
+        geometry=[shapely.Point(24.9405, 60.1675)], crs="EPSG:4326",
+    )  # fmt: skip
+    changed = gpd.GeoDataFrame(pd.concat([changed, extra], ignore_index=True), crs="EPSG:4326")
+    cfg = AnalysisConfig(res=12)
+    full = run_analysis(
+        layers["grids"], changed, layers["buildings"], layers["roads"], layers["sites"],
+        layers["posts"], layers["incidents"], config=cfg,
+    )  # fmt: skip
+    base = coverage["summary"]
+    keys = ("covered_m2", "covered_pct", "priority_weighted_pct", "blind_spots",
+            "blind_spot_area_m2", "cameras", "cameras_counted",
+            "grids_missing_targets")  # fmt: skip
+    for key in keys:
+        assert got["scenario"][key] == pytest.approx(full.summary[key], rel=1e-9), key
+        assert got["deltas"][key] == pytest.approx(full.summary[key] - base[key], abs=1e-6), key
+    assert got["deltas"]["covered_m2"] != 0  # the change moved something
+    assert got["views_recomputed"] == 2
