@@ -144,3 +144,14 @@ def test_fast_fill_equals_stable_h3_fill(res: int) -> None:
         ).astype(np.int64)
         assert got.size > 10
         np.testing.assert_array_equal(got, ref)
+
+
+def test_cells_from_unsorted_repeated_ids(block: shapely.Polygon) -> None:
+    ids = cells_in_polygon(block, 12)
+    rng = np.random.default_rng(0)
+    messy = rng.permutation(np.r_[ids, ids[::3]])
+    cells = cells_from_ids(messy)
+    np.testing.assert_array_equal(cells.h3, np.unique(messy))
+    ll = np.array([h3.cell_to_latlng(h3.int_to_str(int(c))) for c in cells.h3])
+    np.testing.assert_array_equal(cells.lat, ll[:, 0])
+    np.testing.assert_array_equal(cells.lon, ll[:, 1])
