@@ -51,6 +51,7 @@ def test_patrol_zone_tooltips_carry_the_plan_figures() -> None:
         assert p["polsby_popper"] == f"{row['polsby_popper']:,.2f}"
         assert p["contiguous"] == ("yes" if row["contiguous"] else "no")
     assert "Max travel (min)" in ov.aliases and "Compactness (Polsby-Popper)" in ov.aliases
+    assert "\\u003ch4\\u003ePatrol zones" in m.html()  # the title says what the map shows
     # over the coverage cells they start hidden
     hidden = build_map(zones=plan.zones, cells=sample_result(12).cells)
     assert not next(o for o in hidden.overlays if o.key == "zones").show

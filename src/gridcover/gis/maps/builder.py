@@ -226,12 +226,23 @@ def build_map(
     posts_siting = siting is not None and "camera_id" not in siting.columns
     siting_text = "legend.siting_posts" if posts_siting else "legend.siting"
     Legend(_legend({x.key for x in made}, lang, aggregated, siting_text), lang).add_to(m)
-    InfoBox(title if title is not None else label("report.title", lang), notes).add_to(m)
+    InfoBox(title if title is not None else _title(made, lang), notes).add_to(m)
     PagePatch().add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     if not empty:
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     return GridcoverMap(m, tuple(overlays), tuple(notes), bm, lang, assets)
+
+
+def _title(made: list[L.MapLayer], lang: str) -> str:
+    """Default title: the coverage report's, unless the map is about zones, siting or QA."""
+    keys = {m.key for m in made}
+    if "cells" not in keys:
+        for key, text in (("zones", "map.title.patrol"), ("siting", "map.title.siting"),
+                          ("qa", "map.title.qa")):  # fmt: skip
+            if key in keys:
+                return label(text, lang)
+    return label("report.title", lang)
 
 
 def _bounds(made: list[L.MapLayer]) -> np.ndarray:

@@ -135,6 +135,9 @@ _LABELS: dict[str, tuple[str, str]] = {
     "value.mobile": ("移动警务室", "mobile post"),
     # report
     "report.title": ("视频监控覆盖分析报告", "Video coverage analysis report"),
+    "map.title.patrol": ("巡逻区划分", "Patrol zones"),
+    "map.title.siting": ("新增点位建议", "Siting proposals"),
+    "map.title.qa": ("网格质检", "Grid map check"),
     "report.summary": ("总体情况", "Summary"),
     "report.grids": ("各网格统计", "Statistics per grid"),
     "report.blind_spots": ("重点盲区（前 {n} 个）", "Top {n} blind spots"),
