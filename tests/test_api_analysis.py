@@ -214,6 +214,9 @@ def test_job_errors(client: TestClient, tmp_path: Path) -> None:
     assert r.status_code == 400
     r = client.post("/analysis/coverage", json={"res": 9.5})
     assert r.status_code == 400
+    deep = b"[" * 1000 + b"]" * 1000
+    r = client.post("/analysis/whatif", content=deep, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and "nested too deeply" in r.json()["description"]
     small = Settings(data_dir=tmp_path, sample_dir=SAMPLE, max_cells=1000, sample_analyses=False)
     with _planner_client(create_app(small)) as c:
         r = c.post("/analysis/coverage", json={"res": 13})

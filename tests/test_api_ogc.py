@@ -174,13 +174,20 @@ def test_property_filters(client: TestClient) -> None:
     "query",
     ["ooga=booga", "limit=unlimited", "limit=0", "offset=-1", "bbox=1,2,3", "bbox=a,b,c,d",
      "bbox=3,3,1,1", "crs=EPSG:9999", "limit=5&limit=6", "osm_id=abc", "bbox-crs=" + EPSG4490,
-     "datetime=yesterday", "f=html"],
+     "datetime=yesterday", "f=html", f"bbox=116.3,39.9,116.5,40.0&bbox-crs={EPSG4490}",
+     "bbox=-180,-100,180,100"],
 )  # fmt: skip
 def test_bad_or_unknown_parameters_answer_400_json(client: TestClient, query: str) -> None:
     r = client.get(f"/collections/cameras/items?{query}")
     assert r.status_code == 400
     body = r.json()
     assert body["code"] and body["description"]
+
+
+def test_bbox_in_lat_first_crs_given_lon_first_names_the_axis_order(client: TestClient) -> None:
+    r = client.get(f"/collections/cameras/items?bbox=116.3,39.9,116.5,40.0&bbox-crs={EPSG4490}")
+    assert r.status_code == 400
+    assert "latitude first: bbox=minlat,minlon,maxlat,maxlon" in r.json()["description"]
 
 
 def test_single_feature_links_and_geometry(client: TestClient) -> None:

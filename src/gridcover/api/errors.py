@@ -88,6 +88,12 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     detail = str(exc.detail)
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no resource at {request.url.path}; the landing page / lists what is offered"
+    if exc.status_code == 400 and detail == "There was an error parsing the body":
+        code = "InvalidParameterValue"  # FastAPI's words for a RecursionError or bad encoding
+        detail = (
+            "the request body could not be read as JSON (not JSON, or nested too deeply); send "
+            f"a JSON object as documented for {request.method} {request.url.path} in GET /api"
+        )
     resp = error_response(exc.status_code, code, detail)
     if exc.headers:
         resp.headers.update(exc.headers)

@@ -17,7 +17,7 @@ from fastapi import Request
 
 from gridcover.api.ogc_crs import CRS84, OfferedCRS, bbox_to_storage, parse_crs
 from gridcover.api.store import ItemsQuery
-from gridcover.errors import CRSError, InputError
+from gridcover.errors import InputError
 
 F_VALUES = ("json", "geojson", "application/json", "application/geo+json")
 ITEMS_PARAMS = ("bbox", "bbox-crs", "crs", "limit", "offset", "datetime", "f")
@@ -129,10 +129,16 @@ def items_params(settings_limit: int, max_limit: int) -> Callable[[Request], Ite
                     f"(in the axis order of {in_crs.uri}); boxes across the antimeridian are not "
                     "supported"
                 )
-            try:
-                bbox84 = bbox_to_storage(b, in_crs)
-            except CRSError:
-                raise
+            bbox84 = bbox_to_storage(b, in_crs)
+            if in_crs.epsg in (None, 4490, 4326) and not (-90 <= bbox84[1] <= bbox84[3] <= 90):
+                if in_crs.lat_first:
+                    order = "latitude first: bbox=minlat,minlon,maxlat,maxlon"
+                else:
+                    order = "longitude first: bbox=minlon,minlat,maxlon,maxlat"
+                raise InputError(
+                    f"bbox={q['bbox']!r} gives latitudes {bbox84[1]:g}..{bbox84[3]:g}, outside "
+                    f"-90..90; the axis order of {in_crs.uri} is {order}"
+                )
         filters = {k: v for k, v in q.items() if k not in ITEMS_PARAMS}
         query = ItemsQuery(bbox=bbox84, filters=filters, limit=min(limit, max_limit), offset=offset)
         return ItemsParams(query=query, crs=crs, bbox=bbox_nums, bbox_crs=bbox_crs)
