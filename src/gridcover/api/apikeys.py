@@ -5,6 +5,8 @@ log) and finds the stored row; the secret is checked against ``scrypt(secret, sa
 constant-time comparison. Roles: ``admin``, ``planner``, ``grid_chief`` (with the code of his
 grid; his scope includes the grid's descendants) and ``reader``. The table lives in the store's
 database (``gridcover_api_keys`` in the GeoPackage, ``gridcover.api_keys`` in PostgreSQL).
+Making and revoking a key add an audit row (collection ``api_keys``, object the key id) in the
+same transaction, like every other write.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from gridcover.api.audit import now_iso
-from gridcover.api.edits import ROLES
+from gridcover.api.audit import ensure_audit_schema, entry_for, now_iso, write_entry
+from gridcover.api.edits import ROLES, Actor
 from gridcover.api.sqlbackend import SqlTarget, run
 from gridcover.errors import InputError, NotFound
 
@@ -104,10 +106,16 @@ class KeyStore:
         with self.target.transaction() as conn:
             for statement in (_SQLITE_DDL,) if self.target.kind == "sqlite" else _POSTGRES_DDL:
                 run(conn, statement)
+        ensure_audit_schema(self.target)
         self._ready = True
 
-    def add(self, name: str, role: str, grid_code: str | None = None) -> NewKey:
-        """Create a key; the returned token is the only time the secret exists in clear."""
+    def add(
+        self, name: str, role: str, grid_code: str | None = None, actor: Actor | None = None
+    ) -> NewKey:
+        """Create a key; the returned token is the only time the secret exists in clear.
+
+        ``actor`` (default: the current request's, else ``system``) is named in the audit row.
+        """
         if role not in ROLES:
             raise InputError(f"unknown role {role!r}; use one of: {', '.join(ROLES)}")
         if role == "grid_chief" and not grid_code:
@@ -128,6 +136,9 @@ class KeyStore:
                 (record.id, record.name, record.role, record.grid_code, record.salt,
                  record.digest, record.created, None),
             )  # fmt: skip
+            detail = {"name": record.name, "role": role, "grid": grid_code}
+            write_entry(conn, entry_for(actor, "add_key", "api_keys", object_id=key_id,
+                                        grid=grid_code, detail=detail))  # fmt: skip
         return NewKey(record, f"gck_{key_id}_{secret}")
 
     def all(self) -> list[ApiKey]:
@@ -141,8 +152,8 @@ class KeyStore:
         """Active keys by id."""
         return {k.id: k for k in self.all() if k.active}
 
-    def revoke(self, key_id: str) -> ApiKey:
-        """Mark a key revoked (kept for the audit trail); raises NotFound."""
+    def revoke(self, key_id: str, actor: Actor | None = None) -> ApiKey:
+        """Mark a key revoked (kept for the audit trail, and audited); raises NotFound."""
         self.ensure_schema()
         with self.target.transaction() as conn:
             cur = run(
@@ -155,4 +166,6 @@ class KeyStore:
                     raise NotFound(
                         f"no API key with id {key_id!r}; 'gridcover keys list' shows them"
                     )
+            else:
+                write_entry(conn, entry_for(actor, "revoke_key", "api_keys", object_id=key_id))
         return next(k for k in self.all() if k.id == key_id)

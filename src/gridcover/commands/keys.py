@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gridcover.api.apikeys import KeyStore
+    from gridcover.api.edits import Actor
     from gridcover.settings import Settings
 
 NAME = "keys"
@@ -25,6 +26,7 @@ examples:
   gridcover keys add --name "Li Wei" --role grid_chief --grid 440305001
   gridcover keys list
   gridcover keys revoke 3f9a01bc
+  gridcover audit --collection api_keys      # who made and revoked which key
   curl -H "X-API-Key: gck_..." http://127.0.0.1:8000/collections
 """
 
@@ -71,8 +73,21 @@ def _keys(args: argparse.Namespace) -> KeyStore:
     return KeyStore(target_for(settings_from(args)))
 
 
+def _operator() -> Actor:
+    """The person at the shell, as named in the audit log."""
+    import getpass
+
+    from gridcover.api.edits import Actor
+
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):
+        user = "unknown user"
+    return Actor(name=f"{user} (gridcover keys)", role="system")
+
+
 def run_add(args: argparse.Namespace) -> int:
-    made = _keys(args).add(args.name, args.role, args.grid)
+    made = _keys(args).add(args.name, args.role, args.grid, actor=_operator())
     r = made.record
     scope = f" for grid {r.grid_code}" if r.grid_code else ""
     print(f"key {r.id} ({r.role}{scope}) for {r.name}:")
@@ -96,6 +111,6 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_revoke(args: argparse.Namespace) -> int:
-    k = _keys(args).revoke(args.key_id)
+    k = _keys(args).revoke(args.key_id, actor=_operator())
     print(f"key {k.id} ({k.role}, {k.name}) revoked at {k.revoked}")
     return 0
