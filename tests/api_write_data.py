@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import httpx
@@ -61,7 +62,7 @@ def cameras() -> gpd.GeoDataFrame:
     return read_layer(CHICAGO / "speed_camera_locations.csv", "cameras")
 
 
-def settings_for(backend: str, folder: Path, **extra: object) -> Settings:
+def settings_for(backend: str, folder: Path, **extra: Any) -> Settings:
     """Settings of a store of ``backend`` with its data in ``folder`` (or a fresh database)."""
     url = None
     if backend == "postgis":
@@ -70,7 +71,7 @@ def settings_for(backend: str, folder: Path, **extra: object) -> Settings:
         url = fresh_database_url()
     return Settings(
         data_dir=folder, load_sample=False, database_url=url, key_cache_seconds=0, **extra
-    )  # type: ignore[arg-type]
+    )
 
 
 def fill_store(settings: Settings) -> None:

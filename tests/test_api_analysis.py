@@ -285,6 +285,7 @@ def test_whatif_reaim_and_add_equal_a_full_run_of_the_changed_layer(
     layers = {k: store.read_layer(k) if store.has_layer(k) else None for k in (
         "grids", "cameras", "buildings", "roads", "sites", "posts", "incidents")}  # fmt: skip
     cams = layers["cameras"]
+    assert cams is not None
     aimed = cams[(cams["fov_deg"] < 180) & cams["azimuth_deg"].notna()]
     cid = str(aimed["camera_id"].iloc[0])
     new_az = (float(aimed["azimuth_deg"].iloc[0]) + 180.0) % 360.0

@@ -35,7 +35,7 @@ class Env:
     client: TestClient
     planner: dict[str, str]
 
-    def entries(self) -> list:  # type: ignore[type-arg]
+    def entries(self) -> list:
         return read_entries(target_for(self.settings), limit=1000)
 
 

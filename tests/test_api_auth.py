@@ -38,7 +38,7 @@ class Env:
     def h(self, role: str) -> dict[str, str]:
         return {"X-API-Key": self.keys[role]}
 
-    def audit(self) -> list:  # type: ignore[type-arg]
+    def audit(self) -> list:
         return read_entries(target_for(self.settings), limit=1000)
 
 
@@ -60,7 +60,7 @@ def _sha(point: shapely.Point) -> str:
     return hashlib.sha256(shapely.to_wkb(point, output_dimension=2, byte_order=1)).hexdigest()
 
 
-def _moved(p: shapely.Point, dx: float = 1e-4) -> dict:  # type: ignore[type-arg]
+def _moved(p: shapely.Point, dx: float = 1e-4) -> dict:
     return {"type": "Point", "coordinates": [p.x + dx, p.y]}
 
 

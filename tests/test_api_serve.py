@@ -74,7 +74,7 @@ def serve(data_dir: Path, **env: str) -> Iterator[tuple[str, Path]]:
             proc.wait()
 
 
-def _wait_for_jobs(client: httpx.Client, seconds: float = 240) -> list[dict]:  # type: ignore[type-arg]
+def _wait_for_jobs(client: httpx.Client, seconds: float = 240) -> list[dict]:
     deadline = time.monotonic() + seconds
     while True:
         jobs = client.get("/jobs").json()["jobs"]

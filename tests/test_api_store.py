@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,7 +20,7 @@ from gridcover.errors import InputError, NotFound
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> GeoPackageStore:
+def store(tmp_path: Path) -> Iterator[GeoPackageStore]:
     s = GeoPackageStore(tmp_path / "s.gpkg")
     yield s
     s.close()

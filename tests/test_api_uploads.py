@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 import shapely
 from fastapi.testclient import TestClient
@@ -44,7 +45,7 @@ class Env:
     def digests(self) -> tuple[str, str]:
         return (w.stored_digest(self.settings, "cameras"), w.stored_digest(self.settings, "grids"))
 
-    def put(self, layer: str, name: str, data: bytes, **form: str):  # type: ignore[no-untyped-def]
+    def put(self, layer: str, name: str, data: bytes, **form: str) -> httpx.Response:
         return self.client.put(
             f"/layers/{layer}", files={"file": (name, data)}, data=form, headers=self.admin
         )
@@ -70,12 +71,12 @@ def _csv(edit: Callable[[list[dict[str, str]]], list[dict[str, str]]]) -> bytes:
     return out.getvalue().encode()
 
 
-def _beats(edit: Callable[[list[dict]], list[dict]], n: int = 6) -> bytes:  # type: ignore[type-arg]
+def _beats(edit: Callable[[list[dict]], list[dict]], n: int = 6) -> bytes:
     feats = json.loads(BEATS.read_text(encoding="utf-8"))["features"][:n]
     return json.dumps({"type": "FeatureCollection", "features": edit(feats)}).encode()
 
 
-def _bowtie(feats: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+def _bowtie(feats: list[dict]) -> list[dict]:
     x0, y0, x1, y1 = shapely.geometry.shape(feats[2]["geometry"]).bounds
     feats[2]["geometry"] = {
         "type": "Polygon",
@@ -84,26 +85,26 @@ def _bowtie(feats: list[dict]) -> list[dict]:  # type: ignore[type-arg]
     return feats
 
 
-def _unclosed(feats: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+def _unclosed(feats: list[dict]) -> list[dict]:
     feats[1]["geometry"]["coordinates"][0] = feats[1]["geometry"]["coordinates"][0][:-1]
     return feats
 
 
-def _cams_geojson(edit: Callable[[list[dict]], list[dict]]) -> bytes:  # type: ignore[type-arg]
+def _cams_geojson(edit: Callable[[list[dict]], list[dict]]) -> bytes:
     gdf = w.cameras().head(6)[["camera_id", "type", "status", "geometry"]]
     feats = json.loads(gdf.to_json())["features"]
     return json.dumps({"type": "FeatureCollection", "features": edit(feats)}).encode()
 
 
-def _set(i: int, geometry: dict | None) -> Callable[[list[dict]], list[dict]]:  # type: ignore[type-arg]
-    def edit(feats: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+def _set(i: int, geometry: dict | None) -> Callable[[list[dict]], list[dict]]:
+    def edit(feats: list[dict]) -> list[dict]:
         feats[i]["geometry"] = geometry
         return feats
 
     return edit
 
 
-def _swap(feats: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+def _swap(feats: list[dict]) -> list[dict]:
     for f in feats:
         f["geometry"]["coordinates"] = f["geometry"]["coordinates"][::-1]
     return feats

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import geopandas as gpd
 import psycopg
@@ -157,8 +158,8 @@ def test_rls_keeps_a_grid_chief_in_his_grid_without_the_api(chicago: PostGISStor
     assert layer_digest(chicago.read_layer("cameras")) == base
     inside = FeatureRow(shapely.Point(p.x + 1e-4, p.y), {**_row(chicago, own).properties})
     before = chicago.edit_feature("cameras", own, inside, mode="replace", actor=CHIEF)
-    assert before is not None and before.geometry.equals(p)
-    assert _row(chicago, own).geometry.equals(inside.geometry)
+    assert before is not None and before.geometry is not None and before.geometry.equals(p)
+    assert _row(chicago, own).geometry.equals(inside.geometry)  # type: ignore[union-attr]
     with pytest.raises(Conflict):
         chicago.edit_feature("cameras", own, inside, mode="create", actor=CHIEF)
 
@@ -192,6 +193,7 @@ def test_rls_on_grid_attributes_and_shapes(chicago: PostGISStore) -> None:
             actor=CHIEF,
         )
     r = grid_row("D8")
+    assert r.geometry is not None
     bigger = r.geometry.buffer(0.01)
     with pytest.raises(PermissionDenied, match="not their shape"):
         chicago.edit_feature(
@@ -220,7 +222,7 @@ def test_rls_filters_plain_sql_run_as_the_grid_chief_role(chicago: PostGISStore,
         )
         assert cur.rowcount == n_inside  # every other row is invisible to the UPDATE
         cur = conn.execute("SELECT count(*) FROM gridcover.features WHERE layer = 'cameras'")
-        assert cur.fetchone()[0] == len(cams)  # but all rows stay readable
+        assert cur.fetchone() == (len(cams),)  # but all rows stay readable
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute(
                 "UPDATE gridcover.features SET geom = ST_Translate(geom, 0.5, 0) "
@@ -261,7 +263,7 @@ def test_audit_log_is_append_only_and_written_with_the_edit(
         chicago.edit_feature(
             "cameras", own, moved, mode="replace", actor=CHIEF, on_commit=failing_audit
         )
-    assert _row(chicago, own).geometry.equals(p)  # no audit row, no edit
+    assert _row(chicago, own).geometry.equals(p)  # type: ignore[union-attr]  # no audit row, no edit
 
 
 def test_pages_stay_exact_after_deletes_and_creates(chicago: PostGISStore) -> None:
@@ -289,7 +291,7 @@ def test_pages_stay_exact_after_deletes_and_creates(chicago: PostGISStore) -> No
     )
 
 
-def _run_coverage(settings: object) -> tuple[dict, str]:  # type: ignore[type-arg]
+def _run_coverage(settings: object) -> tuple[dict, str]:
     import time
 
     from fastapi.testclient import TestClient
@@ -317,13 +319,13 @@ def _run_coverage(settings: object) -> tuple[dict, str]:  # type: ignore[type-ar
     return doc["summary"], layer_digest(cells.sort_values("h3").reset_index(drop=True))
 
 
-def test_the_whole_service_runs_on_postgis_with_the_same_answers(
-    tmp_path: object, url: str
-) -> None:
+def test_the_whole_service_runs_on_postgis_with_the_same_answers(tmp_path: Path, url: str) -> None:
     from gridcover.settings import Settings
 
-    pg = Settings(data_dir=tmp_path, database_url=url, rate_limit_per_minute=0, sample_analyses=False)  # type: ignore[arg-type]
-    gpkg = Settings(data_dir=tmp_path, rate_limit_per_minute=0, sample_analyses=False)  # type: ignore[arg-type]
+    pg = Settings(
+        data_dir=tmp_path, database_url=url, rate_limit_per_minute=0, sample_analyses=False
+    )
+    gpkg = Settings(data_dir=tmp_path, rate_limit_per_minute=0, sample_analyses=False)
     pg_summary, pg_cells = _run_coverage(pg)
     gpkg_summary, gpkg_cells = _run_coverage(gpkg)
     assert pg_summary == gpkg_summary and pg_summary["cells"] > 0
