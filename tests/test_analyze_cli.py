@@ -212,9 +212,11 @@ def test_camera_defaults_override_and_cell_cameras(tmp_path: Path, capsys) -> No
     views = gpd.read_parquet(out / "views.parquet")
     raw = gpd.read_file(SAMPLE / "cameras.geojson")
     assert raw["range_m"].isna().all()  # every sample range comes from the type defaults
-    expect = raw["type"].map(
-        {"dome": 45.0, "ptz": 120.0, "bullet": CameraDefaults().bullet_range_m}
-    ).fillna(CameraDefaults().other_range_m)
+    expect = (
+        raw["type"]
+        .map({"dome": 45.0, "ptz": 120.0, "bullet": CameraDefaults().bullet_range_m})
+        .fillna(CameraDefaults().other_range_m)
+    )
     np.testing.assert_array_equal(views["range_m"].to_numpy(), expect.to_numpy())
     # cell_cameras.csv: every pair where the cell centre lies inside the camera's view
     pairs = pd.read_csv(out / "cell_cameras.csv", dtype={"camera_id": str})
