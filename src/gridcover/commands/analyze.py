@@ -19,9 +19,9 @@ weight of every cell (roads, intersections, key sites, incidents; see --weights)
 blind spots and the statistics of every grid at every level.
 
 Writes into --out: views, cells, blind_spots, grid_stats as GeoJSON and GeoParquet,
-grid_stats.csv, summary.csv and report.txt. The files are written into a staging folder
-next to --out and moved in only when all are complete: a run that fails leaves a previous
-result in --out whole.
+grid_stats.csv, summary.csv and report.txt (and cell_cameras.csv with --cell-cameras). The
+files are written into a staging folder next to --out and moved in only when all are
+complete: a run that fails leaves a previous result in --out whole (not yet with --dask).
 
 examples:
   gridcover analyze --sample --out out/sample
