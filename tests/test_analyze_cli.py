@@ -184,6 +184,11 @@ def test_failed_run_leaves_previous_result_whole(
     summary = pd.read_csv(out / "summary.csv").set_index("key")["value"]
     assert int(summary["res"]) == 11
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    # a new folder gets the usual permissions (not a private temporary folder's 0700)
+    fresh, plain = tmp_path / "fresh", tmp_path / "plain"
+    plain.mkdir()
+    assert main(["analyze", "--sample", "--res", "11", "--out", str(fresh), "--no-progress"]) == 0
+    assert fresh.stat().st_mode == plain.stat().st_mode
 
 
 def test_progress_is_reported_for_every_step_and_file(tmp_path: Path) -> None:

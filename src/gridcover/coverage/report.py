@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -60,7 +61,9 @@ def staged_output(out_dir: str | Path) -> Iterator[Path]:
     if out.exists() and not out.is_dir():
         raise InputError(f"{out} is a file, not a folder: give --out a folder path.")
     out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    # mkdir (not mkdtemp, which makes it 0700) so a new --out gets the usual permissions
+    stage = out.parent / f".{out.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
+    stage.mkdir()
     try:
         yield stage
     except BaseException:
