@@ -22,6 +22,7 @@ import httpx
 import pandas as pd
 
 from gridcover.api.layers import store_layer
+from gridcover.api.store import Store
 from gridcover.api.store_gpkg import GeoPackageStore
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -61,14 +62,20 @@ def chicago_posts() -> gpd.GeoDataFrame:
     )  # fmt: skip
 
 
-def build_store(folder: Path) -> GeoPackageStore:
-    """A store in ``folder/gridcover.gpkg`` holding the real test layers."""
-    store = GeoPackageStore(folder / "gridcover.gpkg")
+def fill_store(store: Store) -> Store:
+    """Store the real test layers in ``store`` (any backend); returns it."""
     store_layer(store, "cameras", helsinki_cameras())
     store_layer(store, "buildings", gpd.read_file(HELSINKI / "buildings.geojson"))
     store_layer(store, "roads", gpd.read_file(HELSINKI / "highways.geojson"))
     store_layer(store, "grids", chicago_grids())
     store_layer(store, "posts", chicago_posts())
+    return store
+
+
+def build_store(folder: Path) -> GeoPackageStore:
+    """A store in ``folder/gridcover.gpkg`` holding the real test layers."""
+    store = GeoPackageStore(folder / "gridcover.gpkg")
+    fill_store(store)
     return store
 
 

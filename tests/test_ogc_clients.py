@@ -1,7 +1,8 @@
 """Real clients read the running server: GDAL's OAPIF driver (via pyogrio), OWSLib, ogctests.
 
 The server is ``uvicorn`` on 127.0.0.1 on a free port, in a subprocess started by the
-fixture and stopped afterwards, with the default settings, rate limit included: desktop GIS
+fixture and stopped afterwards, once over a GeoPackage store and once over PostGIS, with
+the default settings, rate limit included: desktop GIS
 clients page at full speed and must not meet a 429 (the last test proves the limit was on).
 Expected counts come from the source files (geopandas + shapely), not from the server.
 """
@@ -19,18 +20,30 @@ import pyogrio
 import pytest
 import shapely
 
-from api_server import build_store, helsinki_cameras, live_server
+from api_server import build_store, fill_store, helsinki_cameras, live_server
+from gridcover.api.store import Store
 
 BBOX = (24.9400, 60.1660, 24.9450, 60.1690)  # lon/lat, central Helsinki
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
+@pytest.fixture(scope="module", params=["gpkg", "postgis"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, list[str]]]:
+    """The same layers served from a GeoPackage and from PostGIS."""
     folder = tmp_path_factory.mktemp("clients")
-    store = build_store(folder)
+    env: dict[str, str] = {}
+    if request.param == "postgis":
+        from gridcover.api.store_postgis import PostGISStore
+        from postgis_server import fresh_database_url
+
+        env["database_url"] = fresh_database_url()
+        store: Store = fill_store(PostGISStore(env["database_url"]))
+    else:
+        store = build_store(folder)
     ids = [c.id for c in store.collections()]
     store.close()
-    with live_server(folder) as base:
+    with live_server(folder, **env) as base:
         yield base, ids
 
 
