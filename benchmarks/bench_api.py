@@ -136,10 +136,15 @@ def pages(collection: str, total: int, limit: int = 1000, extra: str = "") -> li
     return [f"/collections/{collection}/items?limit={limit}&offset={o}{extra}" for o in offsets]
 
 
+TARGET_P50_MS = 50.0  # issue 4: p50 <= 50 ms for a 1,000-feature page
+
+
 def report(name: str, res: dict[str, float]) -> None:
+    verdict = "met" if res["p50_ms"] <= TARGET_P50_MS else "MISSED"
     print(
         f"{name:<58} n={res['n']:>4.0f} err={res['errors']:.0f}  p50 {res['p50_ms']:7.1f} ms  "
-        f"p99 {res['p99_ms']:7.1f} ms  {res['req_s']:6.1f} req/s  {res['mb_per_page']:.2f} MB"
+        f"p99 {res['p99_ms']:7.1f} ms  {res['req_s']:6.1f} req/s  {res['mb_per_page']:.2f} MB  "
+        f"target p50<={TARGET_P50_MS:.0f} ms {verdict}"
     )
 
 
