@@ -319,3 +319,21 @@ def test_100_mb_body_is_refused_while_streaming(tmp_path: Path) -> None:
         assert b"larger than the limit" in answer or b"413" in answer
         assert sent < settings.max_upload_bytes + 16 * mib < total  # refused near the limit
     assert w.stored_digest(settings, "cameras") == before
+
+
+def test_zip_limits_come_from_the_settings(tmp_path: Path) -> None:
+    """GRIDCOVER_ZIP_MAX_BYTES / _ENTRIES reach the archive check (defaults are generous)."""
+    settings = w.settings_for("gpkg", tmp_path, zip_max_bytes=20_000, zip_max_entries=3)
+    w.fill_store(settings)
+    admin = {"X-API-Key": w.add_key(settings, "admin")}
+    before = w.stored_digest(settings, "grids")
+    beats = _beats(lambda f: f, n=40)
+    assert len(beats) > 20_000  # its declared (uncompressed) size passes the limit
+    with TestClient(create_app(settings)) as client:
+        r = client.put("/layers/grids", files={"file": ("g.zip", _zip({"g.geojson": beats}))},
+                       headers=admin)  # fmt: skip
+        assert r.status_code == 400 and "20,000 bytes" in r.json()["description"], r.text
+        four = _zip({f"f{i}.txt": b"x" for i in range(4)}, 1)
+        r = client.put("/layers/grids", files={"file": ("m.zip", four)}, headers=admin)
+        assert r.status_code == 400 and "4 entries" in r.json()["description"], r.text
+    assert w.stored_digest(settings, "grids") == before
