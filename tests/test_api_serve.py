@@ -5,7 +5,8 @@ creates the GeoPackage store, loads the bundled sample and queues its analyses a
 test then reads the landing page, the collection list (every collection issue 4 names), an
 items page, follows the jobs to the end, and stops the server. Expected feature counts come
 from reading the sample files with the foundation's reader, not from the server. A second
-test starts the command on PostGIS and checks that it names the database, not a GeoPackage.
+test starts the command on PostGIS (``--database-url``, listening on every interface) and
+checks that it names the database, not a GeoPackage, and warns that reads are open.
 """
 
 from __future__ import annotations
@@ -39,15 +40,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(data_dir: Path, **env: str) -> Iterator[tuple[str, Path]]:
-    """Run ``python -m gridcover serve --port P``; yield (base URL, file of its output)."""
+def serve(data_dir: Path, *args: str, **env: str) -> Iterator[tuple[str, Path]]:
+    """Run ``python -m gridcover serve --port P [args]``; yield (base URL, file of its output)."""
     port = _free_port()
     out = data_dir.parent / f"serve-{port}.log"
     environ = {k: v for k, v in os.environ.items() if not k.startswith("GRIDCOVER_")}
     environ.update({"GRIDCOVER_DATA_DIR": str(data_dir), **env})
     with open(out, "wb") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "gridcover", "serve", "--port", str(port)],
+            [sys.executable, "-m", "gridcover", "serve", "--port", str(port), *args],
             env=environ, stdout=fh, stderr=subprocess.STDOUT,
         )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -137,6 +138,7 @@ def test_serve_with_no_configuration_serves_the_sample(tmp_path: Path) -> None:
     text = out.read_text()
     store = data / "gridcover.gpkg"
     assert f"serving the GeoPackage {store} on {base}" in text
+    assert "warning" not in text  # open reads, but only on loopback
     assert store.is_file()
 
 
@@ -146,13 +148,14 @@ def test_serve_on_postgis_names_the_database_not_a_geopackage(tmp_path: Path) ->
 
     url = fresh_database_url()
     data = tmp_path / "data"
-    env = {"GRIDCOVER_DATABASE_URL": url, "GRIDCOVER_SAMPLE_ANALYSES": "false"}
-    with serve(data, **env) as (base, out):
+    env = {"GRIDCOVER_SAMPLE_ANALYSES": "false"}
+    with serve(data, "--database-url", url, "--host", "0.0.0.0", **env) as (base, out):
         ids = [c["id"] for c in httpx.get(base + "/collections").json()["collections"]]
         assert {"cameras", "grids_level1", "roads"} <= set(ids)
     text = out.read_text()
     line = next(ln for ln in text.splitlines() if ln.startswith("gridcover: serving"))
     assert "the PostGIS database postgresql://" in line and ".gpkg" not in line
+    assert "warning: anyone who reaches 0.0.0.0" in text  # open reads on every interface
     user_info = url.split("://", 1)[1].split("@", 1)[0]
     if ":" in user_info:  # a password in the URL is never printed
         assert user_info.split(":", 1)[1] not in text

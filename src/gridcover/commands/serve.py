@@ -28,6 +28,9 @@ examples:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, help="folder of the GeoPackage store")
+    parser.add_argument(
+        "--database-url", help="PostgreSQL + PostGIS URL of the store (GRIDCOVER_DATABASE_URL)"
+    )
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default 8000)")
     parser.add_argument("--public-url", help="base URL used in links (behind a proxy)")
@@ -48,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
     overrides: dict[str, object] = {}
     if args.data_dir is not None:
         overrides["data_dir"] = args.data_dir
+    if args.database_url:
+        overrides["database_url"] = args.database_url
     if args.host is not None:
         overrides["host"] = args.host
     if args.port is not None:
@@ -62,5 +67,15 @@ def run(args: argparse.Namespace) -> int:
         f"gridcover: serving {store_label(settings)} on http://{settings.host}:{settings.port}",
         flush=True,
     )
+    open_reads = settings.read_access == "open" or (
+        settings.read_access == "auto" and not app.state.keys.active()
+    )
+    if open_reads and settings.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"gridcover: warning: anyone who reaches {settings.host}:{settings.port} can read "
+            "every layer, camera positions included (no API key exists yet); make keys with "
+            "'gridcover keys add' or set GRIDCOVER_READ_ACCESS=closed",
+            flush=True,
+        )
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
     return 0
