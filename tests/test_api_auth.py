@@ -233,6 +233,20 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
         assert r.status_code == 429 and 1 <= int(r.headers["retry-after"]) <= 60
 
 
+def test_a_key_made_while_the_server_runs_works_at_once(tmp_path: Path) -> None:
+    """The server caches the key list; a new key's unknown id makes it read the list again."""
+    from gridcover.api.apikeys import KeyStore
+
+    settings = Settings(data_dir=tmp_path, load_sample=False, key_cache_seconds=600)
+    w.fill_store(settings)
+    first = w.add_key(settings, "reader")
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/collections", headers={"X-API-Key": first}).status_code == 200
+        new = KeyStore(target_for(settings)).add("new planner", "planner").token
+        r = client.get("/collections", headers={"X-API-Key": new})
+        assert r.status_code == 200, r.text
+
+
 def test_key_guessing_is_limited_even_with_the_request_limit_off(tmp_path: Path) -> None:
     """Each unknown key costs one scrypt: such checks have their own, always-on bucket."""
     from gridcover.api.auth import VERIFY_BURST

@@ -108,8 +108,10 @@ class KeyCache:
         if not may_hash():
             return "limited"
         parsed = apikeys.parse_token(token)
-        if parsed and parsed[0] not in active and time.monotonic() - self._loaded > 0.2:
-            self._loaded = -math.inf  # a key made since the last load: read the list again
+        if parsed and parsed[0] not in active:
+            # Perhaps a key made since the last load: read the list again. Such reloads are
+            # bounded by the per-address limit on uncached checks (``may_hash`` above).
+            self._loaded = -math.inf
             active = await self.active()
         record = await anyio.to_thread.run_sync(apikeys.verify, token, active)
         if record is not None:
