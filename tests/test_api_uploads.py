@@ -157,6 +157,18 @@ BAD = {
         "which are metres, not the degrees",
     ),
     "missing CRS": ("cameras", "c.csv", lambda: STATE_PLANE, "no CRS was given; pass crs="),
+    "outside the plausible extent": (
+        "cameras",
+        "c.geojson",
+        lambda: _cams_geojson(_set(2, {"type": "Point", "coordinates": [200.0, 41.8]})),
+        "lies outside longitude -180..180",
+    ),
+    "Null Island placeholder": (
+        "cameras",
+        "c.geojson",
+        lambda: _cams_geojson(_set(3, {"type": "Point", "coordinates": [0.0, 0.0]})),
+        "Null Island",
+    ),
     "duplicate codes": (
         "cameras",
         "c.csv",
@@ -337,3 +349,22 @@ def test_zip_limits_come_from_the_settings(tmp_path: Path) -> None:
         r = client.put("/layers/grids", files={"file": ("m.zip", four)}, headers=admin)
         assert r.status_code == 400 and "4 entries" in r.json()["description"], r.text
     assert w.stored_digest(settings, "grids") == before
+
+
+def test_3d_upload_is_stored_2d_and_the_answer_says_so(env: Env) -> None:
+    """The foundation's 3D case is a note, not a refusal: the answer carries it."""
+
+    def lift(feats: list[dict]) -> list[dict]:
+        for i, f in enumerate(feats):
+            f["geometry"]["coordinates"] = [*f["geometry"]["coordinates"], 10.0 + i]
+        return feats
+
+    r = env.put("cameras", "c3d.geojson", _cams_geojson(lift))
+    assert r.status_code == 200, r.text
+    assert any("Z dropped" in n for n in r.json()["notes"]), r.json()["notes"]
+    got = env.client.get("/collections/cameras/items?limit=100", headers=env.admin).json()
+    src = w.cameras().head(6)
+    assert [f["id"] for f in got["features"]] == list(src["camera_id"])
+    for f, p in zip(got["features"], src.geometry, strict=True):
+        assert f["geometry"]["coordinates"] == [p.x, p.y]  # two numbers, the source's x, y
+    w.fill_store(env.settings)  # restore the module's layers
