@@ -222,12 +222,14 @@ def test_blind_spots_are_h3_components(city_runs) -> None:
         assert len({label[c] for c in comp}) == 1
 
 
-def test_partial_sum_merge_agrees(client, sample_runs, tmp_path) -> None:
-    """With ``gather_limit=0`` blind spots crossing edges are merged from per-partition
-    sums and outline unions: same cells and ranks, sums and outlines to 1e-9."""
+@pytest.mark.parametrize("limits", [{"gather_limit": 0}, {"gather_budget": 0}])
+def test_partial_sum_merge_agrees(client, sample_runs, tmp_path, limits) -> None:
+    """With ``gather_limit=0`` (or no ``gather_budget``) blind spots crossing edges are
+    merged from per-partition sums and outline unions: same cells and ranks, sums and
+    outlines to 1e-9."""
     single, _ = sample_runs
     dist = run_distributed(
-        **sample_layers(), client=client, out_dir=tmp_path, parent_res=8, gather_limit=0
+        **sample_layers(), client=client, out_dir=tmp_path, parent_res=8, **limits
     )
     assert dist.approximate_blind_spots == dist.spanning_blind_spots > 0
     assert_cells_equal(single, dist)

@@ -24,6 +24,7 @@ every worker and the client can reach (docs/SCALE.md).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import shutil
 import time
@@ -178,6 +179,7 @@ def run_distributed(
     config: AnalysisConfig | None = None,
     parent_res: int | None = None,
     gather_limit: int = 100_000,
+    gather_budget: int = 5_000_000,
     window: int | None = None,
     progress: Progress | None = None,
 ) -> DistributedResult:
@@ -185,8 +187,9 @@ def run_distributed(
     parent cell (``parent_res``, default ``res - 6``); writes into ``out_dir`` (see the
     module doc and docs/SCALE.md). Layers: canonical GeoDataFrames, any CRS.
     ``gather_limit``: a blind spot crossing partition edges is recomputed from its cells
-    when each of its pieces has at most this many cells; ``window``: tasks in flight
-    (default 2 x worker threads + 1)."""
+    when each of its pieces has at most this many cells, as long as the client holds at
+    most ``gather_budget`` such cells in all (beyond, pieces are merged from their sums);
+    ``window``: tasks in flight (default 2 x worker threads + 1)."""
     t_all = time.perf_counter()
     step = progress or (lambda _s, _i, _n: None)
     secs: dict[str, float] = {}
@@ -248,7 +251,13 @@ def run_distributed(
     total = len(parts) + len(orphan)
     jobs = itertools.chain(((halo.job(i),) for i in range(len(parts))), ((j,) for j in orphan))
     outputs: list[PartitionOutput] = []
+    kept = 0
     for o in _windowed(client, run_partition, jobs, win):
+        kept += len(o.gathered)
+        if kept > gather_budget and len(o.gathered):  # bounded client memory: partial sums
+            o = dataclasses.replace(
+                o, gathered=o.gathered.iloc[:0], clusters=o.clusters.assign(gathered=False)
+            )
         outputs.append(o)
         step(f"partitions {len(outputs)}/{total}", 1, 4)
     outputs.sort(key=lambda o: o.key)
