@@ -7,12 +7,15 @@ from pathlib import Path
 
 import geopandas as gpd
 import pyogrio
+import pytest
 
 from gridcover.gis import read_layer
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_geodata"
 
 
+@pytest.mark.filterwarnings("ignore:Column names longer than 10:UserWarning")
+@pytest.mark.filterwarnings("ignore:Normalized/laundered field name:RuntimeWarning")
 def test_sample_grids_and_cameras_round_trip_through_shapefile(tmp_path: Path) -> None:
     cases = {
         "grids": ["code", "parent_code", "level", "name"],
