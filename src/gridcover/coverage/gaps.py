@@ -22,7 +22,7 @@ from shapely.geometry import shape
 
 from gridcover.coverage.cells import Cells
 
-__all__ = ["BlindSpots", "cluster_cells", "find_blind_spots"]
+__all__ = ["BlindSpots", "add_nearest", "cluster_cells", "find_blind_spots"]
 
 
 def cluster_cells(cells: np.ndarray) -> np.ndarray:
@@ -103,17 +103,34 @@ def find_blind_spots(
         geometry=geoms if k else gpd.GeoSeries([], crs="EPSG:4326"),
         crs="EPSG:4326",
     )
-    metric = table.to_crs(cells.crs)
-    for layer, key, prefix in ((cameras, camera_id, "camera"), (posts, post_id, "post")):
-        table[f"nearest_{prefix}"], table[f"nearest_{prefix}_m"] = _nearest(
-            metric, layer, key, cells.crs
-        )
+    add_nearest(table, cameras, posts, cells.crs, camera_id=camera_id, post_id=post_id)
     return BlindSpots(cell_cluster, table)
 
 
 def _outline(group: np.ndarray) -> shapely.Geometry:
     geo = h3n.cells_to_h3shape(group.astype(np.uint64))
     return shape(geo.__geo_interface__)  # GeoJSON order: (lng, lat)
+
+
+def add_nearest(
+    table: gpd.GeoDataFrame,
+    cameras: gpd.GeoDataFrame | None,
+    posts: gpd.GeoDataFrame | None,
+    crs: pyproj.CRS,
+    *,
+    camera_id: str = "camera_id",
+    post_id: str = "post_id",
+) -> None:
+    """Add ``nearest_camera``, ``nearest_camera_m``, ``nearest_post``, ``nearest_post_m`` to
+    the blind-spot ``table`` (EPSG:4326 outlines), in place.
+
+    Distances in metres from each outline (0 when inside), measured in the metric ``crs``;
+    ids from the ``camera_id`` / ``post_id`` column, else the layer's index; None / NaN when
+    the layer is missing or empty. Shared by ``find_blind_spots`` and the partition merge.
+    """
+    metric = table.to_crs(crs)
+    for layer, key, prefix in ((cameras, camera_id, "camera"), (posts, post_id, "post")):
+        table[f"nearest_{prefix}"], table[f"nearest_{prefix}_m"] = _nearest(metric, layer, key, crs)
 
 
 def _nearest(

@@ -32,6 +32,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from gridcover.coverage.gaps import add_nearest
 from gridcover.coverage.partition_blind import outline
 from gridcover.coverage.partition_priority import make_cells
 from gridcover.coverage.partition_run import (
@@ -163,31 +164,10 @@ def merge_blind_spots(
         geometry=geoms[ranking] if k else gpd.GeoSeries([], crs="EPSG:4326"),
         crs="EPSG:4326",
     )
-    metric = table.to_crs(crs)
-    for layer, key, prefix in ((cameras, "camera_id", "camera"), (posts, "post_id", "post")):
-        table[f"nearest_{prefix}"], table[f"nearest_{prefix}_m"] = _nearest(metric, layer, key, crs)
+    add_nearest(table, cameras, posts, crs)
     rank_node = rank_of_comp[comp] if k else np.empty(0, np.int64)
     rank_of = [rank_node[offset[i] : offset[i + 1]] for i in range(len(outputs))]
     return MergedBlindSpots(table, rank_of, int(multi.size), approx)
-
-
-def _nearest(
-    metric: gpd.GeoDataFrame, layer: gpd.GeoDataFrame | None, key: str, crs: pyproj.CRS
-) -> tuple[np.ndarray, np.ndarray]:
-    """Nearest feature of ``layer`` to each outline (metres), as gaps.find_blind_spots does."""
-    n = len(metric)
-    ids = np.full(n, None, dtype=object)
-    dist = np.full(n, np.nan)
-    if layer is None or len(layer) == 0 or n == 0:
-        return ids, dist
-    pts = layer.to_crs(crs)
-    tree = shapely.STRtree(np.asarray(pts.geometry.values))
-    (src, dst), d = tree.query_nearest(
-        np.asarray(metric.geometry.values), return_distance=True, all_matches=False
-    )
-    ids[src] = pts[key].to_numpy()[dst] if key in pts.columns else pts.index.to_numpy()[dst]
-    dist[src] = d
-    return ids, dist
 
 
 def pseudo_cells(outputs: Sequence[PartitionOutput], rank_of: Sequence[np.ndarray]) -> pd.DataFrame:
