@@ -35,7 +35,7 @@ from gridcover.api.store import (
     LayerMeta,
     LayerWrite,
     Store,
-    ViewSpec,
+    StoreBase,
 )
 
 COLUMNS = ("at", "request_id", "actor", "key_id", "role", "action", "collection", "object_id",
@@ -218,7 +218,7 @@ def _has_audit_table(conn: Any, target: SqlTarget) -> bool:
 
 
 # -- a store that audits every layer write ---------------------------------------------------
-class AuditedStore:
+class AuditedStore(StoreBase):
     """A ``Store`` whose layer writes add an audit row inside the committing transaction."""
 
     def __init__(self, inner: Store) -> None:
@@ -264,16 +264,6 @@ class AuditedStore:
         return getattr(self.inner, name)
 
     # writes: audited
-    def replace_layer(
-        self,
-        layer: str,
-        gdf: gpd.GeoDataFrame,
-        meta: LayerMeta,
-        views: Sequence[ViewSpec] | None = None,
-        on_commit: CommitHook | None = None,
-    ) -> None:
-        self.replace_layers([LayerWrite(layer, gdf, meta, views)], on_commit=on_commit)
-
     def replace_layers(
         self, writes: Sequence[LayerWrite], on_commit: CommitHook | None = None
     ) -> None:

@@ -188,6 +188,27 @@ class Store(Protocol):
         ...
 
 
+class StoreBase:
+    """The ``Store`` methods every backend derives the same way from its other methods:
+    ``replace_layer`` is a batch of one, ``has_layer`` and ``is_new`` read ``layers()``."""
+
+    def replace_layer(
+        self: Store,
+        layer: str,
+        gdf: gpd.GeoDataFrame,
+        meta: LayerMeta,
+        views: Sequence[ViewSpec] | None = None,
+        on_commit: CommitHook | None = None,
+    ) -> None:
+        self.replace_layers([LayerWrite(layer, gdf, meta, views)], on_commit=on_commit)
+
+    def has_layer(self: Store, layer: str) -> bool:
+        return layer in self.layers()
+
+    def is_new(self: Store) -> bool:
+        return not self.layers()
+
+
 def open_store(settings: Settings) -> Store:
     """The store the settings name: the GeoPackage in ``settings.data_dir`` (created if new),
     or the PostGIS database of ``settings.database_url`` (``postgresql://...``) when set."""

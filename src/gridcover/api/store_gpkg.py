@@ -36,7 +36,7 @@ from gridcover.api.store import (
     ItemsQuery,
     LayerMeta,
     LayerWrite,
-    ViewSpec,
+    StoreBase,
 )
 from gridcover.errors import InputError, NotFound
 
@@ -59,7 +59,7 @@ FROM gridcover_collections c JOIN gridcover_layers l ON l.name = c.layer
 """
 
 
-class GeoPackageStore:
+class GeoPackageStore(StoreBase):
     """Layers in one GeoPackage file (``path``), created with an empty catalog if missing."""
 
     def __init__(self, path: Path) -> None:
@@ -178,12 +178,6 @@ class GeoPackageStore:
     def layers(self) -> list[str]:
         with self._read() as conn:
             return [r[0] for r in conn.execute("SELECT name FROM gridcover_layers ORDER BY name")]
-
-    def has_layer(self, layer: str) -> bool:
-        return layer in self.layers()
-
-    def is_new(self) -> bool:
-        return not self.layers()
 
     def layer_meta(self, layer: str) -> LayerMeta:
         with self._read() as conn:
@@ -343,16 +337,6 @@ class GeoPackageStore:
         raise NotFound(f"layer {layer!r} is not stored; stored layers: {self.layers()}")
 
     # -- writes --------------------------------------------------------------------------
-    def replace_layer(
-        self,
-        layer: str,
-        gdf: gpd.GeoDataFrame,
-        meta: LayerMeta,
-        views: Sequence[ViewSpec] | None = None,
-        on_commit: CommitHook | None = None,
-    ) -> None:
-        self.replace_layers([LayerWrite(layer, gdf, meta, views)], on_commit=on_commit)
-
     def replace_layers(
         self, writes: Sequence[LayerWrite], on_commit: CommitHook | None = None
     ) -> None:

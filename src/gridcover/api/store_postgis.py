@@ -34,6 +34,7 @@ from gridcover.api.store import (
     ItemsQuery,
     LayerMeta,
     LayerWrite,
+    StoreBase,
     ViewSpec,
 )
 from gridcover.errors import GridcoverError, InputError, NotFound
@@ -47,7 +48,7 @@ FROM gridcover.collections c JOIN gridcover.layers l ON l.name = c.layer
 _ENV = "ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
 
 
-class PostGISStore:
+class PostGISStore(StoreBase):
     """Layers in a PostgreSQL + PostGIS database at ``database_url``."""
 
     def __init__(self, database_url: str) -> None:
@@ -143,12 +144,6 @@ class PostGISStore:
         with self._read() as conn:
             rows = conn.execute("SELECT name FROM gridcover.layers ORDER BY name").fetchall()
         return [r[0] for r in rows]
-
-    def has_layer(self, layer: str) -> bool:
-        return layer in self.layers()
-
-    def is_new(self) -> bool:
-        return not self.layers()
 
     def layer_meta(self, layer: str) -> LayerMeta:
         with self._read() as conn:
@@ -254,16 +249,6 @@ class PostGISStore:
         return q.frame_of(rows, q.fields_from_json(row[0]))
 
     # -- layer writes ----------------------------------------------------------------------
-    def replace_layer(
-        self,
-        layer: str,
-        gdf: gpd.GeoDataFrame,
-        meta: LayerMeta,
-        views: Sequence[ViewSpec] | None = None,
-        on_commit: CommitHook | None = None,
-    ) -> None:
-        self.replace_layers([LayerWrite(layer, gdf, meta, views)], on_commit=on_commit)
-
     def replace_layers(
         self, writes: Sequence[LayerWrite], on_commit: CommitHook | None = None
     ) -> None:
