@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import shapely
 
-from gridcover.api.store import FieldInfo, FieldType
+from gridcover.api.store import CollectionInfo, FieldInfo, FieldType
+from gridcover.errors import InputError
 
 # Envelope size in bytes by the envelope indicator bits of the GeoPackage binary header.
 _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
@@ -140,3 +141,21 @@ def coerce_value(value: str, ftype: FieldType) -> Any:
             return 0
         raise ValueError(value)
     return value
+
+
+def filter_value(info: CollectionInfo, name: str, raw: str) -> tuple[FieldInfo, Any]:
+    """The property ``name`` of a collection and the query-string filter value ``raw`` in its
+    type (``coerce_value``); InputError naming the collection, property and fix otherwise."""
+    f = info.field(name)
+    if f is None:
+        raise InputError(
+            f"collection {info.id!r} has no property {name!r}; "
+            f"filter on one of {[x.name for x in info.fields]}"
+        )
+    try:
+        return f, coerce_value(raw, f.type)
+    except ValueError:
+        raise InputError(
+            f"filter {name}={raw!r}: property {name!r} of collection {info.id!r} is "
+            f"of type {f.type}; give a value of that type"
+        ) from None

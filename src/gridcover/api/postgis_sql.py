@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridcover.api.gpkg_sql import coerce_value
+from gridcover.api.gpkg_sql import filter_value
 from gridcover.api.store import CollectionInfo, FieldInfo
 from gridcover.errors import InputError
 
@@ -295,19 +295,7 @@ def where_clauses(info: CollectionInfo, filters: dict[str, str]) -> tuple[list[s
     if info.where is not None:
         match[info.where[0]] = info.where[1]
     for name, raw in filters.items():
-        f = info.field(name)
-        if f is None:
-            raise InputError(
-                f"collection {info.id!r} has no property {name!r}; "
-                f"filter on one of {[x.name for x in info.fields]}"
-            )
-        try:
-            value = coerce_value(raw, f.type)
-        except ValueError:
-            raise InputError(
-                f"filter {name}={raw!r}: property {name!r} of collection {info.id!r} is "
-                f"of type {f.type}; give a value of that type"
-            ) from None
+        f, value = filter_value(info, name, raw)
         match[name] = bool(value) if f.type == "boolean" else value
     if match:
         clauses.append("props @> %s::jsonb")

@@ -38,7 +38,7 @@ from gridcover.api.store import (
     LayerWrite,
     StoreBase,
 )
-from gridcover.errors import InputError, NotFound
+from gridcover.errors import NotFound
 
 _PHYSICAL = re.compile(r"^[a-z][a-z0-9_]{0,47}__[0-9a-f]{8}$")
 
@@ -200,19 +200,7 @@ class GeoPackageStore(StoreBase):
             clauses.append(f"t.{g.quote(info.where[0])} = ?")
             args.append(info.where[1])
         for name, raw in filters.items():
-            f = info.field(name)
-            if f is None:
-                raise InputError(
-                    f"collection {info.id!r} has no property {name!r}; "
-                    f"filter on one of {[x.name for x in info.fields]}"
-                )
-            try:
-                value = g.coerce_value(raw, f.type)
-            except ValueError:
-                raise InputError(
-                    f"filter {name}={raw!r}: property {name!r} of collection {info.id!r} is "
-                    f"of type {f.type}; give a value of that type"
-                ) from None
+            _, value = g.filter_value(info, name, raw)
             clauses.append(f"t.{g.quote(name)} = ?")
             args.append(value)
         return clauses, args
