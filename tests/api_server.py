@@ -20,9 +20,10 @@ from pathlib import Path
 import geopandas as gpd
 import httpx
 import pandas as pd
+import shapely
 
 from gridcover.api.layers import store_layer
-from gridcover.api.store import Store
+from gridcover.api.store import ItemsQuery, Store
 from gridcover.api.store_gpkg import GeoPackageStore
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -70,6 +71,26 @@ def fill_store(store: Store) -> Store:
     store_layer(store, "grids", chicago_grids())
     store_layer(store, "posts", chicago_posts())
     return store
+
+
+def check_bbox_pages(store: Store, limit: int) -> None:
+    """Store the Helsinki roads and page through a bbox query ``limit`` features at a time:
+    every page reports the full match count and the pages together are exactly the roads a
+    plain shapely intersects finds, in file order (= fid order), none twice."""
+    roads = gpd.read_file(HELSINKI / "highways.geojson")
+    store_layer(store, "roads", roads)
+    box = (24.9420, 60.1650, 24.9480, 60.1700)
+    expected = [i + 1 for i in roads.index[roads.intersects(shapely.box(*box))]]
+    got: list[int] = []
+    offset = 0
+    while True:
+        page = store.items("roads", ItemsQuery(bbox=box, limit=limit, offset=offset))
+        assert page.number_matched == len(expected)
+        got += page.ids
+        offset += limit
+        if offset >= page.number_matched:
+            break
+    assert got == expected
 
 
 def build_store(folder: Path) -> GeoPackageStore:

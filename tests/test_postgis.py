@@ -12,13 +12,12 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import geopandas as gpd
 import psycopg
 import pytest
 import shapely
 
 import api_write_data as w
-from api_server import HELSINKI, helsinki_cameras
+from api_server import check_bbox_pages, helsinki_cameras
 from gridcover.api.audit import AuditedStore, ensure_audit_schema, layer_digest, read_entries
 from gridcover.api.edits import Actor, FeatureRow
 from gridcover.api.layers import store_layer
@@ -85,20 +84,7 @@ def test_grid_levels_and_property_filters(chicago: PostGISStore) -> None:
 
 @pytest.mark.parametrize("limit", [1, 13, 1000])
 def test_bbox_pages_are_exact_and_complete(store: PostGISStore, limit: int) -> None:
-    roads = gpd.read_file(HELSINKI / "highways.geojson")
-    store_layer(store, "roads", roads)
-    box = (24.9420, 60.1650, 24.9480, 60.1700)
-    expected = [i + 1 for i in roads.index[roads.intersects(shapely.box(*box))]]
-    got: list[int] = []
-    offset = 0
-    while True:
-        page = store.items("roads", ItemsQuery(bbox=box, limit=limit, offset=offset))
-        assert page.number_matched == len(expected)
-        got += page.ids
-        offset += limit
-        if offset >= page.number_matched:
-            break
-    assert got == expected
+    check_bbox_pages(store, limit)
 
 
 def test_replace_is_atomic_when_the_commit_hook_fails(chicago: PostGISStore) -> None:
