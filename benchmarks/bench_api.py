@@ -64,11 +64,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def server(data_dir: Path, load_sample: bool) -> Iterator[str]:
+def server(data_dir: Path, load_sample: bool, database_url: str | None = None) -> Iterator[str]:
+    """uvicorn serving the store in ``data_dir`` (or the PostGIS ``database_url``), no rate
+    limit; yields the base URL once /conformance answers (200, or 401 when keys exist)."""
     port = _free_port()
     env = {**os.environ, "GRIDCOVER_DATA_DIR": str(data_dir),
            "GRIDCOVER_LOAD_SAMPLE": "1" if load_sample else "0",
            "GRIDCOVER_SAMPLE_DIR": str(SAMPLE), "GRIDCOVER_RATE_LIMIT_PER_MINUTE": "0"}  # fmt: skip
+    if database_url:
+        env["GRIDCOVER_DATABASE_URL"] = database_url
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "gridcover.api.app:create_app",
            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
     proc = subprocess.Popen(cmd, env=env)
@@ -76,7 +80,7 @@ def server(data_dir: Path, load_sample: bool) -> Iterator[str]:
     try:
         for _ in range(600):
             try:
-                if httpx.get(base + "/conformance", timeout=2).status_code == 200:
+                if httpx.get(base + "/conformance", timeout=2).status_code in (200, 401):
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
@@ -148,6 +152,23 @@ def report(name: str, res: dict[str, float]) -> None:
     )
 
 
+def bbox_and_crs(
+    base: str, cameras: int, a: argparse.Namespace, label: str, rng: np.random.Generator
+) -> None:
+    """The bbox scenario (50 random ~280 x 450 m boxes over central Helsinki, from ``rng``)
+    and the EPSG:4490 output scenario on ``cameras``; report lines start with ``label``."""
+    boxes = []
+    for _ in range(50):
+        x, y = rng.uniform(24.90, 24.975), rng.uniform(60.15, 60.186)
+        boxes.append(f"&bbox={x:.5f},{y:.5f},{x + 0.005:.5f},{y + 0.004:.5f}")
+    paths = [p for b in boxes for p in pages("cameras", 1000, extra=b)]
+    res = load(base, paths, a.requests, a.concurrency, a.seconds)
+    report(f"{label}bbox (~{cameras // 270} hits) c={a.concurrency}", res)
+    crs = "&crs=http://www.opengis.net/def/crs/EPSG/0/4490"
+    res = load(base, pages("cameras", cameras, extra=crs), a.requests, a.concurrency, a.seconds)
+    report(f"{label}limit=1000 crs=EPSG:4490 c={a.concurrency}", res)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--requests", type=int, default=200, help="requests per scenario (200)")
@@ -179,18 +200,7 @@ def main() -> None:
             for conc in (1, a.concurrency):
                 res = load(base, pages("cameras", a.cameras), a.requests, conc, a.seconds)
                 report(f"{a.cameras} cameras limit=1000 random offset c={conc}", res)
-            boxes = []
-            rng = np.random.default_rng(1)
-            for _ in range(50):
-                x, y = rng.uniform(24.90, 24.975), rng.uniform(60.15, 60.186)
-                boxes.append(f"&bbox={x:.5f},{y:.5f},{x + 0.005:.5f},{y + 0.004:.5f}")
-            paths = [p for b in boxes for p in pages("cameras", 1000, extra=b)]
-            res = load(base, paths, a.requests, a.concurrency, a.seconds)
-            report(f"{a.cameras} cameras bbox (~{a.cameras // 270} hits) c={a.concurrency}", res)
-            crs = "&crs=http://www.opengis.net/def/crs/EPSG/0/4490"
-            res = load(base, pages("cameras", a.cameras, extra=crs), a.requests, a.concurrency,
-                       a.seconds)  # fmt: skip
-            report(f"{a.cameras} cameras limit=1000 crs=EPSG:4490 c={a.concurrency}", res)
+            bbox_and_crs(base, a.cameras, a, f"{a.cameras} cameras ", np.random.default_rng(1))
 
 
 if __name__ == "__main__":

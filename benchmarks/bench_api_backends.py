@@ -15,13 +15,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -29,58 +25,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from bench_api import load, pages, report, synthetic_cameras
+from bench_api import bbox_and_crs, load, pages, report, server, synthetic_cameras
 
 from gridcover.api.apikeys import KeyStore
 from gridcover.api.layers import store_layer
 from gridcover.api.sqlbackend import target_for
 from gridcover.api.store import open_store
 from gridcover.settings import Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def server(settings: Settings) -> Iterator[str]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "GRIDCOVER_DATA_DIR": str(settings.data_dir),
-        "GRIDCOVER_LOAD_SAMPLE": "0",
-        "GRIDCOVER_RATE_LIMIT_PER_MINUTE": "0",
-    }
-    if settings.database_url:
-        env["GRIDCOVER_DATABASE_URL"] = settings.database_url
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "gridcover.api.app:create_app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
-    proc = subprocess.Popen(cmd, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(base + "/conformance", timeout=2).status_code in (200, 401):
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def _edits(base: str, key: str, ids: list[str], rng: np.random.Generator) -> list[float]:
@@ -110,22 +61,11 @@ def bench_backend(name: str, settings: Settings, a: argparse.Namespace) -> None:
     store.close()
     print(f"[{name}] store {a.cameras} cameras: create {t1 - t0:.1f} s, replace {t2 - t1:.1f} s")
     rng = np.random.default_rng(1)
-    with server(settings) as base:
+    with server(settings.data_dir, False, settings.database_url) as base:
         for conc in (1, a.concurrency):
             res = load(base, pages("cameras", a.cameras), a.requests, conc, a.seconds)
             report(f"[{name}] {a.cameras} cameras limit=1000 c={conc}", res)
-        boxes = []
-        for _ in range(50):
-            x, y = rng.uniform(24.90, 24.975), rng.uniform(60.15, 60.186)
-            boxes.append(f"&bbox={x:.5f},{y:.5f},{x + 0.005:.5f},{y + 0.004:.5f}")
-        paths = [p for b in boxes for p in pages("cameras", 1000, extra=b)]
-        res = load(base, paths, a.requests, a.concurrency, a.seconds)
-        report(f"[{name}] bbox (~{a.cameras // 270} hits) c={a.concurrency}", res)
-        crs = "&crs=http://www.opengis.net/def/crs/EPSG/0/4490"
-        res = load(
-            base, pages("cameras", a.cameras, extra=crs), a.requests, a.concurrency, a.seconds
-        )
-        report(f"[{name}] limit=1000 crs=EPSG:4490 c={a.concurrency}", res)
+        bbox_and_crs(base, a.cameras, a, f"[{name}] ", rng)
         if a.edits:
             key = KeyStore(target_for(settings)).add("bench", "planner").token
             ids = [str(i) for i in rng.choice(cams["camera_id"].to_numpy(), a.edits)]
