@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import shapely
 
-from gridcover.coverage.cells import cells_for_area
+from gridcover.coverage.cells import cells_for_area, cells_from_ids, cells_in_polygon
 from gridcover.coverage.priority import (
     intersections_from_lines,
     priority_from_layers,
@@ -109,12 +109,38 @@ def test_road_component_matches_brute_force(cells, roads) -> None:
     pts = shapely.points(cells.x[pick], cells.y[pick])
     lines = np.asarray(roads.geometry.values)
     rw = np.array([w.road_weight(c) for c in roads["class"]])
-    edge = np.sqrt(2 * cells.area_m2.mean() / (3 * np.sqrt(3)))
-    radius = max(w.road_buffer_m, edge * np.sqrt(3) / 2)
+    # documented rule: buffer_m, never less than the inner radius of a regular hexagon of
+    # the cell's own area (area = 2 sqrt(3) r², so r = edge x sqrt(3) / 2)
+    edge = np.sqrt(2 * cells.area_m2[pick] / (3 * np.sqrt(3)))
+    radius = np.maximum(w.road_buffer_m, edge * np.sqrt(3) / 2)
     d = shapely.distance(pts[:, None], lines[None, :])
-    expect = np.where(d <= radius, rw[None, :], 0).max(axis=1)
+    expect = np.where(d <= radius[:, None], rw[None, :], 0).max(axis=1)
     np.testing.assert_allclose(p.components["roads"][pick], expect)
     assert (p.components["roads"] > 0).mean() > 0.2
+
+
+def test_cell_weight_does_not_depend_on_the_other_cells(cells, roads) -> None:
+    # Helsinki analysed alone, then together with a town at 45° N whose res-12 cells are
+    # ≈ 35 % larger: the Helsinki cells keep every weight (same metric CRS, so same x/y)
+    town = cells_in_polygon(shapely.box(24.90, 45.00, 24.93, 45.02), 12)
+    large = cells_from_ids(np.r_[cells.h3, town], cells.crs)
+    pos = large.index_of(cells.h3)
+    assert (pos >= 0).all() and len(large) > 2 * len(cells)
+    w = load_weights()
+    small_p = priority_from_layers(cells, roads=roads, weights=w)
+    large_p = priority_from_layers(large, roads=roads, weights=w)
+    np.testing.assert_array_equal(large_p.weight[pos], small_p.weight)
+    for k in small_p.components:
+        np.testing.assert_array_equal(large_p.components[k][pos], small_p.components[k])
+    assert (small_p.components["roads"] > 0).sum() > 100
+    # the test can fail: a buffer from the mean cell of the analysed set would move cells
+    d = shapely.distance(cells.points()[:, None], np.asarray(roads.geometry.values)[None, :])
+    near = d.min(axis=1)
+
+    def mean_rule(c):
+        return max(w.road_buffer_m, np.sqrt(c.area_m2.mean() / (2 * np.sqrt(3))))
+
+    assert ((near <= mean_rule(cells)) != (near <= mean_rule(large))).sum() > 10
 
 
 def test_sites_incidents_buildings(cells) -> None:

@@ -5,8 +5,8 @@
 
 1. plan the partitions (res-``parent_res`` H3 cells) and select each one's halo on the
    client (STRtree distance queries, metric CRS of the area, as on one machine);
-2. if priority needs them, a cheap pre-pass sums cell counts and areas (priority's road
-   buffer depends on the mean cell area of the whole set) and area-incident shares;
+2. if there are area incidents, a cheap pre-pass sums per partition the area of each
+   incident's cells (its count is shared over all its cells, across partitions);
 3. ``partition_run.run_partition`` per partition on the workers, a bounded window of
    tasks in flight: each writes its cells as one GeoParquet part (``out_dir/cells/``) and
    the views of the cameras it owns (``out_dir/views/``), and returns small aggregates;
@@ -239,9 +239,8 @@ def run_distributed(
         },
         grids=g[["code", "level", "geometry"]].assign(gidx=np.arange(len(g))),
     )
-    for i, n_c, s_a, inside in _windowed(client, prepass_indexed, halo.prepass_jobs(), win):
-        halo.add_prepass(i, n_c, s_a, inside)
-    halo.finish_prepass(weights)
+    for i, inside in _windowed(client, prepass_indexed, halo.prepass_jobs(), win):
+        halo.add_prepass(i, inside)
     secs["pre-pass"] = time.perf_counter() - t
     t = time.perf_counter()
     halo.select(weights)

@@ -9,7 +9,6 @@ CRS of the area (the same projection, coordinate by coordinate, as on one machin
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +23,8 @@ from shapely.geometry.base import BaseGeometry
 
 from gridcover.coverage.analysis import AnalysisConfig
 from gridcover.coverage.partition import Partition, near_pairs
-from gridcover.coverage.partition_priority import road_radius
 from gridcover.coverage.partition_run import PartitionJob, prepass_partition
+from gridcover.coverage.priority import road_reach_m
 from gridcover.coverage.snapping import DEFAULT_SNAP_OFFSET_M
 from gridcover.coverage.weights import Weights
 from gridcover.errors import InputError
@@ -66,9 +65,9 @@ def prepass_indexed(
     crs: pyproj.CRS,
     incident_areas: np.ndarray,
     cache: str | None = None,
-) -> tuple[int, int, float, np.ndarray]:
+) -> tuple[int, np.ndarray]:
     """``prepass_partition`` tagged with the partition position ``i`` (runs on a worker)."""
-    return (i, *prepass_partition(area, part, res, crs, incident_areas, cache))
+    return i, prepass_partition(area, part, res, crs, incident_areas, cache)
 
 
 def metric_layer(gdf: gpd.GeoDataFrame | None, crs: Any, kind: str) -> gpd.GeoDataFrame | None:
@@ -98,14 +97,13 @@ class Halo:
     buildings: gpd.GeoDataFrame | None  # metric
     layers: dict[str, gpd.GeoDataFrame | None]  # roads, sites, incidents (metric)
     grids: gpd.GeoDataFrame  # code, level, gidx, geometry (EPSG:4326)
-    road_radius_m: float | None = None
     inc_rows: np.ndarray | None = None  # area-incident row positions
     inc_pairs: list[np.ndarray] | None = None  # per partition, positions in inc_rows
     inc_partial: list[np.ndarray] | None = None  # per partition, area of its cells (m²)
 
     def prepass_jobs(self) -> Iterator[tuple[Any, ...]]:
-        """Arguments of ``prepass_indexed`` per partition (empty when priority needs no
-        global figure: no roads and no area incidents)."""
+        """Arguments of ``prepass_indexed`` per partition (empty when there are no area
+        incidents, the only figure priority needs from other partitions)."""
         n = len(self.parts)
         inc = self.layers.get("incidents")
         rows = area_incident_rows(inc)
@@ -114,11 +112,8 @@ class Halo:
         self.inc_rows = rows
         self.inc_pairs = slices(near_pairs(regions, geoms, 1.0), n) if rows.size else [rows] * n
         self.inc_partial = [np.zeros(0)] * n
-        self._n_cells = 0
-        self._area_sums: list[float] = []
         self.cache: list[str | None] = [None] * n
-        roads = self.layers.get("roads")
-        if not ((roads is not None and len(roads)) or rows.size):
+        if not rows.size:
             return iter(())
         scratch = self.out_dir / "_scratch"
         scratch.mkdir(parents=True, exist_ok=True)
@@ -128,22 +123,13 @@ class Halo:
             for i, p in enumerate(self.parts)
         )
 
-    def add_prepass(self, i: int, n_cells: int, area_sum: float, inside: np.ndarray) -> None:
+    def add_prepass(self, i: int, inside: np.ndarray) -> None:
         """Record the pre-pass result of partition ``i``."""
-        self._n_cells += n_cells
-        self._area_sums.append(area_sum)
         assert self.inc_partial is not None
         self.inc_partial[i] = inside
 
-    def finish_prepass(self, weights: Weights) -> None:
-        """Fix the road buffer from the global mean cell area (when there are roads)."""
-        n_cells, sums = self._n_cells, self._area_sums
-        if n_cells and self.layers.get("roads") is not None:
-            mean = math.fsum(sums) / n_cells
-            self.road_radius_m = road_radius(mean, weights.road_buffer_m, self.res, self.crs)
-
     def select(self, weights: Weights) -> None:
-        """Run the distance queries (after the pre-pass fixed ``road_radius_m``)."""
+        """Run the distance queries (one per layer over all partition regions)."""
         n = len(self.parts)
         regions = np.array([p.region for p in self.parts], dtype=object)
         snap = DEFAULT_SNAP_OFFSET_M
@@ -154,7 +140,7 @@ class Halo:
         if self.buildings is not None:
             geoms = np.asarray(self.buildings.geometry.values)
             self.bld_of = slices(near_pairs(regions, geoms, reach), n)
-        road = self.road_radius_m or weights.road_buffer_m
+        road = road_reach_m(self.res, weights.road_buffer_m)
         p_reach = 1.0 + max(
             road, weights.intersection_radius_m, weights.site_radius_m, weights.incident_radius_m
         )
@@ -222,7 +208,6 @@ class Halo:
             sites=lay.get("sites"),
             incidents=self._incidents(i),
             grids=self.grids.iloc[self.grid_of[i]],
-            road_radius_m=self.road_radius_m,
             out_dir=str(self.out_dir),
             gather_limit=self.gather_limit,
             cells_cache=self.cache[i],

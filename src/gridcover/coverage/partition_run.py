@@ -7,7 +7,8 @@
 ``AnalysisResult.cells``) and the views of the cameras it owns, and returns only small
 aggregates (:class:`PartitionOutput`). ``finish_partition`` later rewrites the two parts
 with the global blind-spot ranks and per-camera cell counts. ``prepass_partition`` returns
-the cell count and area sum that priority's road buffer depends on (see ``priority_cells``).
+the area of each area incident's cells owned by the partition (an area incident's count is
+shared over all its cells, across partitions) and caches the cells for ``run_partition``.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from gridcover.coverage.cells import Cells, cells_from_ids
 from gridcover.coverage.cover import Sectors, camera_counted, cover_cells, cover_pairs
 from gridcover.coverage.partition import Partition, partition_cells
 from gridcover.coverage.partition_blind import local_blind_spots
-from gridcover.coverage.partition_priority import make_cells, partition_priority, weights_from_state
-from gridcover.coverage.priority import COMPONENTS, Priority
+from gridcover.coverage.partition_priority import make_cells, weights_from_state
+from gridcover.coverage.priority import COMPONENTS, Priority, priority_from_layers
 from gridcover.coverage.stats import locate_points
 
 __all__ = [
@@ -69,7 +70,6 @@ class PartitionJob:
     sites: gpd.GeoDataFrame | None = None
     incidents: gpd.GeoDataFrame | None = None
     grids: gpd.GeoDataFrame | None = None
-    road_radius_m: float | None = None
     out_dir: str | None = None
     gather_limit: int = 100_000
     cells_cache: str | None = None
@@ -238,14 +238,13 @@ def run_partition(job: PartitionJob) -> PartitionOutput:
     cov = cover_cells(len(cells), ci, ki, counted)
     seen = np.bincount(ki, minlength=len(views)).astype(np.int64)
     lap("cover")
-    prio = partition_priority(
+    prio = priority_from_layers(
         cells,
         roads=job.roads,
         sites=job.sites,
         incidents=job.incidents,
         buildings=job.buildings,
         weights=weights,
-        road_radius_m=job.road_radius_m,
     )
     grid = _cell_grid(job, cells)
     lap("priority")
@@ -295,9 +294,9 @@ def prepass_partition(
     crs: pyproj.CRS,
     incident_areas: np.ndarray | None = None,
     cache: str | None = None,
-) -> tuple[int, float, np.ndarray]:
-    """(cell count, sum of cell areas in m², per area incident the area in m² of its cells
-    owned here) of a partition: what the mean cell area and the incident shares need.
+) -> np.ndarray:
+    """Per area incident, the area in m² of its cells owned by the partition (what the
+    incident shares need).
 
     ``incident_areas``: incident polygons in the metric ``crs`` (a cell is an incident's when
     the polygon contains its centroid, as in priority); ``cache``: save the cells there
@@ -311,7 +310,7 @@ def prepass_partition(
     if polys.size and len(cells):
         pairs = shapely.STRtree(cells.points()).query(polys, predicate="contains")
         inside = np.bincount(pairs[0], weights=cells.area_m2[pairs[1]], minlength=polys.size)
-    return len(cells), float(np.sum(cells.area_m2)), inside
+    return inside
 
 
 def finish_partition(
