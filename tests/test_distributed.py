@@ -296,3 +296,29 @@ def test_bad_camera_rows_are_reported_before_any_work(client, tmp_path) -> None:
     with pytest.raises(InputError, match=r"row 3 .*fov_deg is 400"):
         run_distributed(**layers, client=client, out_dir=tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_failed_dask_run_leaves_previous_result_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "summary.csv").write_text("previous good run\n", encoding="utf-8")
+    (out / "cells").mkdir()
+    (out / "cells" / "part-0.parquet").write_bytes(b"previous part")
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    import gridcover.coverage.distributed_cli as dcli
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError("No space left on device (planted)")
+
+    monkeypatch.setattr(dcli, "write_distributed", disk_full)
+    from gridcover.cli import main
+
+    argv = ["analyze", "--sample", "--out", str(out), "--dask", "local:2", "--parent-res", "8"]
+    with pytest.raises(OSError, match="planted"):
+        main([*argv, "--no-progress"])
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging folder left behind

@@ -139,6 +139,7 @@ def run_cli(
     from tqdm import tqdm
 
     from gridcover.coverage.distributed import connect, run_distributed
+    from gridcover.coverage.report import staged_output
     from gridcover.coverage.weights import load_weights
 
     quiet = getattr(args, "no_progress", False) or not sys.stderr.isatty()
@@ -148,24 +149,27 @@ def run_cli(
         bar.set_description(step)
         bar.update(done - bar.n)
 
-    try:
-        with connect(args.dask, memory_limit=getattr(args, "worker_memory", None)) as client:
-            result = run_distributed(
-                **layers,
-                client=client,
-                out_dir=args.out,
-                config=config,
-                parent_res=getattr(args, "parent_res", None),
-                progress=progress,
-            )
-    finally:
-        bar.close()
-    weights = config.weights or load_weights()
-    written = write_distributed(result, args.out, weights)
-    report = distributed_report(result, weights)
-    if read_notes:
-        report += "Reading notes:\n" + "".join(f"  - {n}\n" for n in read_notes)
-        (Path(args.out) / "report.txt").write_text(report, encoding="utf-8")
+    # Workers write their parts into a staging folder beside --out (same shared storage);
+    # it replaces the old results only when every part and table is written.
+    with staged_output(args.out) as stage:
+        try:
+            with connect(args.dask, memory_limit=getattr(args, "worker_memory", None)) as client:
+                result = run_distributed(
+                    **layers,
+                    client=client,
+                    out_dir=stage,
+                    config=config,
+                    parent_res=getattr(args, "parent_res", None),
+                    progress=progress,
+                )
+        finally:
+            bar.close()
+        weights = config.weights or load_weights()
+        written = write_distributed(result, stage, weights)
+        report = distributed_report(result, weights)
+        if read_notes:
+            report += "Reading notes:\n" + "".join(f"  - {n}\n" for n in read_notes)
+            (stage / "report.txt").write_text(report, encoding="utf-8")
     print(report)
     print(f"gridcover: wrote {len(written)} files and folders to {args.out}")
     return 0
