@@ -89,9 +89,22 @@ def assert_blind_spots_equal(single: AnalysisResult, dist: DistributedResult) ->
     a, b = dist.blind_spots, single.blind_spots
     assert list(a.columns) == list(b.columns)
     assert len(a) == len(b) > 0
-    for col in ("blind_spot", "grid_code", "cells", "nearest_camera", "nearest_post"):
+    for col in (
+        "blind_spot",
+        "grid_code",
+        "cells",
+        "nearest_camera",
+        "nearest_offline_camera",
+        "nearest_post",
+    ):
         assert _same_column(a[col], b[col]), col
-    for col in ("weight", "area_m2", "nearest_camera_m", "nearest_post_m"):
+    for col in (
+        "weight",
+        "area_m2",
+        "nearest_camera_m",
+        "nearest_offline_camera_m",
+        "nearest_post_m",
+    ):
         assert np.array_equal(a[col].to_numpy(), b[col].to_numpy(), equal_nan=True), col
     assert a.geometry.geom_equals_exact(b.geometry, 0).all()
     # cell sets: the cells of blind spot k are the same cells in both runs
@@ -234,7 +247,13 @@ def test_partial_sum_merge_agrees(client, sample_runs, tmp_path, limits) -> None
     assert dist.approximate_blind_spots == dist.spanning_blind_spots > 0
     assert_cells_equal(single, dist)
     a, b = dist.blind_spots, single.blind_spots
-    for col in ("weight", "area_m2", "nearest_camera_m", "nearest_post_m"):
+    for col in (
+        "weight",
+        "area_m2",
+        "nearest_camera_m",
+        "nearest_offline_camera_m",
+        "nearest_post_m",
+    ):
         np.testing.assert_allclose(a[col], b[col], rtol=1e-9, atol=1e-6, err_msg=col)
     sym = shapely.area(shapely.symmetric_difference(a.geometry.values, b.geometry.values))
     assert (sym <= 1e-9 * shapely.area(b.geometry.values)).all()

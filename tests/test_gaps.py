@@ -1,4 +1,5 @@
-"""Blind spots: clustering by H3 adjacency, polygons, ranking, nearest camera and post."""
+"""Blind spots: clustering by H3 adjacency, polygons, ranking, nearest camera (counted and
+not counted) and post."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ import geopandas as gpd
 import h3
 import networkx as nx
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
+from gridcover.coverage.analysis import AnalysisConfig, run_analysis
 from gridcover.coverage.cells import cells_for_area
 from gridcover.coverage.gaps import cluster_cells, find_blind_spots
+from gridcover.errors import InputError
+from sample_analysis import sample_layers, sample_result
 
 DATA = "tests/data/helsinki-osm-center"
 
@@ -98,3 +103,84 @@ def test_no_blind_cells_and_no_layers() -> None:
     one[3] = True
     t = find_blind_spots(cells, one, np.ones(len(cells))).table
     assert len(t) == 1 and t["nearest_camera"].isna().all()
+
+
+def _brute_nearest(polys: np.ndarray, pts: np.ndarray, ids: np.ndarray) -> list[tuple]:
+    """Per polygon: (minimum distance, ids at that distance) by a plain loop; (nan, {None})
+    when there is no point."""
+    out = []
+    for poly in polys:
+        d = np.array([poly.distance(p) for p in pts])
+        if d.size == 0:
+            out.append((np.nan, {None}))
+            continue
+        out.append((d.min(), set(ids[np.isclose(d, d.min(), rtol=0, atol=1e-9)])))
+    return out
+
+
+def _check_nearest(table: gpd.GeoDataFrame, cams: gpd.GeoDataFrame, on: np.ndarray, crs) -> None:
+    polys = np.asarray(table.to_crs(crs).geometry.values)
+    pts = np.asarray(cams.to_crs(crs).geometry.values)
+    ids = cams["camera_id"].to_numpy()
+    for col, mask in (("nearest_camera", on), ("nearest_offline_camera", ~on)):
+        want = _brute_nearest(polys, pts[mask], ids[mask])
+        got_d = table[f"{col}_m"].to_numpy(float)
+        np.testing.assert_allclose(got_d, [w[0] for w in want], rtol=0, atol=1e-6, err_msg=col)
+        for got, (_, best) in zip(table[col], want, strict=True):
+            assert (None if pd.isna(got) else got) in best, col
+
+
+def test_nearest_counted_and_offline_camera_on_sample() -> None:
+    """The sample run (default config: offline cameras do not count): ``nearest_camera`` is
+    the nearest camera not offline, ``nearest_offline_camera`` the nearest offline one,
+    both checked by brute force; some blind spots have an offline camera nearer than any
+    counted one (the case a planner must read as "repair", not "add")."""
+    r = sample_result(12)
+    cams = sample_layers()["cameras"]
+    on = cams["status"].to_numpy() != "offline"
+    assert (~on).sum() == 11
+    t = r.blind_spots
+    assert len(t) > 50
+    _check_nearest(t, cams, on, r.state.crs)
+    nearer = t["nearest_offline_camera_m"] < t["nearest_camera_m"]
+    assert nearer.sum() >= 1
+    # the column a planner used before: nearest of any status is offline for these spots
+    status = dict(zip(cams["camera_id"], cams["status"], strict=True))
+    assert all(status[c] == "offline" for c in t.loc[nearer, "nearest_offline_camera"])
+    assert all(status[c] != "offline" for c in t["nearest_camera"])
+
+
+def test_nearest_follows_the_run_config() -> None:
+    """With ``include_offline`` every camera counts: no offline nearest, and the nearest
+    camera is the nearest of all; with ``unknown_online=False`` unknown cameras do not."""
+    layers = sample_layers()
+    cams = layers["cameras"]
+    r = run_analysis(**layers, config=AnalysisConfig(res=12, include_offline=True))
+    t = r.blind_spots
+    assert t["nearest_offline_camera"].isna().all()
+    assert t["nearest_offline_camera_m"].isna().all()
+    _check_nearest(t, cams, np.ones(len(cams), bool), r.state.crs)
+    # unknown status not counted: mark every 7th camera unknown
+    status = cams["status"].to_numpy().copy()
+    status[::7] = "unknown"
+    cams2 = cams.assign(status=status)
+    r2 = run_analysis(
+        **(layers | {"cameras": cams2}), config=AnalysisConfig(res=12, unknown_online=False)
+    )
+    _check_nearest(r2.blind_spots, cams2, status == "online", r2.state.crs)
+    assert (
+        r2.blind_spots["nearest_offline_camera"].isin(cams2["camera_id"][status == "unknown"]).any()
+    )
+
+
+def test_counted_mask_on_find_blind_spots(setup) -> None:
+    """An explicit ``counted`` mask splits the layer; without one and without a status
+    column every camera counts; a mask of the wrong length is refused."""
+    cells, blind, weight, cams, posts = setup
+    on = np.arange(len(cams)) % 3 != 0
+    t = find_blind_spots(cells, blind, weight, cameras=cams, posts=posts, counted=on).table
+    _check_nearest(t, cams, on, cells.crs)
+    t0 = find_blind_spots(cells, blind, weight, cameras=cams).table
+    assert t0["nearest_offline_camera"].isna().all()
+    with pytest.raises(InputError, match="one per camera row"):
+        find_blind_spots(cells, blind, weight, cameras=cams, counted=on[:-1])

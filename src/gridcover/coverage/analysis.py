@@ -262,7 +262,9 @@ def finish(
     cells, cov, prio = state.cells, state.coverage, state.priority
     step(STEPS[4], first_step, n)
     blind = prio.priority & ~cov.covered
-    spots = find_blind_spots(cells, blind, prio.weight, cameras=state.cameras, posts=state.posts)
+    spots = find_blind_spots(
+        cells, blind, prio.weight, cameras=state.cameras, posts=state.posts, counted=cov.counted
+    )
     step(STEPS[5], first_step + 1, n)
     stats = grid_statistics(
         state.grid_index,

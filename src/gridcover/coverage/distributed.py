@@ -266,12 +266,16 @@ def run_distributed(
     seen = np.zeros(len(cams), np.int64)
     for o in outputs:
         np.add.at(seen, o.cam_index, o.cells_seen)
+    counted = camera_counted(
+        rows.status, include_offline=cfg.include_offline, unknown_online=cfg.unknown_online
+    )
     spots = merge_blind_spots(
         outputs,
         grid_codes=g["code"].astype(str).to_numpy(),
         crs=crs,
         cameras=cams,
         posts=None if posts is None else posts.to_crs("EPSG:4326"),
+        counted=counted,
     )
     pseudo = pseudo_cells(outputs, spots.rank_of)
     status = (
@@ -289,9 +293,6 @@ def run_distributed(
         camera_grid=camera_grid,
         camera_status=status,
         targets=weights.targets,
-    )
-    counted = camera_counted(
-        rows.status, include_offline=cfg.include_offline, unknown_online=cfg.unknown_online
     )
     base = {
         "res": cfg.res,

@@ -3,8 +3,9 @@
 Two blind cells belong to the same blind spot when they are H3 neighbours (``grid_disk``
 k=1); clusters are the connected components of that graph. Each cluster becomes a polygon
 (the exact union of its hexagons, ``h3.cells_to_h3shape``) ranked by total priority weight,
-with its area, cell count, nearest camera and nearest post (distances in metres from the
-cluster outline, 0 when inside).
+with its area, cell count, nearest counted camera, nearest camera that does not count
+(offline, or whatever the run leaves out: "repair camera X" rather than "add a camera") and
+nearest post (distances in metres from the cluster outline, 0 when inside).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from scipy.sparse.csgraph import connected_components
 from shapely.geometry import shape
 
 from gridcover.coverage.cells import Cells
+from gridcover.coverage.cover import camera_counted
+from gridcover.errors import InputError
 
 __all__ = ["BlindSpots", "add_nearest", "cluster_cells", "find_blind_spots"]
 
@@ -69,13 +72,15 @@ def find_blind_spots(
     *,
     cameras: gpd.GeoDataFrame | None = None,
     posts: gpd.GeoDataFrame | None = None,
+    counted: np.ndarray | None = None,
     camera_id: str = "camera_id",
     post_id: str = "post_id",
 ) -> BlindSpots:
     """Cluster the ``blind`` cells (bool per cell) and rank the clusters by total ``weight``.
 
     ``cameras``/``posts``: point layers (any CRS, reprojected to ``cells.crs``) for the
-    nearest camera / post of each cluster.
+    nearest camera / post of each cluster; ``counted``: per camera, True when it counts
+    towards coverage (see ``add_nearest``).
     """
     blind = np.asarray(blind, dtype=bool)
     idx = np.flatnonzero(blind)
@@ -103,7 +108,9 @@ def find_blind_spots(
         geometry=geoms if k else gpd.GeoSeries([], crs="EPSG:4326"),
         crs="EPSG:4326",
     )
-    add_nearest(table, cameras, posts, cells.crs, camera_id=camera_id, post_id=post_id)
+    add_nearest(
+        table, cameras, posts, cells.crs, counted=counted, camera_id=camera_id, post_id=post_id
+    )
     return BlindSpots(cell_cluster, table)
 
 
@@ -118,19 +125,50 @@ def add_nearest(
     posts: gpd.GeoDataFrame | None,
     crs: pyproj.CRS,
     *,
+    counted: np.ndarray | None = None,
     camera_id: str = "camera_id",
     post_id: str = "post_id",
 ) -> None:
-    """Add ``nearest_camera``, ``nearest_camera_m``, ``nearest_post``, ``nearest_post_m`` to
-    the blind-spot ``table`` (EPSG:4326 outlines), in place.
+    """Add ``nearest_camera``, ``nearest_camera_m``, ``nearest_offline_camera``,
+    ``nearest_offline_camera_m``, ``nearest_post``, ``nearest_post_m`` to the blind-spot
+    ``table`` (EPSG:4326 outlines), in place.
 
+    ``nearest_camera`` is the nearest camera that counts towards coverage,
+    ``nearest_offline_camera`` the nearest one that does not (None when every camera
+    counts). ``counted``: per camera row, True when it counts (``Coverage.counted`` of the
+    run); default: ``cover.camera_counted`` of the ``status`` column with its default rules
+    (online and unknown count), every camera when there is no ``status`` column.
     Distances in metres from each outline (0 when inside), measured in the metric ``crs``;
     ids from the ``camera_id`` / ``post_id`` column, else the layer's index; None / NaN when
-    the layer is missing or empty. Shared by ``find_blind_spots`` and the partition merge.
+    the layer (or its counted / not counted part) is missing or empty. Shared by
+    ``find_blind_spots`` and the partition merge.
     """
     metric = table.to_crs(crs)
-    for layer, key, prefix in ((cameras, camera_id, "camera"), (posts, post_id, "post")):
+    on: gpd.GeoDataFrame | None = None
+    off: gpd.GeoDataFrame | None = None
+    if cameras is not None:
+        mask = _counted_mask(cameras, counted)
+        on, off = cameras[mask], cameras[~mask]
+    layers = (
+        (on, camera_id, "camera"),
+        (off, camera_id, "offline_camera"),
+        (posts, post_id, "post"),
+    )
+    for layer, key, prefix in layers:
         table[f"nearest_{prefix}"], table[f"nearest_{prefix}_m"] = _nearest(metric, layer, key, crs)
+
+
+def _counted_mask(cameras: gpd.GeoDataFrame, counted: np.ndarray | None) -> np.ndarray:
+    if counted is None:
+        if "status" not in cameras.columns:
+            return np.ones(len(cameras), dtype=bool)
+        return camera_counted(cameras["status"].to_numpy())
+    mask = np.asarray(counted, dtype=bool)
+    if mask.shape != (len(cameras),):
+        raise InputError(
+            f"counted has {mask.size} values for {len(cameras)} cameras: give one per camera row."
+        )
+    return mask
 
 
 def _nearest(

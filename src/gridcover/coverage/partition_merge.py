@@ -98,8 +98,12 @@ def merge_blind_spots(
     crs: pyproj.CRS,
     cameras: gpd.GeoDataFrame | None,
     posts: gpd.GeoDataFrame | None,
+    counted: np.ndarray | None = None,
 ) -> MergedBlindSpots:
-    """Global ranked blind spots from the partitions' local clusters (see module doc)."""
+    """Global ranked blind spots from the partitions' local clusters (see module doc).
+
+    ``counted``: per camera row, True when it counts towards coverage (``gaps.add_nearest``).
+    """
     comp, offset, k = _components(outputs)
     cl = pd.concat([o.clusters for o in outputs], ignore_index=True)
     outl = np.concatenate([o.outlines for o in outputs] + [np.empty(0, object)])
@@ -164,7 +168,7 @@ def merge_blind_spots(
         geometry=geoms[ranking] if k else gpd.GeoSeries([], crs="EPSG:4326"),
         crs="EPSG:4326",
     )
-    add_nearest(table, cameras, posts, crs)
+    add_nearest(table, cameras, posts, crs, counted=counted)
     rank_node = rank_of_comp[comp] if k else np.empty(0, np.int64)
     rank_of = [rank_node[offset[i] : offset[i + 1]] for i in range(len(outputs))]
     return MergedBlindSpots(table, rank_of, int(multi.size), approx)

@@ -163,6 +163,13 @@ def _fmt_pct(v: float) -> str:
     return "n/a" if not np.isfinite(v) else f"{v:.1f}%"
 
 
+def _nearest_text(row: pd.Series, col: str) -> str:
+    """``id (metres)`` of a blind spot's nearest camera / post, ``-`` when there is none."""
+    if col not in row.index or pd.isna(row[col]):
+        return "-"
+    return f"{row[col]} ({row[f'{col}_m']:.0f})"
+
+
 def text_report(result: AnalysisResult, top: int = 10) -> str:
     """A short plain-text report: inputs, rule, coverage, top blind spots, targets, notes."""
     s = result.summary
@@ -195,22 +202,15 @@ def text_report(result: AnalysisResult, top: int = 10) -> str:
         lines.append(f"Top {len(spots)} blind spots (heaviest first):")
         lines.append(
             f"  {'rank':>4}  {'grid':<20} {'area m²':>9} {'weight':>8}  "
-            f"{'nearest camera (m)':<25} nearest post (m)"
+            f"{'nearest camera (m)':<25} {'nearest offline (m)':<25} nearest post (m)"
         )
         for _, r in spots.iterrows():
-            cam = (
-                "-"
-                if r["nearest_camera"] is None
-                else f"{r['nearest_camera']} ({r['nearest_camera_m']:.0f})"
-            )
-            post = (
-                "-"
-                if r["nearest_post"] is None
-                else f"{r['nearest_post']} ({r['nearest_post_m']:.0f})"
-            )
+            cam = _nearest_text(r, "nearest_camera")
+            off = _nearest_text(r, "nearest_offline_camera")
+            post = _nearest_text(r, "nearest_post")
             lines.append(
                 f"  {r['blind_spot']:>4}  {r['grid_code'] or '-':<20} {r['area_m2']:>9.0f} "
-                f"{r['weight']:>8.1f}  {cam:<25} {post}"
+                f"{r['weight']:>8.1f}  {cam:<25} {off:<25} {post}"
             )
         lines.append("")
     g = result.grid_stats

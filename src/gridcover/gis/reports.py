@@ -53,7 +53,8 @@ GRID_COLUMNS: tuple[str, ...] = (
     "targets_missed",
 )
 BLIND_COLUMNS = ("blind_spot", "grid_code", "weight", "area_m2", "cells", "nearest_camera",
-                 "nearest_camera_m", "nearest_post", "nearest_post_m")  # fmt: skip
+                 "nearest_camera_m", "nearest_offline_camera", "nearest_offline_camera_m",
+                 "nearest_post", "nearest_post_m")  # fmt: skip
 SUMMARY_KEYS = ("res", "cells", "area_m2", "covered_pct", "open_covered_pct",
                 "priority_weighted_pct", "priority_cells", "cameras", "cameras_online",
                 "cameras_offline", "blind_spots", "blind_spot_area_m2", "grids",

@@ -209,13 +209,14 @@ def blind_spots_layer(
     spots: gpd.GeoDataFrame, lang: str = "zh", budget: int = FEATURE_BUDGET
 ) -> MapLayer:
     """Blind spots in rank order. Columns: ``blind_spot`` (rank, 1 = heaviest), ``weight``;
-    optional ``area_m2``, ``cells``, ``grid_code``, ``nearest_camera(_m)``, ``nearest_post(_m)``."""
+    optional ``area_m2``, ``cells``, ``grid_code``, ``nearest_camera(_m)`` (counted camera),
+    ``nearest_offline_camera(_m)`` (camera that does not count), ``nearest_post(_m)``."""
     s = _require(spots, ("blind_spot", "weight"), "blind spots").sort_values("blind_spot")
     s, notes = _thin(s, "blind_spots", budget, lang)
     cols: dict[str, Any] = {"blind_spot": _fmt(s["blind_spot"]), "weight": _fmt(s["weight"], 1)}
     cols |= _opt(s, "area_m2", _fmt)
     cols |= _opt(s, "grid_code", lambda v: _text(v, lang))
-    for c in ("nearest_camera", "nearest_post"):
+    for c in ("nearest_camera", "nearest_offline_camera", "nearest_post"):
         cols |= _opt(s, c, lambda v: _text(v, lang))
         cols |= _opt(s, f"{c}_m", _fmt)
     style = {"color": "#b10026", "weight": 1.5, "fillColor": "#e31a1c", "fillOpacity": 0.45}
