@@ -18,11 +18,13 @@ from gridcover.api.analysis_routes import analysis_router, start_sample_runs
 from gridcover.api.audit import with_audit
 from gridcover.api.downloads import downloads_router
 from gridcover.api.errors import install_error_handlers
+from gridcover.api.job_records import JobRecords
 from gridcover.api.jobs import JobManager
 from gridcover.api.layers import load_sample_if_new
 from gridcover.api.maps_routes import maps_router
 from gridcover.api.ogc import ogc_router
 from gridcover.api.security import install_security
+from gridcover.api.sqlbackend import target_of_store
 from gridcover.api.store import Store, open_store
 from gridcover.settings import Settings
 
@@ -33,7 +35,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     store = with_audit(store if store is not None else open_store(settings))
     loaded = load_sample_if_new(store, settings)
 
-    jobs = JobManager(settings.job_workers)
+    jobs = JobManager(settings.job_workers, records=JobRecords(target_of_store(store)))
     cache = BaselineCache()
     if loaded and settings.sample_analyses:
         start_sample_runs(store, jobs, cache, settings)

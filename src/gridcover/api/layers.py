@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 import geopandas as gpd
 
-from gridcover.api.store import LayerMeta, Store, ViewSpec
+from gridcover.api.sqlbackend import exclusive, target_of_store
+from gridcover.api.store import LayerMeta, Store, ViewSpec, store_label
 from gridcover.gis.schemas import SCHEMAS
 from gridcover.settings import Settings
 
@@ -129,13 +130,21 @@ def load_input_layers(store: Store, folder: Path) -> list[str]:
 
 
 def load_sample_if_new(store: Store, settings: Settings) -> list[str]:
-    """On first start (empty store) load the bundled sample, if enabled and found."""
+    """On first start (empty store) load the bundled sample, if enabled and found.
+
+    Several server processes starting at once (``uvicorn --workers N``) take turns: the
+    check and the load run under an exclusive lock on the store's database, and the check is
+    repeated inside it, so exactly one process loads the sample and the others return ``[]``.
+    """
     if not settings.load_sample or not store.is_new():
         return []
     folder = bundled_sample_dir(settings)
     if folder is None:
         log.warning("no sample layers found; the store starts empty")
         return []
-    loaded = load_input_layers(store, folder)
-    log.info("loaded sample layers %s from %s into %s", loaded, folder, settings.store_path)
+    with exclusive(target_of_store(store), "sample-load"):
+        if not store.is_new():  # another process loaded it while this one waited
+            return []
+        loaded = load_input_layers(store, folder)
+    log.info("loaded sample layers %s from %s into %s", loaded, folder, store_label(settings))
     return loaded

@@ -1,4 +1,4 @@
-"""Where the service's own tables live (API keys, audit log): the store's own database.
+"""Where the service's own tables live (API keys, audit log, jobs): the store's own database.
 
 With the GeoPackage store that is the GeoPackage file itself (plain SQLite tables next to
 the layers, opened with the standard ``sqlite3`` only, never GDAL's SQLite); with PostGIS it
@@ -8,6 +8,7 @@ is the PostgreSQL database of ``GRIDCOVER_DATABASE_URL``. SQL texts use ``?`` pl
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -62,6 +63,29 @@ class SqlTarget:
 
         with psycopg.connect(self.location, autocommit=True) as pconn, pconn.transaction():
             yield pconn
+
+
+@contextmanager
+def exclusive(target: SqlTarget, name: str) -> Iterator[None]:
+    """Hold the lock ``name`` on ``target`` against every other process and thread.
+
+    SQLite: ``flock`` on the file ``<database>.<name>.lock`` beside the database (never a
+    lock on the database file itself, whose POSIX locks belong to SQLite). PostgreSQL:
+    ``pg_advisory_xact_lock`` in a transaction held open while the block runs.
+    """
+    if target.kind == "sqlite":
+        path = Path(f"{target.location}.{name}.lock")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a+b") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        return
+    with target.transaction() as conn:
+        run(conn, "SELECT pg_advisory_xact_lock(7274004, hashtext(?))", [name])
+        yield
 
 
 def target_for(settings: Settings) -> SqlTarget:

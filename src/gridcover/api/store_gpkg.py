@@ -28,6 +28,7 @@ import shapely
 from gridcover.api import gpkg_sql as g
 from gridcover.api.gpkg_catalog import prepare_write, write_layer
 from gridcover.api.gpkg_write import init_geopackage, read_feature_table
+from gridcover.api.sqlbackend import SqlTarget, exclusive
 from gridcover.api.store import (
     CollectionInfo,
     CommitHook,
@@ -102,6 +103,12 @@ class GeoPackageStore(StoreBase):
         self._local = threading.local()
 
     def _create_if_missing(self) -> None:
+        # Processes starting at once (uvicorn --workers N) take turns: SQLite answers
+        # "database is locked" without waiting when two switch a new file to WAL together.
+        with exclusive(SqlTarget("sqlite", str(self.path)), "create"):
+            self._create_locked()
+
+    def _create_locked(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = self._connect()
         try:
