@@ -317,6 +317,7 @@ def test_bad_camera_rows_are_reported_before_any_work(client, tmp_path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.filterwarnings("ignore:Port 8787 is already in use:UserWarning")
 def test_failed_dask_run_leaves_previous_result_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
