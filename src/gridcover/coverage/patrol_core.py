@@ -242,37 +242,29 @@ def design_zones(
         labels = repair_contiguity(nbr, labels, anchors, allowed, cost, exclave)
     colours = colour_classes(nbr)
     step = _step_seconds(nbr, cost, labels)
-    labels, stats = balance_zones(
-        nbr,
-        labels,
-        workload,
-        cost,
-        allowed,
-        movable,
-        colours,
-        group,
-        stop_ratio=stop_ratio,
-        max_iter=max_iter,
-        step_s=step,
-        compact=compact,
-    )
+
+    # Balance, smooth the outlines, then balance again what smoothing moved.
+    def balance(labels: np.ndarray) -> tuple[np.ndarray, BalanceStats]:
+        return balance_zones(
+            nbr,
+            labels,
+            workload,
+            cost,
+            allowed,
+            movable,
+            colours,
+            group,
+            stop_ratio=stop_ratio,
+            max_iter=max_iter,
+            step_s=step,
+            compact=compact,
+        )
+
+    labels, stats = balance(labels)
     labels, smoothed = smooth_zones(
         nbr, labels, workload, allowed, movable, colours, group, tolerance=smooth_tolerance
     )
-    labels, stats2 = balance_zones(
-        nbr,
-        labels,
-        workload,
-        cost,
-        allowed,
-        movable,
-        colours,
-        group,
-        stop_ratio=stop_ratio,
-        max_iter=max_iter,
-        step_s=step,
-        compact=compact,
-    )
+    labels, stats2 = balance(labels)
     stats = BalanceStats(
         stats.moves + stats2.moves + smoothed, stats.iterations + stats2.iterations, stats2.stopped
     )
