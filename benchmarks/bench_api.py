@@ -30,9 +30,9 @@ import httpx
 import numpy as np
 import shapely
 
-from gridcover.api.analysis import BaselineCache, run_coverage
-from gridcover.api.layers import load_sample_if_new, store_layer
-from gridcover.api.store_gpkg import GeoPackageStore
+from gridcover.api.jobs.plans import BaselineCache, run_coverage
+from gridcover.api.store.gpkg.store import GeoPackageStore
+from gridcover.api.store.publish import load_sample_if_new, store_layer
 from gridcover.settings import Settings
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_geodata"

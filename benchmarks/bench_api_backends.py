@@ -27,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from bench_api import bbox_and_crs, load, pages, report, server, synthetic_cameras
 
-from gridcover.api.apikeys import KeyStore
-from gridcover.api.layers import store_layer
-from gridcover.api.sqlbackend import target_for
 from gridcover.api.store import open_store
+from gridcover.api.store.keys import KeyStore
+from gridcover.api.store.publish import store_layer
+from gridcover.api.store.sql_target import target_for
 from gridcover.settings import Settings
 
 

@@ -55,9 +55,9 @@ from bench_views import city, naive_views, peak_mb, sector
 from gridcover.coverage.analysis import AnalysisConfig, AnalysisResult, run_analysis
 from gridcover.coverage.cells import Cells, cells_for_area
 from gridcover.coverage.cover import Sectors, cover_pairs
-from gridcover.coverage.occlusion import Walls
-from gridcover.coverage.snapping import snap_cameras
-from gridcover.coverage.views import view_polygons
+from gridcover.coverage.views.occlusion import Walls
+from gridcover.coverage.views.sectors import view_polygons
+from gridcover.coverage.views.snapping import snap_cameras
 from gridcover.coverage.whatif import Scenario, run_scenario
 from gridcover.gis.crs import local_metric_crs
 

@@ -8,7 +8,7 @@ town; a 200 m street grid in every town (``bench_coverage.roads_layer``) and the
 grid map of ``bench_coverage.grids_layer`` over the whole square (1,704 grids). At the
 defaults: 1,000,000 cameras, 1,000,000 buildings, ~33 M H3 cells at res 12.
 
-Runs ``gridcover.coverage.distributed.run_distributed`` on a LocalCluster of ``--workers``
+Runs ``gridcover.coverage.distributed.client.run_distributed`` on a LocalCluster of ``--workers``
 processes (one thread each) and prints: wall time (and per stage), cells and cells/s,
 per-partition costs (cells, halo cameras and buildings, seconds per step: median / 90th
 percentile / max), the peak resident memory of every worker process (sampled every 0.2 s
@@ -46,7 +46,7 @@ from bench_coverage import grids_layer, roads_layer
 from bench_views import city
 
 from gridcover.coverage.analysis import AnalysisConfig, run_analysis
-from gridcover.coverage.distributed import connect, run_distributed
+from gridcover.coverage.distributed.client import connect, run_distributed
 from gridcover.gis.crs import local_metric_crs
 
 TOWN_KM2 = 20.0

@@ -16,7 +16,7 @@ import h3
 import pandas as pd
 import shapely
 
-from gridcover.gis.grids_qa import check_grids
+from gridcover.gis.qa.check import check_grids
 
 
 def h3_grid(lat: float, lng: float, res: int, k: int) -> gpd.GeoDataFrame:

@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from gridcover.coverage.cell_graph import label_components, neighbours
 from gridcover.coverage.cells import cells_for_area
-from gridcover.coverage.network import build_network
-from gridcover.coverage.patrol import patrol_zones
-from gridcover.coverage.patrol_cells import label_components, neighbours
+from gridcover.coverage.patrol.zones import patrol_zones
+from gridcover.coverage.reach.network import build_network
 from gridcover.gis import read_layer
 
 CHI = Path(__file__).resolve().parents[1] / "tests" / "data" / "chicago-cameras-police"

@@ -30,9 +30,9 @@ from scipy import sparse
 
 from gridcover.coverage.cells import cells_for_area
 from gridcover.coverage.cover import cover_pairs
-from gridcover.coverage.siting import choose_sites
-from gridcover.coverage.siting_solvers import celf_greedy, prepare, solve_mip
-from gridcover.coverage.views import view_polygons
+from gridcover.coverage.siting.cameras import choose_sites
+from gridcover.coverage.siting.solvers import celf_greedy, prepare, solve_mip
+from gridcover.coverage.views.sectors import view_polygons
 
 
 def instance(n_cells: int, res: int, lon: float, lat: float, n_cand: int, seed: int = 7):

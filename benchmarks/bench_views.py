@@ -27,10 +27,10 @@ import time
 import numpy as np
 import shapely
 
-from gridcover.coverage.camera_defaults import CameraDefaults
-from gridcover.coverage.occlusion import Walls, uniform_counts
-from gridcover.coverage.snapping import snap_cameras
-from gridcover.coverage.views import _steps, view_polygons
+from gridcover.coverage.views.defaults import CameraDefaults
+from gridcover.coverage.views.occlusion import Walls, uniform_counts
+from gridcover.coverage.views.sectors import _steps, view_polygons
+from gridcover.coverage.views.snapping import snap_cameras
 
 TYPES = np.array(["bullet", "dome", "ptz", "other"], dtype=object)
 TYPE_P = [0.5, 0.25, 0.15, 0.10]

@@ -22,9 +22,9 @@ import httpx
 import pandas as pd
 import shapely
 
-from gridcover.api.layers import store_layer
 from gridcover.api.store import ItemsQuery, Store
-from gridcover.api.store_gpkg import GeoPackageStore
+from gridcover.api.store.gpkg.store import GeoPackageStore
+from gridcover.api.store.publish import store_layer
 
 DATA = Path(__file__).resolve().parent / "data"
 HELSINKI = DATA / "helsinki-osm-center"

@@ -27,11 +27,11 @@ import pandas as pd
 import shapely
 
 from api_server import CHICAGO, chicago_grids
-from gridcover.api.apikeys import KeyStore
-from gridcover.api.audit import layer_digest
-from gridcover.api.layers import store_layer
-from gridcover.api.sqlbackend import target_for
 from gridcover.api.store import open_store
+from gridcover.api.store.audit import layer_digest
+from gridcover.api.store.keys import KeyStore
+from gridcover.api.store.publish import store_layer
+from gridcover.api.store.sql_target import target_for
 from gridcover.gis import read_layer
 from gridcover.settings import Settings
 

@@ -14,12 +14,12 @@ import numpy as np
 from shapely import affinity
 
 from gridcover.coverage.cells import cells_for_area
-from gridcover.coverage.patrol import PatrolPlan, patrol_zones
-from gridcover.coverage.posts_siting import PostSiting, site_posts
+from gridcover.coverage.patrol.zones import PatrolPlan, patrol_zones
 from gridcover.coverage.priority import priority_from_layers
-from gridcover.coverage.siting import CameraSiting, site_cameras
-from gridcover.coverage.siting_candidates import camera_candidates, candidate_sites
-from gridcover.gis.grids_qa import check_grids
+from gridcover.coverage.siting.cameras import CameraSiting, site_cameras
+from gridcover.coverage.siting.candidates import camera_candidates, candidate_sites
+from gridcover.coverage.siting.posts import PostSiting, site_posts
+from gridcover.gis.qa.check import check_grids
 from sample_analysis import sample_layers
 
 

@@ -151,7 +151,7 @@ def test_failed_run_leaves_previous_result_whole(
     sample_out: Path, tmp_path: Path, monkeypatch, capsys
 ) -> None:
     """A run failing while writing (disk full, say) or before it leaves --out as it was."""
-    import gridcover.coverage.report as report
+    import gridcover.coverage.output as report
 
     out = tmp_path / "out"
     shutil.copytree(sample_out, out)
@@ -193,7 +193,7 @@ def test_failed_run_leaves_previous_result_whole(
 
 def test_progress_is_reported_for_every_step_and_file(tmp_path: Path) -> None:
     from gridcover.coverage.analysis import STEPS
-    from gridcover.coverage.report import write_analysis
+    from gridcover.coverage.output import write_analysis
 
     steps: list[tuple[str, int, int]] = []
     result = run_analysis(**sample_layers(), progress=lambda *a: steps.append(a))
@@ -208,7 +208,7 @@ def test_progress_is_reported_for_every_step_and_file(tmp_path: Path) -> None:
 def test_camera_defaults_override_and_cell_cameras(tmp_path: Path, capsys) -> None:
     import shapely
 
-    from gridcover.coverage.camera_defaults import CameraDefaults
+    from gridcover.coverage.views.defaults import CameraDefaults
 
     out = tmp_path / "out"
     args = ["analyze", "--sample", "--res", "11", "--no-progress", "--out", str(out)]

@@ -239,7 +239,7 @@ def test_jobs_report_status_and_progress_while_they_run(client: TestClient) -> N
     go = threading.Event()
 
     def slow(job_id: str, progress: Any) -> Any:
-        from gridcover.api.jobs import JobOutput
+        from gridcover.api.jobs.manager import JobOutput
 
         progress(0.4, "halfway")
         assert go.wait(60)
@@ -265,7 +265,7 @@ def test_jobs_report_status_and_progress_while_they_run(client: TestClient) -> N
 
 
 def test_coverage_progress_comes_from_the_core_in_order(client: TestClient) -> None:
-    from gridcover.api import analysis as an
+    from gridcover.api.jobs import plans as an
 
     store = client.app.state.store  # type: ignore[attr-defined]
     seen: list[tuple[float, str]] = []

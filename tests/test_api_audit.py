@@ -22,8 +22,8 @@ from fastapi.testclient import TestClient
 import api_write_data as w
 from api_server import CHICAGO
 from gridcover.api.app import create_app
-from gridcover.api.audit import layer_digest, read_entries
-from gridcover.api.sqlbackend import target_for
+from gridcover.api.store.audit import layer_digest, read_entries
+from gridcover.api.store.sql_target import target_for
 from gridcover.cli import main
 from gridcover.gis import read_layer
 from gridcover.settings import Settings

@@ -21,9 +21,9 @@ from fastapi.testclient import TestClient
 
 import api_write_data as w
 from gridcover.api.app import create_app
-from gridcover.api.audit import read_entries
 from gridcover.api.auth import RedactKeys, redact
-from gridcover.api.sqlbackend import target_for
+from gridcover.api.store.audit import read_entries
+from gridcover.api.store.sql_target import target_for
 from gridcover.settings import Settings
 
 CHIEF_GRID, OTHER_GRID = "D8", "D9"
@@ -235,7 +235,7 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
 
 def test_a_key_made_while_the_server_runs_works_at_once(tmp_path: Path) -> None:
     """The server caches the key list; a new key's unknown id makes it read the list again."""
-    from gridcover.api.apikeys import KeyStore
+    from gridcover.api.store.keys import KeyStore
 
     settings = Settings(data_dir=tmp_path, load_sample=False, key_cache_seconds=600)
     w.fill_store(settings)
@@ -269,7 +269,7 @@ def test_key_guessing_is_limited_even_with_the_request_limit_off(tmp_path: Path)
 
 
 def test_revoked_key_stops_working_and_cors_is_exact(tmp_path: Path) -> None:
-    from gridcover.api.apikeys import KeyStore
+    from gridcover.api.store.keys import KeyStore
 
     settings = w.settings_for(
         "gpkg", tmp_path, cors_origins=["https://gis.example.org"], query_key=True

@@ -23,12 +23,12 @@ from fastapi.testclient import TestClient
 
 import api_write_data as w
 from gridcover.api.app import create_app
-from gridcover.api.audit import read_entries
-from gridcover.api.job_records import INTERRUPTED
-from gridcover.api.jobs import JobManager, JobOutput
-from gridcover.api.layers import INPUT_KINDS
-from gridcover.api.sqlbackend import target_for
+from gridcover.api.jobs.manager import JobManager, JobOutput
+from gridcover.api.jobs.records import INTERRUPTED
 from gridcover.api.store import open_store
+from gridcover.api.store.audit import read_entries
+from gridcover.api.store.publish import INPUT_KINDS
+from gridcover.api.store.sql_target import target_for
 from gridcover.gis import read_layer
 from gridcover.settings import Settings
 
@@ -84,7 +84,7 @@ def test_a_finished_job_reads_the_same_after_a_restart(
 _RUNNING_JOB = """
 import sys, threading
 from gridcover.api.app import create_app
-from gridcover.api.jobs import JobOutput
+from gridcover.api.jobs.manager import JobOutput
 app = create_app()
 def forever(job_id, progress):
     progress(0.5, "halfway")
@@ -170,8 +170,8 @@ def test_progress_updates_are_stored_at_most_once_per_interval() -> None:
 _LOAD_SAMPLE = """
 import sys, time
 from pathlib import Path
-from gridcover.api.audit import with_audit
-from gridcover.api.layers import load_sample_if_new
+from gridcover.api.store.audit import with_audit
+from gridcover.api.store.publish import load_sample_if_new
 from gridcover.api.store import open_store
 from gridcover.gis import read_layer
 from gridcover.settings import Settings

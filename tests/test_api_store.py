@@ -12,9 +12,9 @@ import pytest
 import shapely
 
 from api_server import check_bbox_pages, chicago_grids, helsinki_cameras
-from gridcover.api.layers import store_layer
 from gridcover.api.store import ItemsQuery, LayerMeta, Store
-from gridcover.api.store_gpkg import GeoPackageStore
+from gridcover.api.store.gpkg.store import GeoPackageStore
+from gridcover.api.store.publish import store_layer
 from gridcover.errors import InputError, NotFound
 
 
@@ -129,8 +129,8 @@ def test_errors(store: GeoPackageStore) -> None:
 
 _WRITER = """
 import sys, numpy as np, geopandas as gpd, shapely
-from gridcover.api.layers import store_layer
-from gridcover.api.store_gpkg import GeoPackageStore
+from gridcover.api.store.publish import store_layer
+from gridcover.api.store.gpkg.store import GeoPackageStore
 store = GeoPackageStore(sys.argv[1])
 n = 200_000
 rng = np.random.default_rng(0)

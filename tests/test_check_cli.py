@@ -16,7 +16,7 @@ import shapely
 
 from _gridqa_data import CHICAGO, chicago_frame
 from gridcover.cli import main
-from gridcover.gis.grids_qa import CHECKS, check_grids
+from gridcover.gis.qa.check import CHECKS, check_grids
 
 DISTRICTS = CHICAGO / "police_districts_2014.geojson"
 BEATS_ZIP = CHICAGO / "police_beats_2014_shapefile.zip"

@@ -166,7 +166,7 @@ def _pair_set(ci: np.ndarray, ki: np.ndarray) -> set[tuple[int, int]]:
 
 def test_sector_pruning_changes_nothing_on_occluded_views() -> None:
     """Real occluded views (coverage.views on the sample) with and without sector pruning."""
-    from gridcover.coverage.views import camera_views
+    from gridcover.coverage.views.sectors import camera_views
     from sample_analysis import sample_layers
 
     layers = sample_layers()
@@ -205,7 +205,7 @@ def test_engine_views_360_cover_four_times_the_cells_of_90(helsinki) -> None:
     """End to end on open ground (no buildings): camera_views + cover_from_views at the real
     camera positions; a 360° view covers ~4x the cells of a 90° sector, and the four
     quarter sectors of a camera together cover what its full circle covers (to a cell)."""
-    from gridcover.coverage.views import camera_views
+    from gridcover.coverage.views.sectors import camera_views
 
     cells, _ = helsinki
     cams = gpd.read_file(f"{DATA}/surveillance_cameras.geojson").iloc[::4]

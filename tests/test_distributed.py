@@ -28,14 +28,14 @@ import shapely
 from _synthetic_city import synthetic_city
 from gridcover.coverage.analysis import AnalysisResult, run_analysis
 from gridcover.coverage.cells import cells_in_polygon, metric_crs_for
-from gridcover.coverage.distributed import (
+from gridcover.coverage.distributed.client import (
     DistributedResult,
     connect,
     parse_dask_spec,
     read_parts,
     run_distributed,
 )
-from gridcover.coverage.partition import h3_parent, partition_cells, plan_partitions
+from gridcover.coverage.distributed.plan import h3_parent, partition_cells, plan_partitions
 from gridcover.errors import InputError
 from sample_analysis import sample_layers, sample_result
 
@@ -328,7 +328,7 @@ def test_failed_dask_run_leaves_previous_result_whole(
     (out / "cells" / "part-0.parquet").write_bytes(b"previous part")
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
 
-    import gridcover.coverage.distributed_cli as dcli
+    import gridcover.commands.analyze_dask as dcli
 
     def disk_full(*args: object, **kwargs: object) -> None:
         raise OSError("No space left on device (planted)")

@@ -10,7 +10,7 @@ import shapely
 
 from _gridqa_data import DATA, FLOOR, chicago_frame, polys, shapes
 from gridcover.errors import CRSError, InputError, SchemaError
-from gridcover.gis.grids_qa import CHECKS, COLUMNS, GridCheck, check_grids
+from gridcover.gis.qa.check import CHECKS, COLUMNS, GridCheck, check_grids
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from _gridqa_data import chicago_frame, keycols, keys
-from gridcover.gis.grids_qa import GridCheck, check_grids
+from gridcover.gis.qa.check import GridCheck, check_grids
 
 
 @pytest.fixture(scope="module")

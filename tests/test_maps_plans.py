@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import shapely
 
-from gridcover.coverage.patrol import patrol_zones
+from gridcover.coverage.patrol.zones import patrol_zones
 from gridcover.gis import read_layer
 from gridcover.gis.maps import build_map
 from gridcover.gis.maps.zone_layer import ZONE_COLOURS

@@ -12,7 +12,7 @@ import pyproj
 import pytest
 import shapely
 
-from gridcover.coverage.network import (
+from gridcover.coverage.reach.network import (
     DEFAULT_SPEEDS_KMH,
     build_network,
     network_from_lines,

@@ -34,7 +34,7 @@ def server(
     folder = tmp_path_factory.mktemp("clients")
     env: dict[str, str] = {}
     if request.param == "postgis":
-        from gridcover.api.store_postgis import PostGISStore
+        from gridcover.api.store.postgis.store import PostGISStore
         from postgis_server import fresh_database_url
 
         env["database_url"] = fresh_database_url()

@@ -15,7 +15,7 @@ import shapely
 
 from gridcover.cli import main
 from gridcover.coverage.cells import cells_for_area
-from gridcover.coverage.patrol import agreement, patrol_zones
+from gridcover.coverage.patrol.zones import agreement, patrol_zones
 from gridcover.errors import InputError
 from gridcover.gis import read_layer
 

@@ -9,9 +9,9 @@ import h3
 import networkx as nx
 import numpy as np
 
-from gridcover.coverage.patrol_balance import balance_zones
-from gridcover.coverage.patrol_cells import colour_classes, neighbours, single_run
-from gridcover.coverage.patrol_report import explain_balance
+from gridcover.coverage.cell_graph import colour_classes, neighbours, single_run
+from gridcover.coverage.patrol.balance import balance_zones
+from gridcover.coverage.patrol.figures import explain_balance
 
 
 def _h3_graph(hexes: list[str]) -> nx.Graph:

@@ -18,12 +18,12 @@ import shapely
 
 import api_write_data as w
 from api_server import check_bbox_pages, helsinki_cameras
-from gridcover.api.audit import AuditedStore, ensure_audit_schema, layer_digest, read_entries
-from gridcover.api.edits import Actor, FeatureRow
-from gridcover.api.layers import store_layer
-from gridcover.api.sqlbackend import SqlTarget
 from gridcover.api.store import ItemsQuery, Store
-from gridcover.api.store_postgis import PostGISStore
+from gridcover.api.store.audit import AuditedStore, ensure_audit_schema, layer_digest, read_entries
+from gridcover.api.store.edits import Actor, FeatureRow
+from gridcover.api.store.postgis.store import PostGISStore
+from gridcover.api.store.publish import store_layer
+from gridcover.api.store.sql_target import SqlTarget
 from gridcover.errors import Conflict, NotFound, PermissionDenied
 
 pytestmark = pytest.mark.postgis
@@ -282,10 +282,10 @@ def _run_coverage(settings: object) -> tuple[dict, str]:
 
     from fastapi.testclient import TestClient
 
-    from gridcover.api.apikeys import KeyStore
     from gridcover.api.app import create_app
-    from gridcover.api.sqlbackend import target_for
     from gridcover.api.store import open_store
+    from gridcover.api.store.keys import KeyStore
+    from gridcover.api.store.sql_target import target_for
 
     key = KeyStore(target_for(settings)).add("p", "planner").token  # type: ignore[arg-type]
     with TestClient(create_app(settings)) as client:  # type: ignore[arg-type]

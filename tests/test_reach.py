@@ -12,10 +12,9 @@ import pyproj
 import pytest
 import shapely
 
+from gridcover.coverage.cell_graph import neighbours
 from gridcover.coverage.cells import cells_for_area
-from gridcover.coverage.network import build_network, travel_mode
-from gridcover.coverage.patrol_cells import neighbours
-from gridcover.coverage.reach import (
+from gridcover.coverage.reach.nearest_post import (
     patrol_target,
     post_reach,
     radius_matrix,
@@ -24,6 +23,7 @@ from gridcover.coverage.reach import (
     travel_times,
     within_time_matrix,
 )
+from gridcover.coverage.reach.network import build_network, travel_mode
 from gridcover.errors import InputError
 from gridcover.gis import read_layer
 

@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 from PIL import Image
 
 from gridcover.cli import main
-from gridcover.coverage.report import write_analysis
+from gridcover.coverage.output import write_analysis
 from sample_analysis import SAMPLE, sample_result
 
 URL = re.compile(r"(?:https?|ftp|wss?)://|(?:src|href)\s*=\s*[\"']?//", re.IGNORECASE)

@@ -16,12 +16,12 @@ from scipy import sparse
 from gridcover.cli import main
 from gridcover.coverage.cells import cells_for_area
 from gridcover.coverage.cover import cover_from_views
-from gridcover.coverage.posts_siting import site_posts
 from gridcover.coverage.priority import priority_from_layers
-from gridcover.coverage.siting import choose_sites, key_site_levels, site_cameras
-from gridcover.coverage.siting_candidates import camera_candidates, candidate_sites
-from gridcover.coverage.siting_solvers import celf_greedy, prepare
-from gridcover.coverage.views import camera_views
+from gridcover.coverage.siting.cameras import choose_sites, key_site_levels, site_cameras
+from gridcover.coverage.siting.candidates import camera_candidates, candidate_sites
+from gridcover.coverage.siting.posts import site_posts
+from gridcover.coverage.siting.solvers import celf_greedy, prepare
+from gridcover.coverage.views.sectors import camera_views
 from gridcover.errors import InputError
 from gridcover.gis import read_layer
 

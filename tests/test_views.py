@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 import shapely
 
-from gridcover.coverage.camera_defaults import CameraDefaults
-from gridcover.coverage.views import camera_views, view_polygons
+from gridcover.coverage.views.defaults import CameraDefaults
+from gridcover.coverage.views.sectors import camera_views, view_polygons
 from gridcover.errors import InputError, InvalidGeometry, ValidationReport
 
 DATA = Path(__file__).parent / "data" / "helsinki-osm-center"

@@ -126,7 +126,7 @@ def test_bad_scenarios_are_refused(scenario: Scenario) -> None:
 
 
 def test_buildings_are_prepared_once_not_per_scenario(scenario: Scenario, monkeypatch) -> None:
-    from gridcover.coverage.occlusion import Walls
+    from gridcover.coverage.views.occlusion import Walls
 
     base = sample_result(12)
     assert base.state.walls is not None and base.state.walls.n_segments > 1000

@@ -18,10 +18,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from gridcover.api import analysis as an
-from gridcover.api.analysis_plans import run_patrol, run_siting
 from gridcover.api.deps import get_jobs, get_settings, get_store, links_base
-from gridcover.api.jobs import Job, JobManager, JobOutput, ProgressFn
+from gridcover.api.jobs import plans as an
+from gridcover.api.jobs.manager import Job, JobManager, JobOutput, ProgressFn
+from gridcover.api.jobs.patrol_siting import run_patrol, run_siting
 from gridcover.api.openapi import responses_for
 from gridcover.api.params import plain_params
 from gridcover.api.store import Store

@@ -13,19 +13,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gridcover import __version__
-from gridcover.api.analysis import BaselineCache
 from gridcover.api.analysis_routes import analysis_router, start_sample_runs
-from gridcover.api.audit import with_audit
 from gridcover.api.downloads import downloads_router
 from gridcover.api.errors import install_error_handlers
-from gridcover.api.job_records import JobRecords
-from gridcover.api.jobs import JobManager
-from gridcover.api.layers import load_sample_if_new
+from gridcover.api.jobs.manager import JobManager
+from gridcover.api.jobs.plans import BaselineCache
+from gridcover.api.jobs.records import JobRecords
 from gridcover.api.maps_routes import maps_router
 from gridcover.api.ogc import ogc_router
 from gridcover.api.security import install_security
-from gridcover.api.sqlbackend import target_of_store
 from gridcover.api.store import Store, open_store
+from gridcover.api.store.audit import with_audit
+from gridcover.api.store.publish import load_sample_if_new
+from gridcover.api.store.sql_target import target_of_store
 from gridcover.settings import Settings
 
 

@@ -33,8 +33,8 @@ import anyio
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gridcover.api import apikeys
-from gridcover.api.edits import ANONYMOUS, Actor, current_actor
+from gridcover.api.store import keys as apikeys
+from gridcover.api.store.edits import ANONYMOUS, Actor, current_actor
 from gridcover.errors import PermissionDenied
 from gridcover.settings import Settings
 

@@ -10,7 +10,7 @@ from gridcover.api.store import Store
 from gridcover.settings import Settings
 
 if TYPE_CHECKING:
-    from gridcover.api.jobs import JobManager
+    from gridcover.api.jobs.manager import JobManager
 
 
 def get_store(request: Request) -> Store:

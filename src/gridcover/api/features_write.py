@@ -23,13 +23,20 @@ from fastapi.concurrency import run_in_threadpool
 from shapely.geometry.base import BaseGeometry
 from starlette.exceptions import HTTPException
 
-from gridcover.api.audit import entry_for, geometry_hash, write_entry
 from gridcover.api.auth import get_actor
 from gridcover.api.deps import get_settings, get_store
-from gridcover.api.edits import Actor, EditMode, FeatureRow, coerce_property, editor_for, row_of
 from gridcover.api.geojson import GEOJSON
 from gridcover.api.openapi import responses_for
 from gridcover.api.store import CollectionInfo, ItemsQuery, Store
+from gridcover.api.store.audit import entry_for, geometry_hash, write_entry
+from gridcover.api.store.edits import (
+    Actor,
+    EditMode,
+    FeatureRow,
+    coerce_property,
+    editor_for,
+    row_of,
+)
 from gridcover.api.uploads import check_json_depth
 from gridcover.errors import InputError, PermissionDenied, ValidationReport
 from gridcover.gis.schemas import SCHEMAS

@@ -10,11 +10,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from gridcover.api.apikeys import KeyStore
 from gridcover.api.auth import AuthMiddleware, install_log_redaction
 from gridcover.api.features_write import features_write_router
-from gridcover.api.sqlbackend import target_of_store
 from gridcover.api.store import Store
+from gridcover.api.store.keys import KeyStore
+from gridcover.api.store.sql_target import target_of_store
 from gridcover.api.uploads import BodyLimitMiddleware, uploads_router
 from gridcover.settings import Settings
 

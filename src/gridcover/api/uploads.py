@@ -28,10 +28,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gridcover.api.auth import require_roles
 from gridcover.api.deps import get_settings, get_store
-from gridcover.api.edits import Actor, layer_write_lock
-from gridcover.api.layers import INPUT_KINDS, TITLES, views_for
 from gridcover.api.openapi import responses_for
 from gridcover.api.store import LayerMeta, Store
+from gridcover.api.store.edits import Actor, layer_write_lock
+from gridcover.api.store.publish import INPUT_KINDS, TITLES, views_for
 from gridcover.errors import InputError, NotFound, ValidationReport
 from gridcover.gis.archive import ArchiveLimits, check_archive
 from gridcover.gis.schemas import SCHEMAS

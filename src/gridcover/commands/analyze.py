@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gridcover.coverage.camera_defaults import CameraDefaults
+    from gridcover.coverage.views.defaults import CameraDefaults
 
 NAME = "analyze"
 HELP = "coverage analysis: occluded camera views, H3 coverage, ranked blind spots, grid stats"
@@ -83,7 +83,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     out.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.set_defaults(func=run)
-    from gridcover.coverage.distributed_cli import add_dask_arguments  # --dask: docs/SCALE.md
+    from gridcover.commands.analyze_dask import add_dask_arguments  # --dask: docs/SCALE.md
 
     add_dask_arguments(parser)
 
@@ -126,7 +126,7 @@ def camera_defaults(pairs: list[str]) -> CameraDefaults:
     """``CameraDefaults`` with the ``FIELD=VALUE`` overrides of ``--camera-default``."""
     import dataclasses
 
-    from gridcover.coverage.camera_defaults import CameraDefaults
+    from gridcover.coverage.views.defaults import CameraDefaults
     from gridcover.errors import InputError
 
     fields = [f.name for f in dataclasses.fields(CameraDefaults)]
@@ -166,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from gridcover.coverage.analysis import AnalysisConfig, run_analysis
-    from gridcover.coverage.report import text_report, write_analysis
+    from gridcover.coverage.output import text_report, write_analysis
     from gridcover.gis import read_layer
 
     config = AnalysisConfig(
@@ -188,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
         for note in layers[kind].attrs.get("gridcover", {}).get("notes", []):
             read_notes.append(f"{path.name}: {note}")
     if getattr(args, "dask", None):  # partitioned run on a Dask cluster (docs/SCALE.md)
-        from gridcover.coverage.distributed_cli import run_cli
+        from gridcover.commands.analyze_dask import run_cli
 
         return run_cli(args, layers, config, read_notes)
     bar = tqdm(total=6, desc="analysis", unit="step", disable=quiet)

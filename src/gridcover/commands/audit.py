@@ -34,8 +34,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gridcover.api.audit import read_entries
-    from gridcover.api.sqlbackend import target_for
+    from gridcover.api.store.audit import read_entries
+    from gridcover.api.store.sql_target import target_for
 
     target = target_for(settings_from(args))
     entries = read_entries(target, limit=args.limit, collection=args.collection, actor=args.actor)

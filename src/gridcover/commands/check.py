@@ -17,7 +17,7 @@ import shapely
 
 from gridcover.errors import InputError, SchemaError
 from gridcover.gis import read_layer
-from gridcover.gis.grids_qa import COLUMNS, GridCheck, check_grids
+from gridcover.gis.qa.check import COLUMNS, GridCheck, check_grids
 
 NAME = "check"
 HELP = "Check a grid map: overlaps, gaps, nesting, orphans, codes, slivers (exit 1 on errors)."

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gridcover.api.apikeys import KeyStore
-    from gridcover.api.edits import Actor
+    from gridcover.api.store.edits import Actor
+    from gridcover.api.store.keys import KeyStore
     from gridcover.settings import Settings
 
 NAME = "keys"
@@ -67,8 +67,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _keys(args: argparse.Namespace) -> KeyStore:
-    from gridcover.api.apikeys import KeyStore
-    from gridcover.api.sqlbackend import target_for
+    from gridcover.api.store.keys import KeyStore
+    from gridcover.api.store.sql_target import target_for
 
     return KeyStore(target_for(settings_from(args)))
 
@@ -77,7 +77,7 @@ def _operator() -> Actor:
     """The person at the shell, as named in the audit log."""
     import getpass
 
-    from gridcover.api.edits import Actor
+    from gridcover.api.store.edits import Actor
 
     try:
         user = getpass.getuser()

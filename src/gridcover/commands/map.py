@@ -74,7 +74,7 @@ def gather_layers(args: argparse.Namespace) -> dict[str, object]:
     if getattr(args, "qa", False):
         if layers.get("grids") is None:
             raise InputError("--qa needs grids: give --grids FILE or an analysis folder.")
-        from gridcover.gis.grids_qa import check_grids
+        from gridcover.gis.qa.check import check_grids
 
         layers["qa_issues"] = check_grids(layers["grids"]).issues
     if not any(v is not None for v in layers.values()):

@@ -8,7 +8,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from gridcover.coverage.cells import cells_for_area
-from gridcover.coverage.patrol import patrol_zones
+from gridcover.coverage.patrol.zones import patrol_zones
 from gridcover.coverage.priority import priority_from_layers
 from gridcover.coverage.reach import post_reach
 from gridcover.errors import InputError

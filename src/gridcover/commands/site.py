@@ -9,10 +9,10 @@ import geopandas as gpd
 
 from gridcover.commands.patrol import write
 from gridcover.coverage.cells import cells_for_area
-from gridcover.coverage.posts_siting import site_posts
 from gridcover.coverage.priority import priority_from_layers
-from gridcover.coverage.siting import SitingResult, key_site_levels, site_cameras
-from gridcover.coverage.siting_candidates import camera_candidates, candidate_sites
+from gridcover.coverage.siting.cameras import SitingResult, key_site_levels, site_cameras
+from gridcover.coverage.siting.candidates import camera_candidates, candidate_sites
+from gridcover.coverage.siting.posts import site_posts
 from gridcover.gis import read_layer
 
 NAME = "site"

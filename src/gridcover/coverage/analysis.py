@@ -30,9 +30,9 @@ from gridcover.coverage.cover import (
     cover_pairs,
 )
 from gridcover.coverage.gaps import find_blind_spots
-from gridcover.coverage.occlusion import Walls
 from gridcover.coverage.priority import COMPONENTS, Priority, priority_from_layers
 from gridcover.coverage.stats import GridIndex, grid_statistics, index_grids, locate_points
+from gridcover.coverage.views.occlusion import Walls
 from gridcover.coverage.weights import Weights, load_weights
 from gridcover.errors import InputError
 
@@ -148,7 +148,7 @@ def compute_views(
 
     ``buildings``: footprints (any CRS) or a ``Walls`` already prepared in ``crs``.
     """
-    from gridcover.coverage.views import camera_views
+    from gridcover.coverage.views.sectors import camera_views
 
     b = buildings if config.occlusion else None
     return camera_views(cameras, b, defaults=config.camera_defaults, metric_crs=crs)

@@ -1,0 +1,175 @@
+"""``gridcover analyze --dask CLUSTER``: the command-line options and output of a distributed run.
+
+``add_dask_arguments(parser)`` adds ``--dask``, ``--parent-res`` and ``--worker-memory`` to
+the analyze parser; ``run_cli(args, layers, config, read_notes)`` runs
+``distributed.run_distributed`` and writes, into ``--out``:
+
+- ``cells/`` and ``views/``: partitioned GeoParquet, one part per partition (the columns of
+  the single-machine ``cells`` and ``views`` tables; read the folder with
+  ``dask_geopandas.read_parquet`` or ``geopandas.read_parquet`` per part);
+- ``blind_spots``, ``grid_stats`` (``.geojson`` and ``.parquet``), ``grid_stats.csv``,
+  ``summary.csv``, ``report.txt``, as the single-machine run does;
+- ``partitions.csv``: per partition its cells, halo cameras and buildings, seconds per
+  step and the worker's resident memory (MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the heavy imports wait for a --dask run: the parser stays fast
+    import geopandas as gpd
+
+    from gridcover.coverage.analysis import AnalysisConfig
+    from gridcover.coverage.distributed.client import DistributedResult
+    from gridcover.coverage.weights import Weights
+
+__all__ = ["add_dask_arguments", "distributed_report", "run_cli", "write_distributed"]
+
+
+def add_dask_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the scale-out options to the ``gridcover analyze`` parser."""
+    grp = parser.add_argument_group("scale-out on a Dask cluster (docs/SCALE.md)")
+    grp.add_argument(
+        "--dask",
+        metavar="CLUSTER",
+        help="run partitioned by H3 parent cell on Dask: 'local', 'local:N' (N worker "
+        "processes here) or 'tcp://scheduler:8786'; cells and views are then written as "
+        "partitioned GeoParquet folders (out/cells/, out/views/)",
+    )
+    grp.add_argument(
+        "--parent-res",
+        type=int,
+        metavar="R",
+        help="H3 resolution of the partitions (default: --res minus 6, ≈ 117,649 cells each)",
+    )
+    grp.add_argument(
+        "--worker-memory",
+        metavar="SIZE",
+        help="memory limit per local worker, e.g. 4GB (local clusters only)",
+    )
+
+
+def _geojson_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    out = gdf.copy()
+    for col in out.columns:
+        if col != out.geometry.name and (
+            out[col].dtype == object or str(out[col].dtype).startswith("string")
+        ):
+            out[col] = out[col].astype(object).where(out[col].notna(), None)
+    return out
+
+
+def distributed_report(result: DistributedResult, weights: Weights) -> str:
+    """The single-machine text report of the tables, plus how the run was partitioned."""
+    from gridcover.coverage.output import text_report
+
+    view = SimpleNamespace(
+        summary=result.summary,
+        state=SimpleNamespace(weights=weights),
+        blind_spots=result.blind_spots,
+        grid_stats=result.grid_stats,
+        notes=result.notes,
+    )
+    text = text_report(view)  # type: ignore[arg-type]
+    lines = [ln for ln in text.splitlines() if not ln.startswith("Files:")]
+    p = result.partitions
+    lines += [
+        f"Distributed run: {len(p)} partitions ({int(p['cells'].sum())} cells), "
+        f"{result.seconds.get('total', float('nan')):.1f} s; "
+        f"{result.spanning_blind_spots} blind spots cross partition edges "
+        f"({result.approximate_blind_spots} merged from partial sums).",
+        "Files: cells/ and views/ (partitioned GeoParquet), blind_spots, grid_stats "
+        "(.geojson, .parquet), grid_stats.csv, summary.csv, partitions.csv. Definitions: "
+        "docs/COVERAGE.md, docs/SCALE.md.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_distributed(
+    result: DistributedResult, out_dir: str | Path, weights: Weights | None = None
+) -> list[Path]:
+    """Write the small tables of ``result`` next to its partitioned cells and views."""
+    import pandas as pd
+
+    from gridcover.coverage.weights import load_weights
+
+    out = Path(out_dir)
+    written: list[Path] = [result.cells_dir, result.views_dir]
+    for name in ("blind_spots", "grid_stats"):
+        gdf = getattr(result, name)
+        p = out / f"{name}.geojson"
+        p.unlink(missing_ok=True)
+        _geojson_ready(gdf).to_file(p, driver="GeoJSON", engine="pyogrio")
+        q = out / f"{name}.parquet"
+        gdf.to_parquet(q, index=False)
+        written += [p, q]
+    p = out / "grid_stats.csv"
+    pd.DataFrame(result.grid_stats.drop(columns="geometry")).to_csv(p, index=False)
+    written.append(p)
+    p = out / "summary.csv"
+    with p.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["key", "value"])
+        for k, v in result.summary.items():
+            w.writerow([k, v])
+    written.append(p)
+    p = out / "partitions.csv"
+    result.partitions.to_csv(p, index=False)
+    written.append(p)
+    p = out / "report.txt"
+    p.write_text(distributed_report(result, weights or load_weights()), encoding="utf-8")
+    written.append(p)
+    return written
+
+
+def run_cli(
+    args: argparse.Namespace,
+    layers: dict[str, Any],
+    config: AnalysisConfig,
+    read_notes: list[str] | None = None,
+) -> int:
+    """``gridcover analyze ... --dask CLUSTER``: run, write, print the report."""
+    from tqdm import tqdm
+
+    from gridcover.coverage.distributed.client import connect, run_distributed
+    from gridcover.coverage.output import staged_output
+    from gridcover.coverage.weights import load_weights
+
+    quiet = getattr(args, "no_progress", False) or not sys.stderr.isatty()
+    bar = tqdm(total=4, desc="distributed analysis", unit="step", disable=quiet)
+
+    def progress(step: str, done: int, total: int) -> None:
+        bar.set_description(step)
+        bar.update(done - bar.n)
+
+    # Workers write their parts into a staging folder beside --out (same shared storage);
+    # it replaces the old results only when every part and table is written.
+    with staged_output(args.out) as stage:
+        try:
+            with connect(args.dask, memory_limit=getattr(args, "worker_memory", None)) as client:
+                result = run_distributed(
+                    **layers,
+                    client=client,
+                    out_dir=stage,
+                    config=config,
+                    parent_res=getattr(args, "parent_res", None),
+                    progress=progress,
+                )
+        finally:
+            bar.close()
+        weights = config.weights or load_weights()
+        written = write_distributed(result, stage, weights)
+        report = distributed_report(result, weights)
+        if read_notes:
+            report += "Reading notes:\n" + "".join(f"  - {n}\n" for n in read_notes)
+            (stage / "report.txt").write_text(report, encoding="utf-8")
+    print(report)
+    print(f"gridcover: wrote {len(written)} files and folders to {args.out}")
+    return 0

@@ -1,0 +1,269 @@
+"""Merging the small per-partition aggregates into the tables of a whole analysis.
+
+**Blind spots across partition edges.** Each partition clusters its own blind cells
+(``gaps.cluster_cells``) and returns, per local cluster, its weight, area, cell count,
+smallest cell id and outline, plus its *border* cells (blind cells with an H3 neighbour
+owned by another partition) and those neighbours. Two local clusters are one blind spot
+when a border cell of one is an H3 neighbour of a border cell of the other; the blind
+spots are the connected components of that graph, which is exactly H3 adjacency over the
+union of all blind cells. A blind spot lying in one partition keeps the partition's
+figures, computed from the same cells in the same order as the single machine (bit for
+bit). A blind spot spanning partitions is recomputed from its cells when every piece was
+small enough to be sent (``gather_limit``), again bit for bit; otherwise its weight and
+area are the sums of the pieces' sums (float summation order differs: relative error
+≈ 1e-16 per piece) and its outline the union of the pieces' outlines.
+
+**Per-grid statistics** come from ``stats.grid_statistics`` run on one pseudo-cell per
+(grid, covered, in building, priority, component flags, blind spot): the function reads
+nothing else of a cell, so the figures are the same sums, added in a different order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+
+from gridcover.coverage.distributed.blind import outline
+from gridcover.coverage.distributed.shared import make_cells
+from gridcover.coverage.distributed.worker import (
+    FLAGS,
+    GROUP_KEYS,
+    PartitionOutput,
+)
+from gridcover.coverage.gaps import add_nearest
+from gridcover.coverage.priority import COMPONENTS
+from gridcover.coverage.stats import grid_statistics, index_grids
+
+__all__ = ["MergedBlindSpots", "merge_blind_spots", "merge_grid_stats", "merge_summary"]
+
+
+@dataclass(frozen=True, eq=False)
+class MergedBlindSpots:
+    """The global blind-spot table and, per partition output, local label -> global rank.
+
+    ``spanning``: blind spots with cells in more than one partition; ``approximate``: how
+    many of them were merged from partial sums (not recomputed from their cells)."""
+
+    table: gpd.GeoDataFrame
+    rank_of: list[np.ndarray]
+    spanning: int
+    approximate: int
+
+
+def _seq_sum(values: np.ndarray, groups: np.ndarray, k: int) -> np.ndarray:
+    """Per group, the sum of ``values`` added one by one in array order (as bincount does)."""
+    return np.bincount(groups, weights=values, minlength=k)
+
+
+def _components(outputs: Sequence[PartitionOutput]) -> tuple[np.ndarray, np.ndarray, int]:
+    sizes = np.array([len(o.clusters) for o in outputs], dtype=np.int64)
+    offset = np.r_[0, np.cumsum(sizes)]
+    n = int(offset[-1])
+    bc = np.concatenate([o.border["cell"].to_numpy(np.int64) for o in outputs] + [[]]).astype(
+        np.int64
+    )
+    bn = np.concatenate(
+        [o.border["label"].to_numpy(np.int64) + offset[i] for i, o in enumerate(outputs)] + [[]]
+    ).astype(np.int64)
+    ln = np.concatenate(
+        [o.links["label"].to_numpy(np.int64) + offset[i] for i, o in enumerate(outputs)] + [[]]
+    ).astype(np.int64)
+    lc = np.concatenate([o.links["neighbor"].to_numpy(np.int64) for o in outputs] + [[]]).astype(
+        np.int64
+    )
+    order = np.argsort(bc)
+    bc, bn = bc[order], bn[order]
+    pos = np.clip(np.searchsorted(bc, lc), 0, max(bc.size - 1, 0))
+    hit = (bc[pos] == lc) if bc.size else np.zeros(lc.size, bool)
+    graph = sparse.coo_matrix(
+        (np.ones(int(hit.sum()), np.int8), (ln[hit], bn[pos[hit]])), shape=(n, n)
+    )
+    k, comp = connected_components(graph, directed=False)
+    return comp.astype(np.int64), offset, int(k)
+
+
+def merge_blind_spots(
+    outputs: Sequence[PartitionOutput],
+    *,
+    grid_codes: np.ndarray,
+    crs: pyproj.CRS,
+    cameras: gpd.GeoDataFrame | None,
+    posts: gpd.GeoDataFrame | None,
+    counted: np.ndarray | None = None,
+) -> MergedBlindSpots:
+    """Global ranked blind spots from the partitions' local clusters (see module doc).
+
+    ``counted``: per camera row, True when it counts towards coverage (``gaps.add_nearest``).
+    """
+    comp, offset, k = _components(outputs)
+    cl = pd.concat([o.clusters for o in outputs], ignore_index=True)
+    outl = np.concatenate([o.outlines for o in outputs] + [np.empty(0, object)])
+    pieces = np.bincount(comp, minlength=k)
+    w = _seq_sum(cl["weight"].to_numpy(float), comp, k)
+    area = _seq_sum(cl["area"].to_numpy(float), comp, k)
+    count = np.bincount(comp, weights=cl["cells"].to_numpy(float), minlength=k).astype(np.int64)
+    min_cell = np.full(k, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(min_cell, comp, cl["min_cell"].to_numpy(np.int64))
+    geoms = np.empty(k, dtype=object)
+    single = pieces[comp] == 1
+    geoms[comp[single]] = outl[single]
+    cg = pd.concat(
+        [o.cluster_grid.assign(c=o.cluster_grid["c"] + offset[i]) for i, o in enumerate(outputs)],
+        ignore_index=True,
+    )
+    cg["c"] = comp[cg["c"].to_numpy(np.int64)] if len(cg) else cg["c"]
+    multi = np.flatnonzero(pieces > 1)
+    approx = 0
+    if multi.size:
+        gathered = cl["gathered"].to_numpy(bool)
+        all_gathered = np.bincount(comp, weights=~gathered, minlength=k) == 0
+        exact = multi[all_gathered[multi]]
+        approx = int(multi.size - exact.size)
+        parts = [
+            o.gathered.assign(c=comp[o.gathered["label"].to_numpy(np.int64) + offset[i]])
+            for i, o in enumerate(outputs)
+        ]
+        gat = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        gat = gat[np.isin(gat["c"].to_numpy(), exact)].sort_values("cell", kind="stable")
+        # exact: the cluster's cells in ascending id order, summed as the single machine does
+        cid = gat["c"].to_numpy(np.int64)
+        w[exact] = _seq_sum(gat["weight"].to_numpy(float), cid, k)[exact]
+        area[exact] = _seq_sum(gat["area"].to_numpy(float), cid, k)[exact]
+        for c, grp in gat.groupby("c", sort=True):
+            geoms[int(c)] = outline(grp["cell"].to_numpy(np.int64))
+        ok = gat["grid"].to_numpy() >= 0
+        exact_cg = pd.DataFrame({"c": cid[ok], "g": gat["grid"].to_numpy()[ok]})
+        exact_cg["a"] = gat["area"].to_numpy()[ok]
+        exact_cg = exact_cg.groupby(["c", "g"], sort=True)["a"].sum().reset_index()
+        cg = pd.concat([cg[~np.isin(cg["c"].to_numpy(), exact)], exact_cg], ignore_index=True)
+        for c in multi[~all_gathered[multi]]:
+            geoms[c] = shapely.union_all(outl[comp == c])
+    cg = cg.groupby(["c", "g"], sort=True)["a"].sum().reset_index()
+    ranking = np.lexsort((min_cell, -area, -w))
+    rank_of_comp = np.empty(k, np.int64)
+    rank_of_comp[ranking] = np.arange(1, k + 1)
+    cg["c"] = rank_of_comp[cg["c"].to_numpy(np.int64)] if len(cg) else cg["c"]
+    main = np.full(k, None, dtype=object)
+    if len(cg):
+        best = cg.sort_values(["c", "a", "g"], ascending=[True, False, True])
+        best = best.drop_duplicates("c")
+        main[best["c"].to_numpy() - 1] = np.asarray(grid_codes)[best["g"].to_numpy()]
+    table = gpd.GeoDataFrame(
+        {
+            "blind_spot": np.arange(1, k + 1),
+            "grid_code": main,
+            "weight": w[ranking],
+            "area_m2": area[ranking],
+            "cells": count[ranking],
+        },
+        geometry=geoms[ranking] if k else gpd.GeoSeries([], crs="EPSG:4326"),
+        crs="EPSG:4326",
+    )
+    add_nearest(table, cameras, posts, crs, counted=counted)
+    rank_node = rank_of_comp[comp] if k else np.empty(0, np.int64)
+    rank_of = [rank_node[offset[i] : offset[i + 1]] for i in range(len(outputs))]
+    return MergedBlindSpots(table, rank_of, int(multi.size), approx)
+
+
+def pseudo_cells(outputs: Sequence[PartitionOutput], rank_of: Sequence[np.ndarray]) -> pd.DataFrame:
+    """One row per (grid, covered, in building, priority, flags, blind spot rank): count,
+    area and weight sums over the cells of every partition."""
+    frames = []
+    for o, ranks in zip(outputs, rank_of, strict=True):
+        g = o.groups.copy()
+        lab = g["label"].to_numpy(np.int64)
+        g["label"] = np.where(lab >= 0, np.r_[ranks, 0][np.where(lab >= 0, lab, -1)], 0)
+        frames.append(g)
+    if not frames:
+        return pd.DataFrame(columns=[*GROUP_KEYS, "count", "area", "weight"])
+    df = pd.concat(frames, ignore_index=True)
+    return df.groupby(list(GROUP_KEYS), sort=True).sum().reset_index()
+
+
+def merge_grid_stats(
+    pseudo: pd.DataFrame,
+    grids: gpd.GeoDataFrame,
+    *,
+    res: int,
+    crs: pyproj.CRS,
+    camera_grid: np.ndarray,
+    camera_status: np.ndarray,
+    targets: Mapping[str, float],
+) -> gpd.GeoDataFrame:
+    """``stats.grid_statistics`` over the pseudo-cells (grids: EPSG:4326, index 0..n-1)."""
+    n = len(pseudo)
+    z = np.zeros(n)
+    cells = make_cells(
+        res, np.arange(n, dtype=np.int64), z, z, z, z, pseudo["area"].to_numpy(), crs
+    )
+    e = np.empty(0)
+    empty = make_cells(res, np.empty(0, np.int64), e, e, e, e, e, crs)
+    index = replace(index_grids(grids, empty), cell_grid=pseudo["grid"].to_numpy(np.int64))
+    return grid_statistics(
+        index,
+        cells,
+        covered=pseudo["covered"].to_numpy(bool),
+        weight=pseudo["weight"].to_numpy(float),
+        components={k: pseudo[f].to_numpy(float) for f, k in zip(FLAGS, COMPONENTS, strict=True)},
+        in_building=pseudo["in_building"].to_numpy(bool),
+        blind_cluster=pseudo["label"].to_numpy(np.int64),
+        camera_grid=camera_grid,
+        camera_status=camera_status,
+        targets=targets,
+    )
+
+
+def merge_summary(
+    pseudo: pd.DataFrame,
+    stats: gpd.GeoDataFrame,
+    spots: gpd.GeoDataFrame,
+    *,
+    base: Mapping[str, Any],
+    status: np.ndarray,
+    counted: np.ndarray,
+    camera_grid: np.ndarray,
+) -> dict[str, Any]:
+    """The run summary (the keys of ``AnalysisResult.summary``) from the pseudo-cells."""
+    a = pseudo["area"].to_numpy(float)
+    wt = pseudo["weight"].to_numpy(float)
+    cov = pseudo["covered"].to_numpy(bool)
+    open_ = ~pseudo["in_building"].to_numpy(bool)
+    status = np.asarray(status, dtype=object).astype(str)
+
+    def pct(num: float, den: float) -> float:
+        return float(100.0 * num / den) if den > 0 else float("nan")
+
+    out = {
+        "res": base["res"],
+        "metric_crs": base["metric_crs"],
+        "cells": int(pseudo["count"].sum()),
+        "area_m2": float(a.sum()),
+        "covered_m2": float(a[cov].sum()),
+        "covered_pct": pct(a[cov].sum(), a.sum()),
+        "open_area_m2": float(a[open_].sum()),
+        "open_covered_pct": pct(a[open_ & cov].sum(), a[open_].sum()),
+        "priority_cells": int(pseudo["count"][pseudo["priority"].to_numpy(bool)].sum()),
+        "priority_weighted_pct": pct(wt[cov].sum(), wt.sum()),
+        "cameras": int(status.size),
+        "cameras_online": int((status == "online").sum()),
+        "cameras_offline": int((status == "offline").sum()),
+        "cameras_unknown": int((~np.isin(status, ["online", "offline"])).sum()),
+        "cameras_counted": int(np.asarray(counted, bool).sum()),
+        "cameras_outside_grids": int((np.asarray(camera_grid) < 0).sum()),
+        "blind_spots": len(spots),
+        "blind_spot_area_m2": float(spots["area_m2"].sum()) if len(spots) else 0.0,
+        "blind_spot_weight": float(spots["weight"].sum()) if len(spots) else 0.0,
+        "grids": len(stats),
+        "grids_missing_targets": int((~stats["targets_met"]).sum()),
+    }
+    out.update({k: base[k] for k in ("occlusion", "uniform_priority", "weights")})
+    return out

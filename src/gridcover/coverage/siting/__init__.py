@@ -1,0 +1,27 @@
+"""Siting: where new cameras (``cameras``) or police posts (``posts``) close most of the gap.
+
+``candidates`` builds candidate sites and camera rows; ``solvers`` holds the maximal-covering
+solvers (lazy greedy, exact MILP with HiGHS) both use.
+"""
+
+from gridcover.coverage.siting.cameras import (
+    CameraSiting,
+    SitingResult,
+    choose_sites,
+    key_site_levels,
+    site_cameras,
+)
+from gridcover.coverage.siting.candidates import camera_candidates, candidate_sites
+from gridcover.coverage.siting.posts import PostSiting, site_posts
+
+__all__ = [
+    "CameraSiting",
+    "PostSiting",
+    "SitingResult",
+    "camera_candidates",
+    "candidate_sites",
+    "choose_sites",
+    "key_site_levels",
+    "site_cameras",
+    "site_posts",
+]
