@@ -81,3 +81,26 @@ def test_importing_core_does_not_load_fastapi() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def _store_files() -> list[Path]:
+    return sorted(SRC.joinpath("api", "store").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", _store_files(), ids=lambda p: str(p.relative_to(SRC)))
+def test_storage_imports_no_web_framework(path: Path) -> None:
+    """Storage, keys and the audit log are used by the CLI too: every import in
+    ``api/store/**`` (deferred ones inside functions included: the AST walk sees every node)
+    stays clear of fastapi, starlette and uvicorn, and of the routes in ``gridcover.api``."""
+    framework = ("fastapi", "starlette", "uvicorn")
+    for name in _imported_names(path):
+        top = name.split(".")[0]
+        assert top not in framework, f"{path.name} imports {name}"
+        if name.startswith("gridcover.api.") and not name.startswith("gridcover.api.store"):
+            raise AssertionError(f"{path.name} imports the web layer module {name}")
+
+
+def test_storage_scan_sees_deferred_imports() -> None:
+    probe = SRC / "api" / "store" / "probe.py"  # not a real file: its path places the code
+    code = "def f():\n    from starlette.responses import Response\n    return Response\n"
+    assert "starlette.responses" in _imported_names(probe, code)

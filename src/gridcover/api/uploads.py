@@ -30,7 +30,7 @@ from gridcover.api.auth import require_roles
 from gridcover.api.deps import get_settings, get_store
 from gridcover.api.openapi import responses_for
 from gridcover.api.store import LayerMeta, Store
-from gridcover.api.store.edits import Actor, layer_write_lock
+from gridcover.api.store.edits import Actor
 from gridcover.api.store.publish import INPUT_KINDS, TITLES, views_for
 from gridcover.errors import InputError, NotFound, ValidationReport
 from gridcover.gis.archive import ArchiveLimits, check_archive
@@ -225,9 +225,8 @@ def uploads_router() -> APIRouter:
             kind=layer, title=title, id_field=schema.id_field,
             params={"source": name, "uploaded_by": actor.name, "crs_in": report.get("crs_in")},
         )  # fmt: skip
-        with layer_write_lock(store):
-            existed = store.has_layer(layer)
-            store.replace_layer(layer, gdf, meta, views_for(layer, gdf, title, ""))
+        existed = store.has_layer(layer)
+        store.replace_layer(layer, gdf, meta, views_for(layer, gdf, title, ""))
         body = {
             "layer": layer, "kind": layer, "rows": len(gdf), "replaced": existed,
             "collections": [c.id for c in store.collections() if c.layer == layer],
@@ -242,8 +241,7 @@ def uploads_router() -> APIRouter:
         responses=responses_for(None, 401, 403, 404, 429),
     )
     def delete_layer(layer: str, store: StoreDep, actor: Annotated[Actor, writer]) -> Response:
-        with layer_write_lock(store):
-            store.delete_layer(layer)
+        store.delete_layer(layer)
         return Response(status_code=204)
 
     return router
