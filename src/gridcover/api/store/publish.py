@@ -97,14 +97,9 @@ def bundled_sample_dir(settings: Settings) -> Path | None:
     """The folder of sample layers: ``settings.sample_dir`` or the one shipped with gridcover."""
     if settings.sample_dir is not None:
         return settings.sample_dir
-    here = Path(__file__).resolve()
-    for candidate in (
-        here.parents[1] / "data" / "sample_geodata",
-        here.parents[3] / "sample_geodata",
-    ):
-        if candidate.is_dir() and any(candidate.glob("*.geojson")):
-            return candidate
-    return None
+    from gridcover.sample import bundled_sample_dir as shipped
+
+    return shipped()
 
 
 def _read_input(path: Path, kind: str) -> gpd.GeoDataFrame:
