@@ -155,7 +155,8 @@ def validate_row(
     for name, value in properties.items():
         if isinstance(value, int) and not isinstance(value, bool):
             f = stored.get(name)
-            coerce_property(value, "integer", name, wide=f.int64 if f else True)
+            wide = f.int64 if f is not None and f.type == "integer" else True
+            coerce_property(value, "integer", name, wide=wide)
         elif isinstance(value, dict | list):
             raise InputError(f"property {name!r} is a JSON {type(value).__name__}; send a value")
     feature = {
