@@ -41,6 +41,9 @@ from gridcover.settings import Settings
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FEATURE_WRITE_PATH = re.compile(r"^/collections/[^/]+/items(/[^/]+)?/?$")
 PUBLIC_PATHS = frozenset({"/", "/conformance", "/api"})
+#: Static files that hold no data (Leaflet's JS, CSS and icons for the map pages): readable
+#: without a key, so a map page opened with a key (header or ?api_key=) loads its assets.
+PUBLIC_PREFIXES = ("/static/maps/",)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # An underscore and an equals sign as written plainly, percent-encoded (once or twice),
 # or escaped in JSON/Python text: a key is redacted however a client or a log encoded it.
@@ -286,7 +289,7 @@ class AuthMiddleware:
     ) -> tuple[int, dict[str, Any], dict[str, str]] | None:
         challenge = {"www-authenticate": 'Bearer realm="gridcover"'}
         if method in SAFE_METHODS:
-            if open_reads or actor.key_id is not None:
+            if open_reads or actor.key_id is not None or path.startswith(PUBLIC_PREFIXES):
                 return None
             return (401, _error(401, "Unauthorized",
                 "this server's data is closed to anonymous readers; send an API key in the "
