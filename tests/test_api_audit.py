@@ -169,6 +169,9 @@ def test_keys_and_audit_commands(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert token.startswith("gck_")
     assert main(["keys", "add", "--name", "x", "--role", "grid_chief", *store]) == 2
     assert "needs the code of his grid" in capsys.readouterr().err
+    bad = ["keys", "add", "--name", "x", "--role", "grid_chief", "--grid", "999", *store]
+    assert main(bad) == 2
+    assert "grid '999' is not a code of the stored grids layer" in capsys.readouterr().err
     assert main(["keys", "list", *store]) == 0
     listing = capsys.readouterr().out
     key_id = token.split("_")[1]
@@ -177,13 +180,15 @@ def test_keys_and_audit_commands(tmp_path: Path, capsys: pytest.CaptureFixture[s
         cid, _ = w.camera_inside("D8")
         r = client.patch(
             f"/collections/cameras/items/{cid}",
-            json={"properties": {"owner": "D8"}},
+            json={"properties": {"ADDRESS": "D8 desk"}},
             headers={"X-API-Key": token, "X-Request-ID": "cli-1"},
         )
         assert r.status_code == 200
+        old_address = w.cameras().set_index("camera_id")["ADDRESS"][cid]
         assert main(["audit", *store]) == 0
         out = capsys.readouterr().out
         assert "Li Wei" in out and "grid_chief" in out and "cli-1" in out and cid in out
+        assert f"ADDRESS: {old_address!r} -> 'D8 desk'" in out
         assert main(["audit", "--json", "--actor", key_id, *store]) == 0
         (line,) = capsys.readouterr().out.splitlines()
         assert json.loads(line)["object_id"] == cid
