@@ -139,15 +139,26 @@ def _geometry(doc: dict[str, Any]) -> BaseGeometry | None:
 
 
 def validate_row(
-    info: CollectionInfo, geometry: BaseGeometry | None, properties: dict[str, Any]
+    info: CollectionInfo,
+    geometry: BaseGeometry | None,
+    properties: dict[str, Any],
+    changed: set[str] | None = None,
 ) -> FeatureRow:
-    """The foundation's checks on one feature; values typed like the stored fields."""
+    """The foundation's checks on one feature; values typed like the stored fields.
+
+    ``changed`` (a patch): only these canonical properties, the required ones and the
+    geometry go through the reader's checks; the others are the stored, already checked
+    values (a whole-feature check costs a file read per edit).
+    """
     from gridcover.gis import read_layer
 
     schema = SCHEMAS[info.kind]
     canonical = set(schema.columns)
+    if changed is not None:
+        required = {f.name for f in schema.fields if f.required} | {schema.id_field}
+        canonical &= changed | required
     stored = {f.name: f for f in info.fields}
-    unknown = sorted(set(properties) - canonical - set(stored))
+    unknown = sorted(set(properties) - set(schema.columns) - set(stored))
     if unknown:
         raise InputError(
             f"properties {unknown} are not fields of {info.id}; fields: {sorted(stored)}"
@@ -210,8 +221,15 @@ def apply_edit(
     if info.id_field is None:
         raise InputError(f"collection {collection_id!r} has no unique id field to edit by")
     ready: FeatureRow | None = None
+    seen: FeatureRow | None = None
     if mode in ("create", "replace"):
         ready, feature_id = _after(info, mode, doc, None, feature_id)
+    elif mode == "patch":
+        # Merge and check against the row as read now, outside the edit's lock; inside it the
+        # result is used only if the row is still that version (else merged again there).
+        page = store.feature(collection_id, str(feature_id))
+        seen = FeatureRow(page.geometries[0], page.properties[0])
+        ready = _after(info, mode, doc, seen, feature_id)[0]
     fid = str(feature_id)
     if mode == "create":
         check_feature_id(fid, str(info.id_field))
@@ -228,7 +246,11 @@ def apply_edit(
             column, value = info.where
             if before.properties.get(column) != value:
                 raise NotFound(f"collection {collection_id!r} has no feature with id {fid!r}")
-        after = ready if mode != "patch" else _after(info, mode, doc, before, fid)[0]
+        after = ready
+        if mode == "patch" and (
+            seen is None or before is None or version_of(before) != version_of(seen)
+        ):
+            after = _after(info, mode, doc, before, fid)[0]
         check_scope(actor, info, scope, before, after, fid)
         return after
 
@@ -274,12 +296,13 @@ def _after(
                     f"a grid's shape and {', '.join(GRID_FIXED)} cannot be patched "
                     f"({'geometry' if 'geometry' in doc else changed}); upload the grids layer"
                 )
+        patched: set[str] | None = set(props)
         props = {**before.properties, **props}
         geom = _geometry(doc) if "geometry" in doc else before.geometry
     else:
         if doc.get("type") != "Feature":
             raise InputError("the body must be a GeoJSON Feature ({'type': 'Feature', ...})")
-        geom = _geometry(doc)
+        geom, patched = _geometry(doc), None
     fid = feature_id if feature_id is not None else props.get(id_field, doc.get("id"))
     if fid is None or str(fid) == "":
         raise InputError(f"the feature needs its id in properties.{id_field}")
@@ -289,7 +312,7 @@ def _after(
             f"{fid!r} in the URL; ids cannot be changed"
         )
     props = {**props, id_field: props.get(id_field, fid)}
-    return validate_row(info, geom, props), str(fid)
+    return validate_row(info, geom, props, patched), str(fid)
 
 
 def _feature_doc(fid: str, row: FeatureRow) -> dict[str, Any]:
