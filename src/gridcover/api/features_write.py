@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import numpy as np
 import shapely
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -26,6 +27,7 @@ from shapely.geometry.base import BaseGeometry
 from starlette.exceptions import HTTPException
 
 from gridcover.api.auth import get_actor
+from gridcover.api.coord_sanity import check_not_swapped, stored_extents
 from gridcover.api.deps import get_settings, get_store
 from gridcover.api.geojson import GEOJSON
 from gridcover.api.grid_scope import Scope, check_scope
@@ -233,6 +235,13 @@ def apply_edit(
     fid = str(feature_id)
     if mode == "create":
         check_feature_id(fid, str(info.id_field))
+    if (
+        ready is not None
+        and ready.geometry is not None
+        and (mode != "patch" or "geometry" in (doc or {}))
+    ):
+        refs = stored_extents(store.collections(), [info.layer, "grids"])
+        check_not_swapped(np.array([ready.geometry], dtype=object), refs, "the feature")
     scope = Scope(store)
 
     def plan(before: FeatureRow | None) -> FeatureRow | None:

@@ -30,6 +30,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gridcover.api.auth import require_roles
+from gridcover.api.coord_sanity import check_declared_crs, check_not_swapped, stored_extents
 from gridcover.api.deps import get_settings, get_store
 from gridcover.api.openapi import responses_for
 from gridcover.api.store import LayerMeta, Store
@@ -252,6 +253,9 @@ def uploads_router() -> APIRouter:
         with tempfile.TemporaryDirectory(prefix="gridcover-upload-") as tmp:
             path, name = _save_upload(file, Path(tmp))
             gdf = _read_upload(path, name, layer, settings, options)
+        geoms = gdf.geometry.values
+        check_declared_crs(geoms, crs, name)
+        check_not_swapped(geoms, stored_extents(store.collections(), [layer, "grids"]), name)
         report = gdf.attrs.get("gridcover", {})
         schema = SCHEMAS[layer]
         title = TITLES.get(layer, layer)
