@@ -45,7 +45,7 @@ from gridcover.api.store.edits import (
     row_of,
     version_of,
 )
-from gridcover.api.store.values import check_text
+from gridcover.api.store.field_values import check_text
 from gridcover.api.uploads import check_json_depth
 from gridcover.errors import InputError, NotFound, PreconditionFailed, ValidationReport
 from gridcover.gis.schemas import SCHEMAS

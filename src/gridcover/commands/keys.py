@@ -89,7 +89,7 @@ def _operator() -> Actor:
 def check_grid_code(settings: Settings, code: str) -> None:
     """InputError unless ``code`` is a grid code of the stored grids layer (any level)."""
     from gridcover.api.store import open_store
-    from gridcover.api.store.factory import store_label
+    from gridcover.api.store.sql_target import store_label
     from gridcover.errors import InputError
 
     store = open_store(settings)

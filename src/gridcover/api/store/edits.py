@@ -29,7 +29,7 @@ from gridcover.api.store.base import (
     FeatureEdit,
     FeatureRow,
 )
-from gridcover.api.store.values import coerce_property, feature_hash
+from gridcover.api.store.field_values import coerce_property, feature_hash
 from gridcover.errors import InputError
 
 __all__ = [

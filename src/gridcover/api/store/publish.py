@@ -15,8 +15,7 @@ from typing import Any, Literal
 import geopandas as gpd
 
 from gridcover.api.store.base import LayerMeta, Store, ViewSpec
-from gridcover.api.store.factory import store_label
-from gridcover.api.store.sql_target import exclusive
+from gridcover.api.store.sql_target import exclusive, store_label
 from gridcover.gis.schemas import SCHEMAS
 from gridcover.settings import Settings
 

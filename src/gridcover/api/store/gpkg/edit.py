@@ -26,10 +26,10 @@ from gridcover.api.store.base import (
     FieldInfo,
 )
 from gridcover.api.store.edits import checked_after
+from gridcover.api.store.field_values import decode_row
 from gridcover.api.store.gpkg import sql as g
 from gridcover.api.store.gpkg.catalog import now
-from gridcover.api.store.gpkg.tables import geometry_blobs
-from gridcover.api.store.values import decode_row
+from gridcover.api.store.gpkg.features import geometry_blobs
 from gridcover.errors import Conflict, NotFound
 
 

@@ -40,12 +40,12 @@ from gridcover.api.store.base import (
     LayerWrite,
     StoreBase,
 )
+from gridcover.api.store.field_values import decode
 from gridcover.api.store.gpkg import sql as g
 from gridcover.api.store.gpkg.catalog import prepare_write, write_layer
 from gridcover.api.store.gpkg.edit import edit_row
-from gridcover.api.store.gpkg.tables import init_geopackage, read_feature_table
+from gridcover.api.store.gpkg.features import init_geopackage, read_feature_table
 from gridcover.api.store.sql_target import SqlTarget, exclusive, sqlite_transaction
-from gridcover.api.store.values import decode
 from gridcover.errors import Conflict, NotFound
 
 _PHYSICAL = re.compile(r"^[a-z][a-z0-9_]{0,47}__[0-9a-f]{8}$")

@@ -25,8 +25,8 @@ from gridcover.api.store.base import (
     FieldInfo,
 )
 from gridcover.api.store.edits import checked_after
+from gridcover.api.store.field_values import decode_row
 from gridcover.api.store.postgis import sql as q
-from gridcover.api.store.values import decode_row
 from gridcover.errors import Conflict, NotFound, PermissionDenied
 
 

@@ -30,8 +30,8 @@ import pandas as pd
 import shapely
 
 from gridcover.api.store.base import CollectionInfo, FieldInfo
+from gridcover.api.store.field_values import typed_column
 from gridcover.api.store.gpkg.sql import filter_value
-from gridcover.api.store.values import typed_column
 from gridcover.errors import InputError
 
 SCHEMA_VERSION = "1"

@@ -21,7 +21,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from gridcover.api.store import values
+from gridcover.api.store import field_values as values
 from gridcover.api.store.audit import now_iso
 from gridcover.api.store.base import (
     Actor,

@@ -25,8 +25,8 @@ import pandas as pd
 import shapely
 
 from gridcover.api.store.base import FieldInfo
+from gridcover.api.store.field_values import typed_column
 from gridcover.api.store.gpkg.sql import blobs_to_geometries, quote
-from gridcover.api.store.values import typed_column
 
 GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
 GPKG_USER_VERSION = 10200
