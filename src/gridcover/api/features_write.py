@@ -6,10 +6,13 @@ can be created, replaced, patched and deleted; grids only patched (attributes: n
 code, parent code or level; those change by uploading the grids layer, which is checked).
 
 Every new or changed feature passes the foundation's validation (``gis.read_layer`` on the
-one feature). A grid chief's scope is checked here: the object before and after the edit
-must lie inside his grid's polygon (his grid and its descendants for grid attributes), else
-403; on PostGIS the row-level security policies check it again. Each edit is audited in the
-same transaction (geometry hashes before/after, the grid it lies in).
+one feature; a patch: its changed properties and geometry) and the coordinate sanity check
+against the stored layers. Versions: every answer carries the feature's ``ETag``; ``If-Match``
+on PUT/PATCH/DELETE is compared with the stored row inside the edit's transaction (412 when
+stale). A grid chief's scope is checked there too: the object before and after the edit must
+lie inside his grid's polygon (his grid and its descendants for grid attributes), else 403;
+on PostGIS the row-level security policies check it again. Each edit is audited in the same
+transaction (whole-feature hashes before/after, changed properties, the grid it lies in).
 """
 
 import json
