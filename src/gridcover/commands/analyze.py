@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gridcover.commands.layer_options import add_layer_options, read_cli_layers
+
 if TYPE_CHECKING:
     from gridcover.coverage.views.defaults import CameraDefaults
 
@@ -82,6 +84,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="also write cell_cameras.csv: every (cell, covering camera) pair, offline too",
     )
     out.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_layer_options(parser)
     parser.set_defaults(func=run)
     from gridcover.commands.analyze_dask import add_dask_arguments  # --dask: docs/SCALE.md
 
@@ -167,7 +170,6 @@ def run(args: argparse.Namespace) -> int:
 
     from gridcover.coverage.analysis import AnalysisConfig, run_analysis
     from gridcover.coverage.output import text_report, write_analysis
-    from gridcover.gis import read_layer
 
     config = AnalysisConfig(
         res=args.res,
@@ -181,12 +183,11 @@ def run(args: argparse.Namespace) -> int:
     )
     paths = _layer_paths(args)
     quiet = args.no_progress or not sys.stderr.isatty()
-    layers: dict[str, Any] = {}
-    read_notes: list[str] = []
-    for kind, path in tqdm(paths.items(), desc="reading layers", unit="layer", disable=quiet):
-        layers[kind] = read_layer(path, kind)
-        for note in layers[kind].attrs.get("gridcover", {}).get("notes", []):
-            read_notes.append(f"{path.name}: {note}")
+    read = read_cli_layers(args, paths)  # decisions (coordinate system chosen) come first
+    for line in read.decisions:
+        print(f"gridcover: {line}")
+    layers: dict[str, Any] = dict(read.layers)
+    read_notes = list(read.notes)
     if getattr(args, "dask", None):  # partitioned run on a Dask cluster (docs/SCALE.md)
         from gridcover.commands.analyze_dask import run_cli
 
@@ -201,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
         result = run_analysis(**layers, config=config, progress=progress)
     finally:
         bar.close()
-    report = text_report(result)
+    report = "".join(f"Decision: {d}\n" for d in read.decisions) + text_report(result)
     if read_notes:
         report += "Reading notes:\n" + "".join(f"  - {n}\n" for n in read_notes)
     # Written into a staging folder first: a failure here leaves --out as it was.
