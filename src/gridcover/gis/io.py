@@ -26,7 +26,7 @@ from gridcover.gis import formats, tables
 from gridcover.gis.archive import safe_extract
 from gridcover.gis.attributes import apply_plan
 from gridcover.gis.chinese_offsets import OFFSET_SYSTEMS, convert_geometries
-from gridcover.gis.columns import ColumnPlan, get_schema, norm, plan_columns
+from gridcover.gis.columns import ColumnPlan, get_schema, plan_columns
 from gridcover.gis.crs import crs_label, normalize_crs, transformer
 from gridcover.gis.geometry_mix import keep_fitting_parts
 from gridcover.gis.kml import read_kml
