@@ -133,3 +133,92 @@ def write_xlsx(path: Path, cams: gpd.GeoDataFrame, sheet: str = "摄像机台账
         ws.append([float(v) if k in ("经度", "纬度") else v for k, v in r.items()])
     book.save(path)
     return path
+
+
+DIRECTION_CODE = {90.0: 1, 270.0: 2, 180.0: 3, 0.0: 4, 135.0: 5, 45.0: 6, 225.0: 7, 315.0: 8}
+
+
+def direction_code(azimuth: float) -> int | None:
+    """GB/T 28181 DirectionType of an azimuth: the nearest of the 8 compass points."""
+    if azimuth != azimuth:
+        return None
+    return DIRECTION_CODE[(round(azimuth / 45.0) * 45.0) % 360.0]
+
+
+def catalog_items(cams: gpd.GeoDataFrame) -> list[dict[str, object]]:
+    """GB/T 28181 Catalog items of the cameras (GCJ-02 lon/lat), with the extension codes."""
+    lon, lat = wgs84_to_gcj02(cams.geometry.x.to_numpy(), cams.geometry.y.to_numpy())
+    items = []
+    for i, r in enumerate(cams.itertuples()):
+        info = {
+            "PTZType": PTZ_CODE[r.type],
+            "PositionType": (8, 9, 10)[i % 3],
+            "RoomType": 2 if i % 10 == 0 else 1,
+            "UseType": (1, 2, 3)[i % 3],
+            "SupplyLightType": (1, 2, 3)[i % 3],
+            "DirectionType": direction_code(r.azimuth_deg),
+            "Resolution": ("6/4", "2560*1440", "5")[i % 3],
+        }
+        items.append(
+            {
+                "DeviceID": f"44030400001320{i:06d}",
+                "Name": f"福田点位{i + 1}",
+                "Manufacturer": "Hikvision",
+                "Owner": "福田公安分局" if i % 2 else "社会面接入",
+                "CivilCode": "440304",
+                "Address": f"福田区{i + 1}号",
+                "Parental": 0,
+                "Status": "ON" if r.status == "online" else "OFF",
+                "Longitude": f"{lon[i]:.7f}",
+                "Latitude": f"{lat[i]:.7f}",
+                "Info": {k: v for k, v in info.items() if v is not None},
+            }
+        )
+    return items
+
+
+def write_catalog_xml(path: Path, cams: gpd.GeoDataFrame, per_message: int = 100) -> Path:
+    """A platform's answer to a Catalog query: several <Response> messages (GB2312), each
+    with a share of the items; the first also lists the platform itself (type code 200)."""
+    from xml.sax.saxutils import escape
+
+    items = catalog_items(cams)
+    platform = {"DeviceID": "44030400002000000001", "Name": "福田区视频平台", "Status": "ON"}
+    chunks = [items[k : k + per_message] for k in range(0, len(items), per_message)]
+    chunks[0] = [platform, *chunks[0]]
+    out = ['<?xml version="1.0" encoding="GB2312"?>']
+    for sn, chunk in enumerate(chunks, start=1):
+        out.append("<Response>\n<CmdType>Catalog</CmdType>")
+        out.append(f"<SN>{sn}</SN>\n<DeviceID>44030400002000000001</DeviceID>")
+        out.append(f'<SumNum>{len(items) + 1}</SumNum>\n<DeviceList Num="{len(chunk)}">')
+        for item in chunk:
+            out.append("<Item>")
+            for k, v in item.items():
+                if isinstance(v, dict):
+                    out.append("<Info>" + "".join(f"<{a}>{b}</{a}>" for a, b in v.items()))
+                    out.append("</Info>")
+                else:
+                    out.append(f"<{k}>{escape(str(v))}</{k}>")
+            out.append("</Item>")
+        out.append("</DeviceList>\n</Response>")
+    path.write_bytes("\n".join(out).encode("gb2312"))
+    return path
+
+
+def write_kml(path: Path, cams: gpd.GeoDataFrame) -> Path:
+    """Placemarks as a Chinese map app exports them: GCJ-02 lon/lat, ExtendedData fields."""
+    lon, lat = wgs84_to_gcj02(cams.geometry.x.to_numpy(), cams.geometry.y.to_numpy())
+    marks = []
+    for i, r in enumerate(cams.itertuples()):
+        data = {"设备编码": f"44030400001320{i:06d}", "类型": r.type, "状态": r.status}
+        ext = "".join(f'<Data name="{k}"><value>{v}</value></Data>' for k, v in data.items())
+        marks.append(
+            f"<Placemark><name>点位{i + 1}</name><ExtendedData>{ext}</ExtendedData>"
+            f"<Point><coordinates>{lon[i]:.7f},{lat[i]:.7f},0</coordinates></Point></Placemark>"
+        )
+    doc = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2">'
+        f"<Document>{''.join(marks)}</Document></kml>"
+    )
+    path.write_text(doc, encoding="utf-8")
+    return path

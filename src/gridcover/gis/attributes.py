@@ -182,7 +182,11 @@ def _convert(
     conv, failures = V.convert_series(series, PARSERS[parse])
     probs = [
         RowProblem(
-            rows, f"'{src.column}' {reason}", f"correct the value or map another column to {f.name}"
+            rows,
+            f"'{src.column}' {reason}",
+            f"correct the value, map it with a value map (values={{'{f.name}': {{RAW: VALUE}}}}; "
+            f"CLI: --value KIND:{f.name}:RAW=VALUE; profile: [KIND.values.{f.name}]), or map "
+            f"another column to {f.name}",
         )
         for reason, rows in failures.items()
     ]

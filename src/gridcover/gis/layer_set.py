@@ -66,8 +66,9 @@ def read_layers(
             raise CRSError(
                 f"{name}: the {kind} lie in China and declare no coordinate system, and the "
                 f"other layers cannot tell which one they use ({fit.reason}; {fit.describe()}). "
-                f"Say it with --coord-sys {kind}:wgs84, {kind}:gcj02 (AMap/Tencent) or "
-                f"{kind}:bd09 (Baidu) (Python: coord_sys=; profile: coord_sys under [{kind}])."
+                f"Say which with --coord-sys {kind}:gcj02 (AMap/Tencent), --coord-sys "
+                f"{kind}:bd09 (Baidu) or --coord-sys {kind}:wgs84 (GPS) (Python: coord_sys=; "
+                f"profile: coord_sys under [{kind}])."
             )
         params[f"{kind}_coord_sys"] = fit.best
         params[f"{kind}_coord_sys_fit_m"] = dict(fit.median_m)

@@ -8,6 +8,7 @@ for every ledger format. Rows are named by their sheet row (XLSX) or item number
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -119,8 +120,10 @@ def read_catalog_xml(path: Path, label: str, crs: pyproj.CRS | None) -> RawLayer
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError:
         try:  # several messages one after the other: wrap them in one root
-            body = data.split(b"?>", 1)[1] if data.lstrip().startswith(b"<?xml") else data
-            root = etree.fromstring(b"<Messages>" + body + b"</Messages>", parser)
+            decls = re.findall(rb"<\?xml[^>]*\?>", data)
+            body = re.sub(rb"<\?xml[^>]*\?>", b"", data)
+            head = decls[0] if decls else b""
+            root = etree.fromstring(head + b"<Messages>" + body + b"</Messages>", parser)
         except etree.XMLSyntaxError as exc:
             raise InputError(f"{label}: the file is not well-formed XML ({exc}).") from None
     responses = [root] if _local(root.tag) == "Response" else list(root.iter("{*}Response"))
