@@ -144,10 +144,10 @@ def test_catalog_xml_that_is_not_a_catalog_response(tmp_path: Path) -> None:
         "<SN>1</SN><DeviceID>44030400002000000001</DeviceID><Status>OK</Status></Notify>",
         encoding="utf-8",
     )
-    with pytest.raises(InputError, match="keepalive.xml: this is not a GB/T 28181 Catalog"):
+    with pytest.raises(InputError, match=r"keepalive.xml: this is not a GB/T 28181 Catalog"):
         read_layer(path, "cameras")
     path.write_text("<Response><CmdType>DeviceInfo</CmdType></Response>", encoding="utf-8")
-    with pytest.raises(InputError, match="found CmdType 'DeviceInfo'.*Catalog query"):
+    with pytest.raises(InputError, match=r"found CmdType 'DeviceInfo'.*Catalog query"):
         read_layer(path, "cameras")
 
 
@@ -188,9 +188,9 @@ def test_value_map_and_its_errors(tmp_path: Path, truth: gpd.GeoDataFrame) -> No
     path = write_gbk_csv(tmp_path / "ledger.csv", truth.head(10))
     text = path.read_bytes().decode("gbk").replace(",在线,", ",正常在用,")
     path.write_bytes(text.encode("gbk"))
-    with pytest.raises(InputError, match="'正常在用' is not a known camera status.*--value"):
+    with pytest.raises(InputError, match=r"'正常在用' is not a known camera status.*--value"):
         read_layer(path, "cameras")
     cams = read_layer(path, "cameras", values={"status": {"正常在用": "online"}})
     assert (cams["status"] == truth.head(10)["status"].to_numpy()).all()
-    with pytest.raises(SchemaError, match="maps '正常在用' to 'working'.*map it to one of online"):
+    with pytest.raises(SchemaError, match=r"maps '正常在用' to 'working'.*map it to one of online"):
         read_layer(path, "cameras", values={"status": {"正常在用": "working"}})
