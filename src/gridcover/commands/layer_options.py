@@ -163,3 +163,48 @@ def print_decisions(layers: LayerSet) -> None:
     """The decisions that change the answer, first in the output."""
     for line in layers.decisions:
         print(f"gridcover: {line}")
+
+
+class CliReader:
+    """``read(path, kind, **kwargs)`` for commands that read layers one by one (patrol, site):
+    the run's layers are read together first (offset check, decisions printed first), then
+    each call returns that layer, or reads another file of the kind with the same options."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        paths: Mapping[str, str | Path | None],
+        read_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        given = {k: p for k, p in paths.items() if p is not None}
+        self.options = options_from_args(args, list(given) or ["grids"])
+        self._args = args
+        self._kwargs = dict(read_kwargs or {})
+        self._paths = {k: str(p) for k, p in given.items()}
+        self.layer_set = read_cli_layers(args, given, read_kwargs)
+        print_decisions(self.layer_set)
+
+    def __call__(self, path: str | Path, kind: str, **kwargs: Any) -> Any:
+        from gridcover.gis.io import read_layer
+
+        same = self._paths.get(kind) == str(path) and kwargs == dict(self._kwargs.get(kind, {}))
+        if same:
+            return self.layer_set.layers[kind]
+        if kind not in self.options:
+            self.options.update(options_from_args(self._args, [kind]))
+        kw = {**self.options[kind].kwargs(), **kwargs}
+        chosen = self.layer_set.parameters.get(f"{kind}_coord_sys")
+        if chosen and "coord_sys" not in kw:
+            kw["coord_sys"] = chosen  # the system the fit chose for this kind's main file
+        return read_layer(path, kind, **kw)
+
+
+def read_given(args: argparse.Namespace, paths: Mapping[str, str | Path | None]) -> dict:
+    """The canonical layers among ``paths`` that were given, read together with the command's
+    options (decisions printed first); {} when none was given."""
+    given = {k: p for k, p in paths.items() if p is not None}
+    if not given:
+        return {}
+    layers = read_cli_layers(args, given)
+    print_decisions(layers)
+    return dict(layers.layers)

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from gridcover.commands.layer_options import CliReader, add_layer_options
 from gridcover.coverage.cells import cells_for_area
 from gridcover.coverage.patrol.zones import patrol_zones
 from gridcover.coverage.priority import priority_from_layers
 from gridcover.coverage.reach import post_reach
 from gridcover.errors import InputError
-from gridcover.gis import read_layer
 
 NAME = "patrol"
 HELP = "Design patrol zones: one contiguous, balanced zone of H3 cells per police post."
@@ -78,6 +78,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="zones file (.geojson/.parquet)")
     parser.add_argument("--cells-out", type=Path, help="per-cell file (.geojson/.parquet)")
     parser.add_argument("--report", type=Path, help="also write the report to this text file")
+    add_layer_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -104,8 +105,8 @@ def write(gdf: gpd.GeoDataFrame, path: Path) -> None:
         gdf.to_file(path, driver="GeoJSON", engine="pyogrio")
 
 
-def _read_polygons(path: str, level: int | None = None) -> gpd.GeoDataFrame:
-    gdf = read_layer(path, "grids", duplicates="keep")
+def _read_polygons(read: CliReader, path: str, level: int | None = None) -> gpd.GeoDataFrame:
+    gdf = read(path, "grids", duplicates="keep")
     return gdf[gdf["level"] == level] if level is not None else gdf
 
 
@@ -118,27 +119,30 @@ def _read_locked(path: str) -> gpd.GeoDataFrame:
 
 
 def run(args: argparse.Namespace) -> int:
-    area = _read_polygons(args.area, args.area_level)
-    posts = read_layer(args.posts, "posts")
-    roads = read_layer(args.roads, "roads") if args.roads else None
+    kinds = ("posts", "roads", "sites", "buildings", "incidents")
+    paths = {"grids": args.area, **{k: getattr(args, k) for k in kinds}}
+    read = CliReader(args, paths, {"grids": {"duplicates": "keep"}})
+    area = _read_polygons(read, args.area, args.area_level)
+    posts = read(args.posts, "posts")
+    roads = read(args.roads, "roads") if args.roads else None
     cells = cells_for_area(area, args.res)
     priority = None
     if args.roads or args.sites or args.buildings:
         priority = priority_from_layers(
             cells,
             roads=roads,
-            sites=read_layer(args.sites, "sites") if args.sites else None,
-            buildings=read_layer(args.buildings, "buildings") if args.buildings else None,
+            sites=read(args.sites, "sites") if args.sites else None,
+            buildings=read(args.buildings, "buildings") if args.buildings else None,
         ).weight
     plan = patrol_zones(
         area,
         posts,
         cells=cells,
         roads=roads,
-        boundary=_read_polygons(args.boundary) if args.boundary else None,
+        boundary=_read_polygons(read, args.boundary) if args.boundary else None,
         boundary_field=args.boundary_field,
         priority=priority,
-        incidents=read_layer(args.incidents, "incidents") if args.incidents else None,
+        incidents=read(args.incidents, "incidents") if args.incidents else None,
         locked=_read_locked(args.locked) if args.locked else None,
         weights=parse_weights(args.weights),
         mode=args.mode,
@@ -146,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
         exclaves=args.exclaves,
     )
     lines = [plan.report(), plan.zone_lines()]
-    grids = _read_polygons(args.grids) if args.grids else area
+    grids = _read_polygons(read, args.grids) if args.grids else area
     reach = post_reach(
         cells,
         posts,

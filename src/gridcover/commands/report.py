@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gridcover.commands.layer_options import add_layer_options, read_given
+
 NAME = "report"
 HELP = "meeting report of an analysis: report.html, grid_report.xlsx/.csv, map.png, map.html"
 DESCRIPTION = """\
@@ -33,12 +35,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cameras", type=Path, metavar="FILE", help="cameras for map.html")
     parser.add_argument("--posts", type=Path, metavar="FILE", help="posts for map.html")
     parser.add_argument("--no-html-map", action="store_true", help="skip map.html")
+    add_layer_options(parser)  # for the cameras and posts files
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from gridcover.errors import InputError
-    from gridcover.gis.maps.inputs import read_analysis_dir, read_table
+    from gridcover.gis.maps.inputs import read_analysis_dir
     from gridcover.gis.reports import write_report
 
     tables = read_analysis_dir(args.analysis)
@@ -49,10 +52,7 @@ def run(args: argparse.Namespace) -> int:
             "analyze ... --out DIR' and pass DIR."
         )
     extra = {k: tables.get(k) for k in ("cameras", "posts", "zones", "siting", "qa_issues")}
-    if args.cameras is not None:
-        extra["cameras"] = read_table(args.cameras)
-    if args.posts is not None:
-        extra["posts"] = read_table(args.posts)
+    extra.update(read_given(args, {"cameras": args.cameras, "posts": args.posts}))
     out = args.out or (args.analysis / "report")
     rep = write_report(
         out,

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from gridcover.commands.layer_options import CliReader, add_layer_options
 from gridcover.commands.patrol import write
 from gridcover.coverage.cells import cells_for_area
 from gridcover.coverage.priority import priority_from_layers
 from gridcover.coverage.siting.cameras import SitingResult, key_site_levels, site_cameras
 from gridcover.coverage.siting.candidates import camera_candidates, candidate_sites
 from gridcover.coverage.siting.posts import site_posts
-from gridcover.gis import read_layer
 
 NAME = "site"
 HELP = "Choose K new cameras or police posts that cover the most uncovered priority weight."
@@ -65,6 +65,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="chosen sites (.geojson/.parquet)")
     parser.add_argument("--views-out", type=Path, help="chosen camera views (cameras only)")
     parser.add_argument("--report", type=Path, help="also write the report to this text file")
+    add_layer_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -83,6 +84,9 @@ def report(res: SitingResult, what: str, rule: str, k: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    kinds = ("roads", "buildings", "sites", "cameras", "posts")
+    paths = {"grids": args.area, **{k: getattr(args, k) for k in kinds}}
+    read_layer = CliReader(args, paths, {"grids": {"duplicates": "keep"}})
     area = read_layer(args.area, "grids", duplicates="keep")
     roads = read_layer(args.roads, "roads") if args.roads else None
     buildings = read_layer(args.buildings, "buildings") if args.buildings else None

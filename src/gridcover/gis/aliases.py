@@ -121,3 +121,9 @@ PARSE_NOTES: dict[str, str] = {
     "to the nearest of 8 compass points (±22.5°, a 45° uncertainty)",
 }
 """A note added to the read report whenever a column is read with that parser."""
+
+
+def shared_targets(kind: str) -> frozenset[str]:
+    """Canonical columns of ``kind`` whose source column stays free for later rules (an
+    explicit mapping to one of them does not take the column away from the others)."""
+    return frozenset(r.target for r in ALIASES.get(kind, ()) if r.share)

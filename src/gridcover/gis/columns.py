@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gridcover.errors import SchemaError
-from gridcover.gis.aliases import ALIASES, PARSE_NOTES, Rule, _r
+from gridcover.gis.aliases import ALIASES, PARSE_NOTES, Rule, _r, shared_targets
 from gridcover.gis.schemas import KINDS, SCHEMAS, LayerSchema
 
 __all__ = ["ALIASES", "DEFAULTS", "FLAGS", "PROFILES", "ColumnPlan", "Rule", "Source"]
@@ -201,7 +201,8 @@ def _explicit(
         rule = next((r for r in ALIASES[schema.kind] if r.target == target), None)
         parse = rule.parse if rule and rule.parse not in ("approach", "levels") else "auto"
         sources[target] = Source(src, parse, origin="explicit")
-        used.add(src)
+        if target not in shared_targets(schema.kind):
+            used.add(src)
     return sources, used, ignored
 
 
