@@ -367,10 +367,18 @@ def _missing_error(
         names = [n for r in ALIASES[schema.kind] if r.target == f.name for n in r.names]
         parts.append(f"'{f.name}' ({f.zh}, {f.en}; recognised names: {', '.join(names)})")
     example = ", ".join(f"'YOUR_COLUMN': '{f.name}'" for f in missing)
-    cli = " ".join(f"--column YOUR_COLUMN={f.name}" for f in missing)
+    kind = schema.kind
+    cli = " ".join(f"--column {kind}:YOUR_COLUMN={f.name}" for f in missing)
+    same = [f for f in missing if f.name == "level" or f.allowed]
     also = (
-        " or, when every row has the same level, give it with constants={'level': N}"
-        if any(f.name == "level" for f in missing)
+        ", or, when every row has the same value, give it with constants={"
+        + ", ".join(f"'{f.name}': {'N' if f.name == 'level' else repr(f.allowed[0])}" for f in same)
+        + "} (CLI: "
+        + " ".join(
+            f"--const {kind}:{f.name}={'N' if f.name == 'level' else f.allowed[0]}" for f in same
+        )
+        + f"; profile: [{kind}.constants])"
+        if same
         else ""
     )
     return SchemaError(
