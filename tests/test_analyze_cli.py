@@ -131,10 +131,17 @@ def test_azimuth_normalised_and_outside_camera_reported(tmp_path: Path) -> None:
     report = (out / "report.txt").read_text("utf-8")
     assert "modulo 360" in report
     far_id = cams.loc[far, "camera_id"]
-    assert f"camera {far_id}" in report and "outside the area of interest" in report
-    assert views.loc[far, "cells_seen"] == 0
+    # beyond its reach (1.1 km away, range <= 100 m): left out, one line first, listed in a file
+    assert report.startswith("Decision: 1 camera(s) lie beyond reach of the area")
+    assert far_id not in set(views["camera_id"]) and len(views) == len(cams) - 1
+    listed = pd.read_csv(out / "cameras_beyond_area.csv", dtype={"camera_id": str})
+    assert listed["camera_id"].tolist() == [far_id]
+    grids = gpd.read_file(SAMPLE / "grids.geojson").to_crs(3067)  # ETRS-TM35FIN, metres
+    point = gpd.GeoSeries([cams.geometry.iloc[-1]], crs=4326).to_crs(3067).iloc[0]
+    assert listed["distance_m"].iloc[0] == pytest.approx(grids.union_all().distance(point), abs=2)
     summary = pd.read_csv(out / "summary.csv").set_index("key")["value"]
-    assert int(summary["cameras_outside_grids"]) == 1
+    assert int(summary["cameras"]) == len(cams) - 1
+    assert int(summary["cameras_outside_grids"]) == 0
 
 
 def test_missing_required_layer(tmp_path: Path, capsys) -> None:

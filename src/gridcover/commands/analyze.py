@@ -169,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from gridcover.coverage.analysis import AnalysisConfig, run_analysis
+    from gridcover.coverage.beyond_reach import BEYOND_FILE, beyond_line
     from gridcover.coverage.output import text_report, write_analysis
 
     config = AnalysisConfig(
@@ -202,7 +203,12 @@ def run(args: argparse.Namespace) -> int:
         result = run_analysis(**layers, config=config, progress=progress)
     finally:
         bar.close()
-    report = "".join(f"Decision: {d}\n" for d in read.decisions) + text_report(result)
+    beyond = result.state.beyond
+    decisions = [*read.decisions, *([beyond_line(beyond)] if beyond is not None else [])]
+    decisions = [d for d in decisions if d]
+    for line in decisions[len(read.decisions) :]:
+        print(f"gridcover: {line}")
+    report = "".join(f"Decision: {d}\n" for d in decisions) + text_report(result)
     if read_notes:
         report += "Reading notes:\n" + "".join(f"  - {n}\n" for n in read_notes)
     # Written into a staging folder first: a failure here leaves --out as it was.
@@ -219,6 +225,9 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         files.close()
+    if beyond is not None and len(beyond):
+        beyond.to_csv(args.out / BEYOND_FILE, index=False, encoding="utf-8-sig")
+        written = [*written, args.out / BEYOND_FILE]
     print(report)
     print(f"gridcover: wrote {len(written)} files to {args.out}")
     return 0

@@ -21,6 +21,7 @@ import pandas as pd
 import pyproj
 import shapely
 
+from gridcover.coverage.beyond_reach import beyond_line, outside_note, split_beyond_reach
 from gridcover.coverage.cells import DEFAULT_RES, Cells, cells_for_area, check_res, metric_crs_for
 from gridcover.coverage.cover import (
     Coverage,
@@ -97,6 +98,7 @@ class AnalysisState:
     hexagons: np.ndarray | None
     notes: tuple[str, ...]
     walls: Walls | None = None  # the buildings prepared for ray casting (reused by what-if)
+    beyond: pd.DataFrame | None = None  # cameras left out: beyond reach of the area
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,27 +117,9 @@ class AnalysisResult:
 def camera_notes(
     cameras: gpd.GeoDataFrame, area: shapely.Geometry, crs: pyproj.CRS, first_row: int = 0
 ) -> list[str]:
-    """One sentence per camera (EPSG:4326) outside the area of interest (they are kept).
-
-    Rows are named from ``first_row`` on (0-based, as in the views step's messages).
-    """
-    lon, lat = cameras.geometry.x.to_numpy(), cameras.geometry.y.to_numpy()
-    shapely.prepare(area)
-    out = np.flatnonzero(~shapely.intersects_xy(area, lon, lat))
-    if out.size == 0:
-        return []
-    pts = cameras.geometry.iloc[out].to_crs(crs)
-    area_m = gpd.GeoSeries([area], crs="EPSG:4326").to_crs(crs).iloc[0]
-    d = np.zeros(len(cameras))
-    d[out] = shapely.distance(area_m, np.asarray(pts.values))
-    notes = []
-    for i in np.flatnonzero(d > 0):
-        notes.append(
-            f"camera {cameras['camera_id'].iloc[i]} (row {first_row + i}) lies {d[i]:.0f} m "
-            "outside the area of interest (the grids); it is kept and counts only where its "
-            "view reaches into the area."
-        )
-    return notes
+    """One aggregated note for the cameras (EPSG:4326) outside the area of interest but
+    within reach (they are kept); ``first_row`` is kept for callers, ids name the cameras."""
+    return outside_note(cameras, area, crs)
 
 
 def compute_views(
@@ -193,8 +177,8 @@ def run_analysis(
         raise InputError("The grids layer is empty: give at least one grid polygon.")
     centre = area.centroid
     crs = metric_crs_for(centre.x, centre.y)
-    cams = _prepare_cameras(cameras)
-    notes = camera_notes(cams, area, crs)
+    cams, beyond = split_beyond_reach(_prepare_cameras(cameras), area, crs, cfg.camera_defaults)
+    notes = [line for line in (beyond_line(beyond),) if line] + camera_notes(cams, area, crs)
     step(STEPS[0], 0, n)
     b_metric: gpd.GeoDataFrame | None = None
     walls: Walls | None = None
@@ -249,6 +233,7 @@ def run_analysis(
         hexagons,
         tuple(notes),
         walls,
+        beyond,
     )
     return finish(state, progress=step, first_step=4)
 

@@ -35,6 +35,7 @@ from gridcover.coverage.analysis import (
     compute_views,
     finish,
 )
+from gridcover.coverage.beyond_reach import beyond_line, split_beyond_reach
 from gridcover.coverage.cover import Sectors, camera_counted, cover_cells, cover_pairs
 from gridcover.coverage.stats import locate_points
 from gridcover.errors import InputError
@@ -118,6 +119,16 @@ def run_scenario(
     st = baseline.state
     n_old = len(st.cameras)
     cams = apply_scenario(st.cameras, scenario)
+    beyond_notes: tuple[str, ...] = ()
+    if len(cams) > n_old:  # added cameras beyond reach are left out, as in a full run
+        area = shapely.union_all(np.asarray(st.grid_index.grids.geometry.values))
+        added, beyond = split_beyond_reach(
+            cams.iloc[n_old:], area, st.crs, st.config.camera_defaults
+        )
+        cams = gpd.GeoDataFrame(
+            pd.concat([cams.iloc[:n_old], added], ignore_index=True), crs="EPSG:4326"
+        )
+        beyond_notes = tuple(line for line in (beyond_line(beyond),) if line)
     ids = cams["camera_id"].astype(str).to_numpy()
     aim = _positions(ids[:n_old], [str(c) for c in scenario.reaimed], "re-aimed")
     changed = np.unique(np.r_[aim, np.arange(n_old, len(cams))]).astype(np.int64)
@@ -159,7 +170,7 @@ def run_scenario(
         cams.geometry.x.to_numpy()[n_old:],
         cams.geometry.y.to_numpy()[n_old:],
     )
-    notes = st.notes
+    notes = beyond_notes + st.notes
     if len(cams) > n_old:  # added cameras outside the grids get the same note as in a full run
         area = shapely.union_all(np.asarray(st.grid_index.grids.geometry.values))
         notes += tuple(camera_notes(cams.iloc[n_old:], area, st.crs, first_row=n_old))

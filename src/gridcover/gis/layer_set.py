@@ -89,4 +89,6 @@ def read_layers(
         for k, g in layers.items()
         for n in g.attrs.get("gridcover", {}).get("notes", [])
     ]
+    # defaults filling required columns change the answer too: they come first as well
+    decisions += [f"default applied: {n}" for n in notes if " row(s) without " in n]
     return LayerSet(layers, tuple(decisions), tuple(notes), params)

@@ -39,6 +39,7 @@ import pandas as pd
 import shapely
 
 from gridcover.coverage.analysis import AnalysisConfig, camera_notes
+from gridcover.coverage.beyond_reach import beyond_line, split_beyond_reach
 from gridcover.coverage.cells import metric_crs_for
 from gridcover.coverage.cover import camera_counted
 from gridcover.coverage.distributed.merge import (
@@ -207,8 +208,10 @@ def run_distributed(
             "The cameras layer needs a CRS and a 'camera_id' column; read it with gis.read_layer."
         )
     cams = cameras.to_crs("EPSG:4326").reset_index(drop=True)
+    cams, beyond = split_beyond_reach(cams, area, crs, cfg.camera_defaults)  # as run_analysis
     rows = validate_cameras(cams, cfg.camera_defaults or CameraDefaults())
-    notes = camera_notes(cams, area, crs)
+    notes = [line for line in (beyond_line(beyond, None),) if line]
+    notes += camera_notes(cams, area, crs)
     pres = default_parent_res(cfg.res) if parent_res is None else int(parent_res)
     parts = plan_partitions(area, cfg.res, pres, crs)
     out = Path(out_dir)
