@@ -128,7 +128,7 @@ def run_scenario(
         cams = gpd.GeoDataFrame(
             pd.concat([cams.iloc[:n_old], added], ignore_index=True), crs="EPSG:4326"
         )
-        beyond_notes = tuple(line for line in (beyond_line(beyond),) if line)
+        beyond_notes = tuple(line for line in (beyond_line(beyond, None),) if line)
     ids = cams["camera_id"].astype(str).to_numpy()
     aim = _positions(ids[:n_old], [str(c) for c in scenario.reaimed], "re-aimed")
     changed = np.unique(np.r_[aim, np.arange(n_old, len(cams))]).astype(np.int64)
