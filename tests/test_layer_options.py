@@ -317,3 +317,21 @@ def test_mixed_geometry_roads_keep_lines_and_count_drops(tmp_path: Path) -> None
     pts.to_file(tmp_path / "posts.geojson", driver="GeoJSON")
     with pytest.raises(InputError, match="is a LineString, but kind 'posts' needs Point"):
         read_layer(tmp_path / "posts.geojson", "posts")
+
+
+def test_grid_codes_are_never_guessed_from_osm_ids_or_half_empty_columns(tmp_path: Path) -> None:
+    beats = gpd.read_file(DATA / "chicago-cameras-police" / "police_beats_2014.geojson").head(6)
+    osm = beats[["geometry"]].assign(osm_id=[101, 102, None, 104, 105, 106], level=1)
+    osm.to_file(tmp_path / "osm.geojson", driver="GeoJSON")
+    with pytest.raises(SchemaError, match=r"no column found for required 'code'.*--column grids:"):
+        read_layer(tmp_path / "osm.geojson", "grids")
+    half = beats[["geometry"]].assign(编码=["a", "b", None, "d", None, "f"], level=1)
+    half["网格号"] = beats["BEAT_NUM"].to_numpy()
+    half.to_file(tmp_path / "half.geojson", driver="GeoJSON")
+    with pytest.raises(InputError) as err:
+        read_layer(tmp_path / "half.geojson", "grids")
+    text = str(err.value)
+    assert "features 2, 4: has no code" in text and "column '编码' was taken as code" in text
+    assert "--column grids:COLUMN=code" in text
+    fixed = read_layer(tmp_path / "half.geojson", "grids", columns={"网格号": "code"})
+    assert fixed["code"].tolist() == beats["BEAT_NUM"].tolist()

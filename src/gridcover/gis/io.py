@@ -345,7 +345,8 @@ def _finish(
         notes.append(f"{int(ok.sum())} feature(s) converted from {cs} to WGS84")
     if cs == "wgs84" and any(note.startswith("no crs given") for note in raw.notes):
         notes.extend(china_offset_hint(geoms, ok))
-    vprob, vnotes = check_values(canonical, schema)
+    guessed = {k: v.column for k, v in plan.sources.items() if v.origin == "column" and v.column}
+    vprob, vnotes = check_values(canonical, schema, guessed)
     problems.extend(vprob)
     notes.extend(vnotes)
     dups = find_duplicates(canonical[schema.id_field]) if schema.id_field else []
