@@ -148,3 +148,24 @@ def test_analyze_raw_ledger_without_flags(city: dict[str, Path], tmp_path: Path,
     sectors = (views["fov_deg"] < 360).to_numpy() & ~views["snapped"].to_numpy(dtype=bool)
     assert sectors.sum() > 30
     assert apex[sectors].max() < 1.0
+
+
+def test_analyze_catalog_xml_leaves_indoor_cameras_out(
+    city: dict[str, Path], tmp_path: Path, capsys
+) -> None:
+    from _china_ledger import catalog_items, write_catalog_xml
+
+    truth = _truth(city)
+    xml = write_catalog_xml(tmp_path / "catalog.xml", truth)
+    indoor = {i["DeviceID"] for i in catalog_items(truth) if i["Info"]["RoomType"] == 2}
+    assert 15 < len(indoor) < 30
+    out = tmp_path / "out"
+    argv = ["analyze", "--grids", city["grids"], "--cameras", xml, "--roads", city["roads"]]
+    assert main([*map(str, argv), "--out", str(out), "--no-progress"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("gridcover: coordinate system: catalog.xml (cameras) read as gcj02")
+    assert lines[1].startswith(f"gridcover: {len(indoor)} indoor camera(s) (room_type indoor")
+    views = gpd.read_file(out / "views.geojson")
+    assert not indoor & set(views["camera_id"]) and len(views) == len(truth) - len(indoor)
+    report = (out / "report.txt").read_text(encoding="utf-8")
+    assert f"Cameras: {len(truth) - len(indoor)} (" in report

@@ -194,7 +194,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     beyond = result.state.beyond
-    decisions = [*read.decisions, *([beyond_line(beyond)] if beyond is not None else [])]
+    indoor = [n for n in result.notes if "indoor camera(s)" in n]
+    decisions = [*read.decisions, *indoor]
+    decisions += [beyond_line(beyond)] if beyond is not None else []
     decisions = [d for d in decisions if d]
     for line in decisions[len(read.decisions) :]:
         print(f"gridcover: {line}")

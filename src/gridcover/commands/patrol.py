@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         locked=_read_locked(args.locked) if args.locked else None,
         grids=_read_polygons(args.grids, None, read) if args.grids else None,
     )
-    text = run_.report()
+    text = "".join(f"Decision: {d}\n" for d in read.layer_set.decisions) + run_.report()
     print(text)
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)

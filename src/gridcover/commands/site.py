@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         candidates=read_layer(args.candidates, args.what) if args.candidates else None,
         **layers,
     )
-    text = run_.report()
+    text = "".join(f"Decision: {d}\n" for d in read_layer.layer_set.decisions) + run_.report()
     print(text)
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)

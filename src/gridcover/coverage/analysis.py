@@ -21,7 +21,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from gridcover.coverage.beyond_reach import beyond_line, outside_note, split_beyond_reach
+from gridcover.coverage import beyond_reach as left
 from gridcover.coverage.cells import DEFAULT_RES, Cells, cells_for_area, check_res, metric_crs_for
 from gridcover.coverage.cover import (
     Coverage,
@@ -122,7 +122,7 @@ def camera_notes(
 ) -> list[str]:
     """One aggregated note for the cameras (EPSG:4326) outside the area of interest but
     within reach (they are kept); ``first_row`` is kept for callers, ids name the cameras."""
-    return outside_note(cameras, area, crs)
+    return left.outside_note(cameras, area, crs)
 
 
 def compute_views(
@@ -176,11 +176,10 @@ def prepare_inputs(
             "The cameras layer has no 'camera_id' column; read it with gis.read_layer."
         )
     cams = cameras.to_crs("EPSG:4326").reset_index(drop=True)
-    cams, beyond = split_beyond_reach(cams, area, crs, cfg.camera_defaults)
-    notes = (
-        *(line for line in (beyond_line(beyond, None),) if line),
-        *camera_notes(cams, area, crs),
-    )
+    cams, indoor = left.split_indoor(cams)
+    cams, beyond = left.split_beyond_reach(cams, area, crs, cfg.camera_defaults)
+    lines = (indoor, left.beyond_line(beyond, None))
+    notes = (*(line for line in lines if line), *camera_notes(cams, area, crs))
     return RunInputs(cfg, cfg.weights or load_weights(), g, area, crs, cams, notes, beyond)
 
 

@@ -102,3 +102,25 @@ def outside_note(cams: gpd.GeoDataFrame, area: shapely.Geometry, crs: pyproj.CRS
         f"{out.size} camera(s) lie outside the area of interest (the grids) but within reach: "
         f"{named}; they are kept and count only where their views reach into the area."
     ]
+
+
+def split_indoor(cams: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, str]:
+    """(cameras that can see outdoor cells, the line saying which indoor ones were left out).
+
+    ``room_type == 'indoor'`` (GB/T 28181 RoomType 2) cameras watch a lobby or a corridor:
+    the H3 cells of a run are outdoor ground, so they cover none of them.
+    """
+    if "room_type" not in cams.columns:
+        return cams, ""
+    indoor = (cams["room_type"].astype(object) == "indoor").to_numpy(dtype=bool)
+    if not indoor.any():
+        return cams, ""
+    ids = [str(i) for i in cams["camera_id"].to_numpy()[indoor]]
+    shown = ", ".join(ids[:_SHOWN]) + (
+        f" and {len(ids) - _SHOWN} more" if len(ids) > _SHOWN else ""
+    )
+    line = (
+        f"{len(ids)} indoor camera(s) (room_type indoor, GB/T 28181 RoomType 2) do not cover "
+        f"outdoor cells: left out of the analysis and its totals ({shown})"
+    )
+    return cams[~indoor].reset_index(drop=True), line
