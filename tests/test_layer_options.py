@@ -335,3 +335,35 @@ def test_grid_codes_are_never_guessed_from_osm_ids_or_half_empty_columns(tmp_pat
     assert "--column grids:COLUMN=code" in text
     fixed = read_layer(tmp_path / "half.geojson", "grids", columns={"网格号": "code"})
     assert fixed["code"].tolist() == beats["BEAT_NUM"].tolist()
+
+
+def test_upload_of_a_gcj02_ledger_is_fitted_to_the_stored_layers(tmp_path: Path) -> None:
+    """The upload route settles the coordinate system like the CLI: against stored roads."""
+    from _china_ledger import moved_layers, write_gbk_csv
+
+    layers = moved_layers(tmp_path / "city")
+    truth = truth_cameras()
+    truth["camera_id"] = [f"44030400001320{i:06d}" for i in range(len(truth))]
+    ledger = write_gbk_csv(tmp_path / "台账.csv", truth)
+    settings = w.settings_for("gpkg", tmp_path / "store")
+    w.fill_store(settings)  # Chicago layers, far away: no evidence, not an error
+    admin = {"X-API-Key": w.add_key(settings, "admin")}
+    with TestClient(_app(settings)) as client:
+        r = client.put(
+            "/layers/roads",
+            files={"file": ("roads.geojson", layers["roads"].read_bytes())},
+            headers=admin,
+        )
+        assert r.status_code in (200, 201), r.text
+        r = client.put(
+            "/layers/cameras", files={"file": (ledger.name, ledger.read_bytes())}, headers=admin
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["decisions"][0].startswith(
+            "coordinate system: 台账.csv (cameras) read as gcj02"
+        )
+        items = client.get("/collections/cameras/items?limit=1000", headers=admin).json()
+    got = gpd.GeoDataFrame.from_features(items["features"], crs=4326)
+    got["camera_id"] = [f["id"] for f in items["features"]]
+    placed = got.set_index("camera_id").geometry.loc[truth["camera_id"]].reset_index(drop=True)
+    assert metres_apart(placed, truth.geometry).max() < 1.0

@@ -204,6 +204,25 @@ def upload_profile_fields(columns: str | None, profile: str | None) -> dict[str,
     return out
 
 
+def _settle_offsets(gdf: Any, upload: tuple, store: Store) -> tuple[Any, str | None]:
+    """Points in China without a declared coordinate system are fitted to the stored roads,
+    buildings and grids (as in the CLI): the clearly better system is applied and stated;
+    unclear evidence is a 400 naming the coord_sys field."""
+    from gridcover.gis.layer_set import offset_decision, settle_offsets
+    from gridcover.gis.offset_fit import REFERENCE_KINDS, undeclared_china_points
+
+    path, name, kind, settings, options = upload
+    if not undeclared_china_points({kind: gdf}):
+        return gdf, None
+    others = {k: store.read_layer(k) for k in REFERENCE_KINDS if store.has_layer(k)}
+    fit = settle_offsets(kind, gdf, others, name, flag="the form field coord_sys={system}")
+    if fit is None:
+        return gdf, None
+    if fit.best != "wgs84":
+        gdf = _read_upload(path, name, kind, settings, {**options, "coord_sys": fit.best})
+    return gdf, offset_decision(kind, fit, name)
+
+
 def _relabel(text: str, path: Path, name: str) -> str:
     """Messages name the client's file, not the server's temporary path."""
     return text.replace(str(path), name)
@@ -250,6 +269,7 @@ def uploads_router() -> APIRouter:
         with tempfile.TemporaryDirectory(prefix="gridcover-upload-") as tmp:
             path, name = _save_upload(file, Path(tmp))
             gdf = _read_upload(path, name, layer, settings, options)
+            gdf, decision = _settle_offsets(gdf, (path, name, layer, settings, options), store)
         report = gdf.attrs.get("gridcover", {})
         schema = SCHEMAS[layer]
         title = TITLES.get(layer, layer)
@@ -264,6 +284,7 @@ def uploads_router() -> APIRouter:
             "layer": layer, "kind": layer, "rows": len(gdf), "replaced": existed,
             "collections": [c.id for c in store.collections() if c.layer == layer],
             "notes": report.get("notes", []), "source": name,
+            "decisions": [decision] if decision else [],
         }  # fmt: skip
         return JSONResponse(body, status_code=200 if existed else 201)
 

@@ -19,7 +19,7 @@ import geopandas as gpd
 
 from gridcover.errors import CRSError
 from gridcover.gis.io import read_layer
-from gridcover.gis.offset_fit import FLAGS, fit_offsets, undeclared_china_points
+from gridcover.gis.offset_fit import FLAGS, OffsetFit, fit_offsets, undeclared_china_points
 from gridcover.gis.profile import LayerOptions
 
 
@@ -58,32 +58,14 @@ def read_layers(
     decisions: list[str] = []
     params: dict[str, Any] = {}
     for kind in undeclared_china_points(layers) if check_offsets else []:
-        fit = fit_offsets(layers[kind], layers)
-        name = Path(paths[kind]).name
-        if fit.best is None:
-            if not fit.median_m:  # nothing to compare with: the reader's hint stays a note
-                continue
-            raise CRSError(
-                f"{name}: the {kind} lie in China and declare no coordinate system, and the "
-                f"other layers cannot tell which one they use ({fit.reason}; {fit.describe()}). "
-                f"Say which with --coord-sys {kind}:gcj02 (AMap/Tencent), --coord-sys "
-                f"{kind}:bd09 (Baidu) or --coord-sys {kind}:wgs84 (GPS) (Python: coord_sys=; "
-                f"profile: coord_sys under [{kind}])."
-            )
+        fit = settle_offsets(kind, layers[kind], layers, Path(paths[kind]).name)
+        if fit is None:
+            continue
         params[f"{kind}_coord_sys"] = fit.best
         params[f"{kind}_coord_sys_fit_m"] = dict(fit.median_m)
         if fit.best != "wgs84":
             layers[kind] = read(kind, coord_sys=fit.best)
-            decisions.append(
-                f"coordinate system: {name} ({kind}) read as {FLAGS[fit.best]} and converted to "
-                f"WGS84, chosen by fit ({fit.describe()}); pass --coord-sys {kind}:wgs84 "
-                "to refuse"
-            )
-        else:
-            decisions.append(
-                f"coordinate system: {name} ({kind}) kept as WGS84, checked by fit "
-                f"({fit.describe()})"
-            )
+        decisions.append(offset_decision(kind, fit, Path(paths[kind]).name))
     notes = [
         f"{Path(paths[k]).name}: {n}"
         for k, g in layers.items()
@@ -92,3 +74,41 @@ def read_layers(
     # defaults filling required columns change the answer too: they come first as well
     decisions += [f"default applied: {n}" for n in notes if " row(s) without " in n]
     return LayerSet(layers, tuple(decisions), tuple(notes), params)
+
+
+def settle_offsets(
+    kind: str,
+    points: gpd.GeoDataFrame,
+    others: Mapping[str, gpd.GeoDataFrame],
+    name: str,
+    flag: str = "--coord-sys {kind}:{system}",
+) -> OffsetFit | None:
+    """The fit of ``points`` (a ``kind`` layer read as WGS84 from file ``name``) to
+    ``others``; None when there is nothing to compare with. Raises CRSError naming the
+    ``flag`` (formatted with kind and system) when the evidence is unclear."""
+    fit = fit_offsets(points, others)
+    if fit.best is not None:
+        return fit
+    if not fit.median_m:  # nothing to compare with: the reader's hint stays a note
+        return None
+    ways = ", ".join(
+        flag.format(kind=kind, system=s) + f" ({w})"
+        for s, w in (("gcj02", "AMap/Tencent"), ("bd09", "Baidu"), ("wgs84", "GPS"))
+    )
+    raise CRSError(
+        f"{name}: the {kind} lie in China and declare no coordinate system, and the other "
+        f"layers cannot tell which one they use ({fit.reason}; {fit.describe()}). Say which "
+        f"with {ways} (Python: coord_sys=; profile: coord_sys under [{kind}])."
+    )
+
+
+def offset_decision(kind: str, fit: OffsetFit, name: str) -> str:
+    """The sentence that states the coordinate system chosen for a layer, first in outputs."""
+    if fit.best == "wgs84":
+        return (
+            f"coordinate system: {name} ({kind}) kept as WGS84, checked by fit ({fit.describe()})"
+        )
+    return (
+        f"coordinate system: {name} ({kind}) read as {FLAGS[fit.best or '']} and converted to "
+        f"WGS84, chosen by fit ({fit.describe()}); pass --coord-sys {kind}:wgs84 to refuse"
+    )

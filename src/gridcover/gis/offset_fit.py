@@ -27,6 +27,8 @@ FIT_MAX_M = 30.0
 FIT_RATIO = 3.0
 """... and every other reading must be at least this many times worse (median distance)."""
 MIN_POINTS = 5
+NEAR = 0.02
+"""Degrees (about 2 km) around the points within which other layers count as evidence."""
 REFERENCE_KINDS = ("roads", "buildings", "grids")
 POINT_KINDS = ("cameras", "posts", "sites")
 FLAGS = {"wgs84": "wgs84", "gcj02": "gcj02 (AMap/Tencent)", "bd09": "bd09 (Baidu)"}
@@ -80,6 +82,11 @@ def fit_offsets(points: gpd.GeoDataFrame, layers: Mapping[str, gpd.GeoDataFrame]
     refs, used = _reference_lines(layers)
     geoms = np.asarray(points.to_crs(4326).geometry.array, dtype=object)
     geoms = geoms[~shapely.is_missing(geoms)]
+    if len(refs) and len(geoms):  # only references near the points (a store may hold others)
+        x0, y0, x1, y1 = shapely.total_bounds(geoms)
+        refs = refs[
+            shapely.intersects(refs, shapely.box(x0 - NEAR, y0 - NEAR, x1 + NEAR, y1 + NEAR))
+        ]
     if len(refs) == 0 or len(geoms) < MIN_POINTS:
         why = "no roads, buildings or grids" if len(refs) == 0 else f"fewer than {MIN_POINTS}"
         return OffsetFit({}, len(geoms), tuple(used), None, f"too little to compare ({why})")
