@@ -194,3 +194,23 @@ def test_value_map_and_its_errors(tmp_path: Path, truth: gpd.GeoDataFrame) -> No
     assert (cams["status"] == truth.head(10)["status"].to_numpy()).all()
     with pytest.raises(SchemaError, match=r"maps '正常在用' to 'working'.*map it to one of online"):
         read_layer(path, "cameras", values={"status": {"正常在用": "working"}})
+
+
+def test_gbt28181_ledger_export_as_csv_reads_like_the_xml(
+    tmp_path: Path, truth: gpd.GeoDataFrame
+) -> None:
+    """A platform's ledger export with the standard's field names as CSV columns."""
+    items = catalog_items(truth)
+    rows = [{**{k: v for k, v in i.items() if k != "Info"}, **i["Info"]} for i in items]
+    path = tmp_path / "export.csv"
+    pd.DataFrame(rows).to_csv(path, index=False, encoding="utf-8-sig")
+    from_csv = read_layer(path, "cameras", coord_sys="gcj02")
+    from_xml = read_layer(
+        write_catalog_xml(tmp_path / "c.xml", truth), "cameras", coord_sys="gcj02"
+    )
+    cols = ["camera_id", "type", "status", "azimuth_deg", "ptz_type", "room_type", "use_type"]
+    cols += ["position_type", "supply_light", "resolution_px", "civil_code", "owner", "name"]
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(from_csv[cols]), pd.DataFrame(from_xml[cols]), check_dtype=False
+    )
+    assert from_csv.geometry.geom_equals_exact(from_xml.geometry, 1e-9).all()
