@@ -169,3 +169,36 @@ def test_analyze_catalog_xml_leaves_indoor_cameras_out(
     assert not indoor & set(views["camera_id"]) and len(views) == len(truth) - len(indoor)
     report = (out / "report.txt").read_text(encoding="utf-8")
     assert f"Cameras: {len(truth) - len(indoor)} (" in report
+
+
+def test_every_command_that_reads_cameras_places_the_ledger(
+    city: dict[str, Path], tmp_path: Path
+) -> None:
+    """inspect, analyze (above), site, map and report read the raw GBK ledger through their
+    own argument parsing and reading path, and place every camera within 1 m."""
+    from gridcover.cli import build_parser
+    from gridcover.commands.layer_options import CliReader, read_given
+    from gridcover.commands.map import gather_layers
+    from gridcover.gis.analysis_folder import read_analysis_dir
+
+    truth, ledger, grids = _truth(city), str(city["ledger"]), str(city["grids"])
+    out = tmp_path / "cams.geojson"
+    argv = ["inspect", ledger, "--kind", "cameras", "--coord-sys", "cameras:gcj02"]
+    assert main([*argv, "--out", str(out)]) == 0
+    placed = {"inspect": gpd.read_file(out)}
+    args = build_parser().parse_args(
+        ["site", "cameras", grids, "-k", "1", "--cameras", ledger, "--out", "x.geojson"]
+    )
+    placed["site"] = CliReader(args, {"grids": grids, "cameras": ledger}).layer_set.layers[
+        "cameras"
+    ]
+    args = build_parser().parse_args(["map", "--cameras", ledger, "--grids", grids, "--out", "m"])
+    placed["map"] = gather_layers(args)["cameras"]
+    run = tmp_path / "run"
+    base = ["analyze", "--grids", grids, "--cameras", ledger, "--roads", str(city["roads"])]
+    assert main([*base, "--out", str(run), "--no-progress", "--res", "11"]) == 0
+    args = build_parser().parse_args(["report", str(run), "--cameras", ledger])
+    grid_stats = read_analysis_dir(run).get("grids")
+    placed["report"] = read_given(args, {"cameras": ledger}, {"grids": grid_stats})["cameras"]
+    for command, cams in placed.items():
+        assert _error_m(cams, truth).max() < 1.0, command

@@ -151,12 +151,13 @@ def read_cli_layers(
     args: argparse.Namespace,
     paths: Mapping[str, str | Path],
     read_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
+    references: Mapping[str, Any] | None = None,
 ) -> LayerSet:
     """Read the layers of a run (``paths`` {kind: file}) with the command's layer options."""
     from gridcover.gis.layer_set import read_layers
 
     options = options_from_args(args, list(paths))
-    return read_layers(paths, options, read_kwargs=read_kwargs)
+    return read_layers(paths, options, read_kwargs=read_kwargs, references=references)
 
 
 def print_decisions(layers: LayerSet) -> None:
@@ -199,12 +200,17 @@ class CliReader:
         return read_layer(path, kind, **kw)
 
 
-def read_given(args: argparse.Namespace, paths: Mapping[str, str | Path | None]) -> dict:
+def read_given(
+    args: argparse.Namespace,
+    paths: Mapping[str, str | Path | None],
+    references: Mapping[str, Any] | None = None,
+) -> dict:
     """The canonical layers among ``paths`` that were given, read together with the command's
-    options (decisions printed first); {} when none was given."""
+    options (decisions printed first); {} when none was given. ``references``: layers already
+    read (an analysis folder's grids) that the offset check may compare points with."""
     given = {k: p for k, p in paths.items() if p is not None}
     if not given:
         return {}
-    layers = read_cli_layers(args, given)
+    layers = read_cli_layers(args, given, references=references)
     print_decisions(layers)
     return dict(layers.layers)

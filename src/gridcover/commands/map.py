@@ -74,7 +74,8 @@ def gather_layers(args: argparse.Namespace) -> dict[str, object]:
         for note in tables.notes:
             print(f"gridcover: note: {note}")
     canonical = ("grids", "cameras", "posts")  # raw layers: the reader with layer options
-    layers.update(read_given(args, {k: getattr(args, k, None) for k in canonical}))
+    paths = {k: getattr(args, k, None) for k in canonical}
+    layers.update(read_given(args, paths, references={"grids": layers.get("grids")}))
     for name in LAYER_OPTIONS:
         path = getattr(args, name, None)
         if path is not None and name not in canonical:

@@ -54,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
             "analyze ... --out DIR' and pass DIR."
         )
     extra = {k: tables.get(k) for k in ("cameras", "posts", "zones", "siting", "qa_issues")}
-    extra.update(read_given(args, {"cameras": args.cameras, "posts": args.posts}))
+    paths = {"cameras": args.cameras, "posts": args.posts}
+    extra.update(read_given(args, paths, references={"grids": grid_stats}))
     out = args.out or (args.analysis / "report")
     rep = write_report(
         out,

@@ -40,10 +40,13 @@ def read_layers(
     *,
     read_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
     check_offsets: bool = True,
+    references: Mapping[str, gpd.GeoDataFrame | None] | None = None,
 ) -> LayerSet:
     """Read ``paths`` ({kind: file}) with ``options`` ({kind: LayerOptions}); settle offsets.
 
-    ``read_kwargs`` adds other ``read_layer`` arguments per kind (e.g. ``duplicates``).
+    ``read_kwargs`` adds other ``read_layer`` arguments per kind (e.g. ``duplicates``);
+    ``references`` ({kind: layer}) are layers already read (e.g. an analysis folder's grids)
+    that count as evidence for the offset check too.
     Raises CRSError naming ``--coord-sys KIND:SYSTEM`` when points in China have no declared
     coordinate system and the other layers cannot tell which one they use.
     """
@@ -58,7 +61,8 @@ def read_layers(
     decisions: list[str] = []
     params: dict[str, Any] = {}
     for kind in undeclared_china_points(layers) if check_offsets else []:
-        fit = settle_offsets(kind, layers[kind], layers, Path(paths[kind]).name)
+        evidence = {**{k: v for k, v in (references or {}).items() if v is not None}, **layers}
+        fit = settle_offsets(kind, layers[kind], evidence, Path(paths[kind]).name)
         if fit is None:
             continue
         params[f"{kind}_coord_sys"] = fit.best
