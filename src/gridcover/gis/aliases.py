@@ -69,7 +69,7 @@ _CAMERAS = (
     _r("use_type", "use_type|UseType|用途|摄像机用途|用途类型", "use"),
     _r("position_type", "position_type|PositionType|位置类型|点位类型|摄像机位置类型", "int"),
     _r("civil_code", "civil_code|CivilCode|行政区划|行政区划代码|区划代码"),
-    _r("name", "name|Name|点位名称|设备名称|安装地址|安装位置|地址|Address"),
+    _r("name", "name|Name|点位名称|设备名称|安装地址|安装位置"),
 )
 
 ALIASES: dict[str, tuple[Rule, ...]] = {
