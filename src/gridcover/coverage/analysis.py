@@ -22,17 +22,14 @@ import pyproj
 import shapely
 
 from gridcover.coverage.cells import DEFAULT_RES, Cells, cells_for_area, check_res, metric_crs_for
-from gridcover.coverage.cover import (
-    Coverage,
-    Sectors,
-    camera_counted,
-    cover_cells,
-    cover_pairs,
-)
+from gridcover.coverage.cover import Coverage
+from gridcover.coverage.cover3d import cover_step, views_3d
+from gridcover.coverage.detail import DetailCoverage, add_levels, check_3d, required_level
 from gridcover.coverage.gaps import find_blind_spots
 from gridcover.coverage.priority import COMPONENTS, Priority, priority_from_layers
 from gridcover.coverage.stats import GridIndex, grid_statistics, index_grids, locate_points
 from gridcover.coverage.views.occlusion import Walls
+from gridcover.coverage.views.views3d import Views3D
 from gridcover.coverage.weights import Weights, load_weights
 from gridcover.errors import InputError
 
@@ -58,7 +55,11 @@ class AnalysisConfig:
     ``include_offline`` / ``unknown_online``: which camera statuses count (see cover.py);
     ``camera_defaults``: per-type FOV/range (None = views defaults); ``threads``: cover
     step threads (None = CPU count); ``cell_geometry``: "polygon" or "point" in the cells
-    table."""
+    table. ``visibility``: "2d" (sector views, buildings infinitely tall) or "3d" (heights,
+    tilt, resolution and light: detail levels day and night, docs/VIEWS.md), with
+    ``target_height_m`` (metres above ground), ``building_height_m`` (buildings with neither
+    height nor levels) and ``optics_defaults`` (per-type 3D defaults, None = views defaults).
+    """
 
     res: int = DEFAULT_RES
     weights: Weights | None = None
@@ -68,9 +69,14 @@ class AnalysisConfig:
     camera_defaults: Any = None
     threads: int | None = None
     cell_geometry: str = "polygon"
+    visibility: str = "2d"
+    target_height_m: float = 1.5
+    building_height_m: float = 9.0
+    optics_defaults: Any = None
 
     def __post_init__(self) -> None:
         check_res(self.res)
+        check_3d(self.visibility, self.target_height_m, self.building_height_m)
         if self.cell_geometry not in ("polygon", "point"):
             raise InputError(
                 f"cell_geometry must be 'polygon' or 'point', not {self.cell_geometry!r}."
@@ -97,6 +103,8 @@ class AnalysisState:
     hexagons: np.ndarray | None
     notes: tuple[str, ...]
     walls: Walls | None = None  # the buildings prepared for ray casting (reused by what-if)
+    views3d: Views3D | None = None  # 3D visibility: optics and prisms (reused by what-if)
+    detail: DetailCoverage | None = None  # 3D visibility: detail levels per pair and cell
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,26 +209,17 @@ def run_analysis(
     if buildings is not None and cfg.occlusion:
         b_metric = buildings.to_crs(crs)
         walls = Walls.from_polygons(np.asarray(b_metric.geometry.values))
-    views = compute_views(cams, walls, cfg, crs).reset_index(drop=True)
+    v3 = None
+    if cfg.visibility == "3d":
+        v3 = views_3d(cams, b_metric, walls, crs, cfg.target_height_m, cfg.building_height_m, cfg)
+        views = v3.views.reset_index(drop=True)
+    else:
+        views = compute_views(cams, walls, cfg, crs).reset_index(drop=True)
     step(STEPS[1], 1, n)
     cells = cells_for_area(area, cfg.res, crs)
     index = index_grids(g, cells)
     step(STEPS[2], 2, n)
-    geoms = np.asarray(views.geometry.values)
-    ci, ki = cover_pairs(
-        geoms,
-        cells.x,
-        cells.y,
-        threads=cfg.threads,
-        tree=cells.tree,
-        sectors=Sectors.from_views(views),
-    )
-    counted = camera_counted(
-        views["status"].to_numpy(),
-        include_offline=cfg.include_offline,
-        unknown_online=cfg.unknown_online,
-    )
-    coverage = cover_cells(len(cells), ci, ki, counted)
+    coverage, detail = cover_step(views, v3, cells, cfg)
     step(STEPS[3], 3, n)
     prio = priority_from_layers(
         cells, roads=roads, sites=sites, incidents=incidents, buildings=buildings, weights=weights
@@ -249,6 +248,8 @@ def run_analysis(
         hexagons,
         tuple(notes),
         walls,
+        views3d=v3,
+        detail=detail,
     )
     return finish(state, progress=step, first_step=4)
 
@@ -262,6 +263,10 @@ def finish(
     cells, cov, prio = state.cells, state.coverage, state.priority
     step(STEPS[4], first_step, n)
     blind = prio.priority & ~cov.covered
+    required = None
+    if state.detail is not None:  # 3D: a priority cell is blind below its required level
+        required = required_level(prio.components, prio.priority, state.weights.detail_targets)
+        blind = prio.priority & (state.detail.detail_level < required)
     spots = find_blind_spots(
         cells, blind, prio.weight, cameras=state.cameras, posts=state.posts, counted=cov.counted
     )
@@ -290,6 +295,8 @@ def finish(
     cells_gdf = _cells_table(state, grid_code, spots.cell_cluster)
     views_gdf = _views_table(state)
     summary = _summary(state, stats, table)
+    if state.detail is not None and required is not None:
+        stats, cells_gdf = add_levels(state, required, stats, cells_gdf, summary)
     step("done", n, n)
     return AnalysisResult(
         views_gdf, cells_gdf, table, stats, MappingProxyType(summary), state.notes, state

@@ -1,0 +1,122 @@
+"""The cover step of ``--visibility 3d``: 3D views x cells -> coverage and detail levels.
+
+Same covering pairs contract as :mod:`gridcover.coverage.cover` (a :class:`Coverage` whose
+``counts`` are the counted cameras that *see* a cell centroid under the 3D model of
+:mod:`gridcover.coverage.views.sight`), plus the DORI levels of every pair and per cell
+(:class:`gridcover.coverage.detail.DetailCoverage`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+
+from gridcover.coverage.cells import Cells
+from gridcover.coverage.cover import Coverage, Sectors, camera_counted, cover_cells, cover_pairs
+from gridcover.coverage.detail import DetailCoverage, detail_cover
+from gridcover.coverage.views.occlusion import Walls
+from gridcover.coverage.views.sight import SightPairs, roof_heights, sight_pairs
+from gridcover.coverage.views.views3d import Views3D, camera_views_3d, prisms_for
+
+__all__ = ["cover_3d", "cover_3d_pairs", "cover_step", "views_3d"]
+
+
+def views_3d(
+    cameras: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame | None,
+    walls: Walls | None,
+    crs: pyproj.CRS,
+    target_height_m: float,
+    building_height_m: float,
+    config: Any,
+) -> Views3D:
+    """3D views of ``cameras`` among ``buildings`` (metric CRS ``crs``, with ``walls``
+    prepared from them, or None), with an ``AnalysisConfig``'s camera and optics defaults."""
+    prisms = prisms_for(buildings, crs, walls=walls, default_height_m=building_height_m)
+    return camera_views_3d(
+        cameras,
+        prisms,
+        metric_crs=crs,
+        target_height_m=target_height_m,
+        defaults=config.camera_defaults,
+        optics_defaults=config.optics_defaults,
+    )
+
+
+def cover_step(
+    views: gpd.GeoDataFrame, v3: Views3D | None, cells: Cells, config: Any
+) -> tuple[Coverage, DetailCoverage | None]:
+    """The cover step of a run (``config``: an ``AnalysisConfig``): the 3D model when
+    ``v3`` is given, else centroid-in-view-polygon of the 2D ``views``."""
+    if v3 is not None:
+        return cover_3d(
+            v3,
+            cells,
+            target_height_m=config.target_height_m,
+            include_offline=config.include_offline,
+            unknown_online=config.unknown_online,
+            threads=config.threads,
+        )
+    ci, ki = cover_pairs(
+        np.asarray(views.geometry.values),
+        cells.x,
+        cells.y,
+        threads=config.threads,
+        tree=cells.tree,
+        sectors=Sectors.from_views(views),
+    )
+    counted = camera_counted(
+        views["status"].to_numpy(),
+        include_offline=config.include_offline,
+        unknown_online=config.unknown_online,
+    )
+    return cover_cells(len(cells), ci, ki, counted), None
+
+
+def cover_3d_pairs(
+    views: Views3D,
+    cells: Cells,
+    *,
+    target_height_m: float,
+    threads: int | None = None,
+    roof_m: np.ndarray | None = None,
+) -> SightPairs:
+    """The seeing (cell, camera) pairs of ``views`` over ``cells`` (same metric CRS)."""
+    if roof_m is None:
+        roof_m = roof_heights(views.prisms, cells.x, cells.y)
+    return sight_pairs(
+        views.optics,
+        cells.x,
+        cells.y,
+        target_height_m=target_height_m,
+        tree=cells.tree,
+        prisms=views.prisms,
+        roof_m=roof_m,
+        threads=threads,
+    )
+
+
+def cover_3d(
+    views: Views3D,
+    cells: Cells,
+    *,
+    target_height_m: float,
+    include_offline: bool = False,
+    unknown_online: bool = True,
+    threads: int | None = None,
+) -> tuple[Coverage, DetailCoverage]:
+    """Coverage and detail levels of ``cells`` under the 3D model (statuses as in 2D)."""
+    pairs = cover_3d_pairs(views, cells, target_height_m=target_height_m, threads=threads)
+    counted = camera_counted(
+        views.views["status"].to_numpy(),
+        include_offline=include_offline,
+        unknown_online=unknown_online,
+    )
+    cov = cover_cells(len(cells), pairs.cell_idx, pairs.camera_idx, counted)
+    det = detail_cover(
+        len(cells), pairs.cell_idx, pairs.camera_idx, pairs.level, pairs.night, counted
+    )
+    return cov, det
