@@ -49,7 +49,7 @@ MEGAPIXEL_WIDTH: dict[float, int] = {
     12.0: 4000,
 }
 
-_WXH = re.compile(r"^(\d{3,5})\s*[x×*]\s*(\d{3,5})$")
+_WXH = re.compile(r"^(\d{3,5})\s*[X×*]\s*(\d{3,5})$")
 _MP = re.compile(r"^(\d+(?:\.\d+)?)\s*(?:MP|M|MPX|MEGAPIXEL|百万像素)$")
 _WAN = re.compile(r"^(\d+(?:\.\d+)?)\s*万(?:像素)?$")
 
