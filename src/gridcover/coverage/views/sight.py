@@ -106,6 +106,19 @@ class Optics:
         i = np.asarray(idx)
         return Optics(*(getattr(self, f)[i] for f in self.__dataclass_fields__))
 
+    def updated(self, idx: npt.ArrayLike, new: Optics) -> Optics:
+        """These optics with rows ``idx`` set to ``new``'s rows (in order); rows past the
+        end are appended (``idx`` must then cover every new position)."""
+        i = np.asarray(idx, dtype=np.int64)
+        n = max(self.n, int(i.max()) + 1) if i.size else self.n
+        out = []
+        for f in self.__dataclass_fields__:
+            col = np.full(n, np.nan)
+            col[: self.n] = getattr(self, f)
+            col[i] = getattr(new, f)
+            out.append(col)
+        return Optics(*out)
+
     def detect_slant_m(self) -> F64:
         """Slant distance D at which ppm falls to 25 (detection), metres (inf if W is)."""
         half = np.tan(np.radians(self.lens_fov_deg) / 2.0)
