@@ -20,7 +20,9 @@ from sample_analysis import SAMPLE, sample_layers, sample_result
 @pytest.fixture(scope="module")
 def sample_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("analyze") / "sample"
-    assert main(["analyze", "--sample", "--out", str(out), "--no-progress"]) == 0
+    # the 2D model: these tests compare with the library's 2D run (3D: test_views3d_cli.py)
+    argv = ["analyze", "--sample", "--visibility", "2d", "--out", str(out), "--no-progress"]
+    assert main(argv) == 0
     return out
 
 
@@ -212,6 +214,7 @@ def test_camera_defaults_override_and_cell_cameras(tmp_path: Path, capsys) -> No
 
     out = tmp_path / "out"
     args = ["analyze", "--sample", "--res", "11", "--no-progress", "--out", str(out)]
+    args += ["--visibility", "2d"]  # type default ranges and view polygons are the 2D model's
     extra = ["--camera-default", "dome_range_m=45", "--camera-default", "ptz_range_m=120"]
     assert main([*args, *extra, "--cell-cameras"]) == 0
     views = gpd.read_parquet(out / "views.parquet")

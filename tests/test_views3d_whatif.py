@@ -8,10 +8,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from sample_analysis import sample_layers
 
 from gridcover.coverage.analysis import AnalysisConfig, run_analysis
 from gridcover.coverage.whatif import Scenario, apply_scenario, run_scenario
+from sample_analysis import sample_layers
 
 CFG = AnalysisConfig(res=12, visibility="3d")
 

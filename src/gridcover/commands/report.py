@@ -48,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
             f"{args.analysis}: no grid_stats table (.parquet or .geojson); run 'gridcover "
             "analyze ... --out DIR' and pass DIR."
         )
-    extra = {k: tables.get(k) for k in ("cameras", "posts", "zones", "siting", "qa_issues")}
+    names = ("cameras", "posts", "zones", "siting", "qa_issues", "bands")
+    extra = {k: tables.get(k) for k in names}
     if args.cameras is not None:
         extra["cameras"] = read_table(args.cameras)
     if args.posts is not None:

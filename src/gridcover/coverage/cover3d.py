@@ -17,11 +17,37 @@ import pyproj
 from gridcover.coverage.cells import Cells
 from gridcover.coverage.cover import Coverage, Sectors, camera_counted, cover_cells, cover_pairs
 from gridcover.coverage.detail import DetailCoverage, detail_cover
+from gridcover.coverage.views.bands import band_polygons
 from gridcover.coverage.views.occlusion import Walls
 from gridcover.coverage.views.sight import SightPairs, roof_heights, sight_pairs
 from gridcover.coverage.views.views3d import Views3D, camera_views_3d, prisms_for
 
-__all__ = ["cover_3d", "cover_3d_pairs", "cover_step", "views_3d"]
+__all__ = ["band_table", "cover_3d", "cover_3d_pairs", "cover_step", "views_3d"]
+
+
+def band_table(state: Any) -> gpd.GeoDataFrame | None:
+    """The detail bands of a 3D run's cameras (``state``: an ``AnalysisState``; None for a
+    2D run): one row per camera and level with a non-empty ring, cut by the buildings' 3D
+    shadows, in EPSG:4326. Columns ``camera_id, status, counted, level (1-4), level_name,
+    inner_m, outer_m`` (horizontal metres from the camera)."""
+    v3 = state.views3d
+    if v3 is None:
+        return None
+    bands = band_polygons(v3.optics, v3.prisms, state.config.target_height_m)
+    cam = bands["camera"].to_numpy()
+    views = state.views
+    out = gpd.GeoDataFrame(
+        {
+            "camera_id": views["camera_id"].to_numpy()[cam],
+            "status": views["status"].to_numpy()[cam],
+            "counted": state.coverage.counted[cam],
+            **{c: bands[c].to_numpy() for c in ("level", "level_name", "inner_m", "outer_m")},
+        },
+        geometry=bands.geometry.values,
+        crs=state.crs,
+    )
+    out = out[~(out.geometry.is_empty | out.geometry.isna())]
+    return out.to_crs("EPSG:4326").reset_index(drop=True)
 
 
 def views_3d(

@@ -35,6 +35,7 @@ __all__ = [
     "detail_cover",
     "level_statistics",
     "level_summary",
+    "report_lines",
     "required_level",
 ]
 
@@ -201,3 +202,26 @@ def add_levels(
     summary["target_height_m"] = float(state.config.target_height_m)
     summary.update(level_summary(area, weight, det, required))
     return stats, cells
+
+
+def report_lines(summary: Mapping[str, Any]) -> list[str]:
+    """Lines of the text report on detail levels (empty for a 2D run's summary)."""
+    if summary.get("visibility") != "3d":
+        return []
+
+    def row(pre: str) -> str:
+        return "  ".join(
+            f"{n} {summary[f'{pre}{n}_pct']:5.1f}% ({summary[f'{pre}{n}_weighted_pct']:5.1f}% w)"
+            for n in ("detect", "observe", "recognise", "identify")
+        )
+
+    return [
+        f"Detail levels (3D line of sight, target {summary['target_height_m']:g} m above "
+        "ground; IEC 62676-4 DORI: detect 25, observe 62.5, recognise 125, identify 250 px/m), "
+        "share of the area seen at each level or better (priority-weighted in brackets):",
+        f"  day:   {row('')}",
+        f"  night: {row('night_')}",
+        f"Priority cells below their required level ([detail] in the weights file): "
+        f"{summary['cells_below_required_level']}; they make up the blind spots.",
+        "",
+    ]

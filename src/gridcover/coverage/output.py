@@ -3,7 +3,8 @@
 Files (``write_analysis``): ``views``, ``cells``, ``blind_spots``, ``grid_stats`` as
 ``.geojson`` (EPSG:4326, RFC 7946) and ``.parquet`` (GeoParquet); ``grid_stats.csv``
 (no geometry); ``summary.csv`` (key, value); ``report.txt`` (``text_report``); on request
-``cell_cameras.csv`` (every covering (cell, camera) pair).
+``cell_cameras.csv`` (every covering (cell, camera) pair); for a 3D run ``view_bands``
+(.geojson, .parquet: each camera's detail bands, docs/VIEWS.md).
 
 Every file is first written into a staging folder next to the output folder
 (``staged_output``); only when all of them are written do they replace the files of the
@@ -28,6 +29,8 @@ import numpy as np
 import pandas as pd
 
 from gridcover.coverage.analysis import AnalysisResult
+from gridcover.coverage.cover3d import band_table
+from gridcover.coverage.detail import report_lines
 from gridcover.errors import InputError
 
 __all__ = ["TABLES", "cell_camera_table", "staged_output", "text_report", "write_analysis"]
@@ -108,6 +111,11 @@ def write_analysis(
             jobs.append((f"{name}.geojson", partial(_write_geojson, gdf)))
         if "parquet" in formats:
             jobs.append((f"{name}.parquet", partial(_write_parquet, gdf)))
+    bands = band_table(result.state)  # 3D runs: detail bands per camera (view_bands.*)
+    if bands is not None and "geojson" in formats:
+        jobs.append(("view_bands.geojson", partial(_write_geojson, bands)))
+    if bands is not None and "parquet" in formats:
+        jobs.append(("view_bands.parquet", partial(_write_parquet, bands)))
     stats = pd.DataFrame(result.grid_stats.drop(columns="geometry"))
     jobs.append(("grid_stats.csv", lambda p: stats.to_csv(p, index=False)))
     if cell_cameras:
@@ -197,6 +205,7 @@ def text_report(result: AnalysisResult, top: int = 10) -> str:
         f"{s['blind_spot_weight']:.1f}).",
         "",
     ]
+    lines += report_lines(s)  # detail levels of a 3D run
     spots = result.blind_spots.head(top)
     if len(spots):
         lines.append(f"Top {len(spots)} blind spots (heaviest first):")

@@ -25,6 +25,7 @@ MAP_TABLES: dict[str, tuple[str, ...]] = {
     "cells": ("cells",),
     "blind_spots": ("blind_spots",),
     "views": ("views",),
+    "bands": ("view_bands",),
     "cameras": ("cameras",),
     "posts": ("posts",),
     "zones": ("zones", "patrol_zones"),
