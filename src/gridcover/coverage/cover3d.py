@@ -19,10 +19,48 @@ from gridcover.coverage.cover import Coverage, Sectors, camera_counted, cover_ce
 from gridcover.coverage.detail import DetailCoverage, detail_cover
 from gridcover.coverage.views.bands import band_polygons
 from gridcover.coverage.views.occlusion import Walls
+from gridcover.coverage.views.optics import camera_optics
 from gridcover.coverage.views.sight import SightPairs, roof_heights, sight_pairs
 from gridcover.coverage.views.views3d import Views3D, camera_views_3d, prisms_for
 
-__all__ = ["band_table", "cover_3d", "cover_3d_pairs", "cover_step", "views_3d"]
+__all__ = [
+    "DETAIL_GROUPS",
+    "band_table",
+    "cover_3d",
+    "cover_3d_pairs",
+    "cover_step",
+    "detail_groups",
+    "reach_ranges",
+    "views_3d",
+]
+
+DETAIL_GROUPS = ("detail_level", "night_detail_level", "required_level")
+"""Per-cell keys a partitioned run groups its cells by (all 0 in a 2D run)."""
+
+
+def detail_groups(
+    detail: DetailCoverage | None, required: np.ndarray | None, n: int
+) -> dict[str, np.ndarray]:
+    """The :data:`DETAIL_GROUPS` columns of ``n`` cells (zeros without detail levels)."""
+    if detail is None or required is None:
+        return {k: np.zeros(n, np.int8) for k in DETAIL_GROUPS}
+    return {
+        "detail_level": detail.detail_level,
+        "night_detail_level": detail.night_detail_level,
+        "required_level": np.asarray(required, np.int8),
+    }
+
+
+def reach_ranges(cameras: gpd.GeoDataFrame, rows: Any, crs: pyproj.CRS, config: Any) -> np.ndarray:
+    """Per camera the farthest ground distance it can cover (metres): the 2D range, or in
+    3D the range and detection distance of :meth:`Optics.reach_m` (``rows``: the
+    validated camera rows; ``config``: an ``AnalysisConfig``)."""
+    if config.visibility != "3d":
+        return np.asarray(rows.range_m, dtype=float)
+    pts = cameras.geometry.to_crs(crs)
+    optics = camera_optics(cameras, rows, pts.x.to_numpy(), pts.y.to_numpy(),
+                           config.optics_defaults)  # fmt: skip
+    return optics.reach_m(config.target_height_m)
 
 
 def band_table(state: Any) -> gpd.GeoDataFrame | None:

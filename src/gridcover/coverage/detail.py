@@ -35,6 +35,7 @@ __all__ = [
     "detail_cover",
     "level_statistics",
     "level_summary",
+    "pseudo_detail",
     "report_lines",
     "required_level",
 ]
@@ -109,11 +110,13 @@ def required_level(
     """Per cell, the detail level its priority classes require: the highest target among
     the components present in the cell (weight > 0), at least 1 (detect) on priority cells,
     0 elsewhere. ``targets``: component name -> level (1-4), from the weights file."""
-    req = np.where(np.asarray(priority, dtype=bool), 1, 0).astype(np.int8)
+    prio = np.asarray(priority, dtype=bool)
+    req = np.where(prio, 1, 0).astype(np.int8)
     for name, lvl in targets.items():
         comp = components.get(name)
         if comp is not None:
-            req = np.where(np.asarray(comp) > 0, np.maximum(req, int(lvl)), req).astype(np.int8)
+            need = prio & (np.asarray(comp) > 0)
+            req = np.where(need, np.maximum(req, int(lvl)), req).astype(np.int8)
     return req
 
 
@@ -150,11 +153,31 @@ def level_statistics(
     return pd.DataFrame({k: cols[k] for k in order})
 
 
+def pseudo_detail(detail_level: npt.ArrayLike, night_detail_level: npt.ArrayLike) -> DetailCoverage:
+    """A ``DetailCoverage`` holding only per-cell best levels (for per-level sums over groups
+    of cells, e.g. a partitioned run's pseudo-cells); pair arrays and counts are empty."""
+    n = np.asarray(detail_level).size
+    e = np.zeros(0)
+    return DetailCoverage(
+        e.astype(np.int8),
+        e.astype(bool),
+        np.asarray(detail_level, np.int8),
+        np.zeros((n, 4), np.int32),
+        np.asarray(night_detail_level, np.int8),
+        np.zeros(n, np.int32),
+    )
+
+
 def level_summary(
-    area_m2: np.ndarray, weight: np.ndarray, detail: DetailCoverage, required: np.ndarray
+    area_m2: np.ndarray,
+    weight: np.ndarray,
+    detail: DetailCoverage,
+    required: np.ndarray,
+    counts: np.ndarray | None = None,
 ) -> dict[str, float | int]:
     """Whole-area figures: % of area and of priority weight at level >= k, day and night,
-    and the number of priority cells below their required level."""
+    and the number of priority cells below their required level (``counts``: cells per
+    row when rows are groups of cells)."""
     out: dict[str, float | int] = {}
     a, w = area_m2.sum(), weight.sum()
     for night in (False, True):
@@ -165,9 +188,9 @@ def level_summary(
             out[f"{pre}{name}_weighted_pct"] = (
                 float(100 * weight[seen].sum() / w) if w > 0 else np.nan
             )
-    out["cells_below_required_level"] = int(
-        ((detail.detail_level < required) & (required > 0)).sum()
-    )
+    below = (detail.detail_level < required) & (required > 0)
+    n = np.ones(below.size, np.int64) if counts is None else np.asarray(counts, np.int64)
+    out["cells_below_required_level"] = int(n[below].sum())
     return out
 
 
