@@ -71,7 +71,8 @@ def band_table(state: Any) -> gpd.GeoDataFrame | None:
     v3 = state.views3d
     if v3 is None:
         return None
-    bands = band_polygons(v3.optics, v3.prisms, state.config.target_height_m)
+    outline = np.asarray(state.views.geometry.values)  # already cut: bands only clip it
+    bands = band_polygons(v3.optics, v3.prisms, state.config.target_height_m, outline=outline)
     cam = bands["camera"].to_numpy()
     views = state.views
     out = gpd.GeoDataFrame(

@@ -76,11 +76,14 @@ def band_polygons(
     prisms: Prisms | None,
     target_height_m: float,
     *,
+    outline: Geoms | None = None,
     step_deg: float = 3.0,
 ) -> gpd.GeoDataFrame:
     """One row per (camera, level) with a non-empty band: ``camera`` (position), ``level``
     (1-4), ``level_name``, ``inner_m``, ``outer_m`` and the band polygon (the cameras' metric
-    CRS, no CRS set), cut by the buildings' 3D shadows. Vectorised over all bands."""
+    CRS, no CRS set), cut by the buildings' 3D shadows. ``outline``: each camera's whole
+    view already cut (:func:`cut_rings` from the near blind zone to ``detect_m``; computed
+    when None); every band is that outline intersected with its ring. Vectorised."""
     dist = band_distances(optics, target_height_m)
     outer_cols = ["detect_m", "observe_m", "recognise_m", "identify_m"]
     outer = dist[outer_cols].to_numpy()  # (n, 4), level 1..4
@@ -88,7 +91,13 @@ def band_polygons(
     inner = np.maximum(inner, dist["near_blind_m"].to_numpy()[:, None])
     cam, lv = np.nonzero(outer > inner + 1e-6)
     o_r, i_r = outer[cam, lv], inner[cam, lv]
-    shapes = cut_rings(optics, prisms, target_height_m, cam, i_r, o_r, step_deg=step_deg)
+    if outline is None:
+        near = np.minimum(dist["near_blind_m"].to_numpy(), outer[:, 0])
+        every = np.arange(optics.n)
+        outline = cut_rings(optics, prisms, target_height_m, every, near, outer[:, 0],
+                            step_deg=step_deg)  # fmt: skip
+    rings = _rings(optics, cam, i_r, o_r, np.radians(step_deg))
+    shapes = shapely.intersection(rings, np.asarray(outline, dtype=object)[cam])
     return gpd.GeoDataFrame(
         {
             "camera": cam.astype(np.int64),
@@ -115,8 +124,8 @@ def cut_rings(
     minus the 3D shadows of the buildings for targets ``target_height_m`` above ground."""
     shapes = _rings(optics, cam, inner_m, outer_m, np.radians(step_deg))
     shadows = _shadow_sets(optics, prisms, target_height_m, cam, outer_m)
-    if shadows is not None:
-        shapes = shapely.difference(shapes, shadows)
+    if shadows is not None:  # union each set first (GEOS unions overlapping parts faster so)
+        shapes = shapely.difference(shapes, shapely.buffer(shadows, 0.0))
     return np.asarray(shapes)
 
 
@@ -136,8 +145,8 @@ def _rings(o: Optics, cam: npt.NDArray[np.intp], r0: F64, r1: F64, step: float) 
     coords = np.concatenate([np.stack([ox, oy], 1), np.stack([ix, iy], 1)[::-1]], axis=0)
     idx = np.concatenate([k, k[::-1]])
     order = np.argsort(idx, kind="stable")
+    # valid as built: the arcs never cross (an apex repeated when r0 = 0 is allowed)
     rings = shapely.polygons(shapely.linearrings(coords[order], indices=idx[order]))
-    rings = shapely.make_valid(rings)
     # full circles: a disc minus the inner disc (the arc ring above would self-touch)
     if full.any():
         f = np.flatnonzero(full)
@@ -147,6 +156,17 @@ def _rings(o: Optics, cam: npt.NDArray[np.intp], r0: F64, r1: F64, step: float) 
         hole = shapely.buffer(centre, r0[f], quad_segs=quad)
         rings[f] = shapely.difference(disc, hole)
     return np.asarray(rings)
+
+
+def _in_field(o: Optics, c: npt.NDArray[np.intp], px0: F64, py0: F64, px1: F64, py1: F64):
+    """Whether the angle a wall spans (seen from camera ``c``) meets the horizontal field."""
+    fov = np.radians(np.where(np.isnan(o.azimuth_deg[c]), 360.0, o.fov_deg[c]))
+    start = np.radians(np.nan_to_num(o.azimuth_deg[c])) - fov / 2.0
+    a = np.mod(np.arctan2(px0, py0) - start, TWO_PI)
+    b = np.mod(np.arctan2(px1, py1) - start, TWO_PI)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    wraps = hi - lo > np.pi  # the wall's arc is [hi, 2 pi) + [0, lo]: it holds the start
+    return (fov >= TWO_PI - 1e-9) | wraps | (lo <= fov)
 
 
 def _shadow_sets(
@@ -176,6 +196,11 @@ def _shadow_sets(
     k_far = np.minimum(k_far, k_cap)
     spread = np.abs(px0 * py1 - py0 * px1)  # zero for a wall seen edge-on: no area
     keep = casts & (k_far > k_near) & (k_near < k_cap) & (spread > 1e-9 * (dmin * dmin + 1.0))
+    # a back wall (camera on the building's side of it) adds nothing to the front walls'
+    # shadows and the footprint unless the camera looks over the roof
+    front = (ex * -py0 - ey * -px0) < 0.0
+    keep &= (front | (hb < hc)) & (dmin < reach[band])
+    keep &= _in_field(o, c, px0, py0, px1, py1) | (dmin < 1.0)
     band, c, px0, py0, px1, py1 = band[keep], c[keep], px0[keep], py0[keep], px1[keep], py1[keep]
     kn, kf = k_near[keep], k_far[keep]
     cx, cy = o.x[c], o.y[c]
