@@ -77,9 +77,13 @@ def heights(n_b: int, cams: dict, seed: int) -> tuple[np.ndarray, Optics]:
 
 
 def naive_3d(
-    buildings: np.ndarray, hb: np.ndarray, o: Optics, idx: np.ndarray, cx: np.ndarray,
+    buildings: np.ndarray,
+    hb: np.ndarray,
+    o: Optics,
+    idx: np.ndarray,
+    cx: np.ndarray,
     cy: np.ndarray,
-) -> set[tuple[int, int]]:  # fmt: skip
+) -> set[tuple[int, int]]:
     """Per camera, per candidate cell: plain math for the fields and level, shapely for the
     sight line against each footprint (the segment's lowest point inside must clear it)."""
     tree = shapely.STRtree(buildings)
@@ -161,11 +165,18 @@ def main() -> None:
     def run_2d():
         w = Walls.from_polygons(buildings)
         s = snap_cameras(cams["x"], cams["y"], w)
-        v = view_polygons(s.x, s.y, cams["azimuth_deg"], cams["fov_deg"], cams["range_m"], w,
-                          snap_offset_m=None, threads=a.threads)  # fmt: skip
+        v = view_polygons(
+            s.x,
+            s.y,
+            cams["azimuth_deg"],
+            cams["fov_deg"],
+            cams["range_m"],
+            w,
+            snap_offset_m=None,
+            threads=a.threads,
+        )
         sec = Sectors(s.x, s.y, cams["azimuth_deg"], cams["fov_deg"], cams["range_m"])
-        ci, ki = cover_pairs(v, cells.x, cells.y, tree=cells.tree, sectors=sec,
-                             threads=a.threads)  # fmt: skip
+        ci, ki = cover_pairs(v, cells.x, cells.y, tree=cells.tree, sectors=sec, threads=a.threads)
         return cover_cells(len(cells), ci, ki, counted)
 
     def run_3d():
@@ -175,25 +186,39 @@ def main() -> None:
         o = optics.updated(np.arange(optics.n), optics.subset(np.arange(optics.n)))
         o = Optics(s.x, s.y, *(getattr(o, f) for f in list(o.__dataclass_fields__)[2:]))
         roof = roof_heights(prisms, cells.x, cells.y)
-        p = sight_pairs(o, cells.x, cells.y, target_height_m=TARGET_H, tree=cells.tree,
-                        prisms=prisms, roof_m=roof, threads=a.threads)  # fmt: skip
+        p = sight_pairs(
+            o,
+            cells.x,
+            cells.y,
+            target_height_m=TARGET_H,
+            tree=cells.tree,
+            prisms=prisms,
+            roof_m=roof,
+            threads=a.threads,
+        )
         cov = cover_cells(len(cells), p.cell_idx, p.camera_idx, counted)
         det = detail_cover(len(cells), p.cell_idx, p.camera_idx, p.level, p.night, counted)
         return cov, det, o, prisms
 
     t2, c2, cov2 = best(run_2d, a.repeat)
-    print(f"2D cover step: {t2:.2f} s wall, {c2:.2f} s CPU; {cov2.cell_idx.size:,} pairs, "
-          f"{int(cov2.covered.sum()):,} cells covered")  # fmt: skip
+    print(
+        f"2D cover step: {t2:.2f} s wall, {c2:.2f} s CPU; {cov2.cell_idx.size:,} pairs, "
+        f"{int(cov2.covered.sum()):,} cells covered"
+    )
     t3, c3, (cov3, det, o3, prisms) = best(run_3d, a.repeat)
     levels = np.bincount(det.detail_level, minlength=5)
-    print(f"3D cover step: {t3:.2f} s wall, {c3:.2f} s CPU; {cov3.cell_idx.size:,} pairs, "
-          f"{int(cov3.covered.sum()):,} cells seen; cells by best level 0-4: "
-          f"{', '.join(f'{v:,}' for v in levels)}; seen at night: "
-          f"{int((det.night_detail_level > 0).sum()):,}")  # fmt: skip
+    print(
+        f"3D cover step: {t3:.2f} s wall, {c3:.2f} s CPU; {cov3.cell_idx.size:,} pairs, "
+        f"{int(cov3.covered.sum()):,} cells seen; cells by best level 0-4: "
+        f"{', '.join(f'{v:,}' for v in levels)}; seen at night: "
+        f"{int((det.night_detail_level > 0).sum()):,}"
+    )
     print(f"3D / 2D: {t3 / t2:.2f}x wall, {c3 / c2:.2f}x CPU (same run)")
     tb, cb, bands = best(lambda: band_polygons(o3, prisms, TARGET_H), 1)
-    print(f"3D band polygons (drawing, not in the cover step): {tb:.2f} s wall, {cb:.2f} s CPU, "
-          f"{len(bands):,} bands")  # fmt: skip
+    print(
+        f"3D band polygons (drawing, not in the cover step): {tb:.2f} s wall, {cb:.2f} s CPU, "
+        f"{len(bands):,} bands"
+    )
     idx = np.random.default_rng(a.seed + 3).choice(o3.n, min(a.naive, o3.n), replace=False)
     idx.sort()
     solid = shapely.make_valid(buildings)
@@ -204,9 +229,11 @@ def main() -> None:
     sel = np.isin(cov3.camera_idx, idx)
     ours = set(zip(cov3.cell_idx[sel].tolist(), cov3.camera_idx[sel].tolist(), strict=True))
     agree = 1 - len(ours ^ ref) / max(len(ours | ref), 1)
-    print(f"naive per-camera 3D loop: {tn:.1f} s on {idx.size} cameras, scaled linearly to "
-          f"{o3.n:,} cameras: {scaled:,.0f} s = {scaled / t3:,.0f}x the vectorised 3D step; "
-          f"pair agreement on the subset {100 * agree:.2f}% ({len(ref):,} naive pairs)")  # fmt: skip
+    print(
+        f"naive per-camera 3D loop: {tn:.1f} s on {idx.size} cameras, scaled linearly to "
+        f"{o3.n:,} cameras: {scaled:,.0f} s = {scaled / t3:,.0f}x the vectorised 3D step; "
+        f"pair agreement on the subset {100 * agree:.2f}% ({len(ref):,} naive pairs)"
+    )
     print(f"peak RSS {peak_mb():,.0f} MB; load average at end: {os.getloadavg()}")
 
 
