@@ -195,7 +195,10 @@ def text_report(result: AnalysisResult, top: int = 10) -> str:
         f"cell); metres computed in {s['metric_crs']}.",
         f"Views: {'occluded by buildings' if s['occlusion'] else 'not occluded (no buildings)'}.",
         "Rule: a cell is covered when its centroid lies inside the view of at least one "
-        "counted (online) camera.",
+        "counted (online) camera."
+        if s.get("visibility") != "3d"
+        else "Rule (3D): a cell is covered when at least one counted (online) camera sees its "
+        "centroid: in its fields, at detect level or better, no building prism in the way.",
         "",
         f"Covered: {_fmt_pct(s['covered_pct'])} of the area ({s['covered_m2'] / 1e6:.3f} km²), "
         f"{_fmt_pct(s['open_covered_pct'])} of open ground outside buildings.",
