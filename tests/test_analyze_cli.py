@@ -153,22 +153,34 @@ def test_failed_run_leaves_previous_result_whole(
     sample_out: Path, tmp_path: Path, monkeypatch, capsys
 ) -> None:
     """A run failing while writing (disk full, say) or before it leaves --out as it was."""
-    import gridcover.coverage.output as report
+    import gridcover.gis.analysis_folder as folder
 
     out = tmp_path / "out"
     shutil.copytree(sample_out, out)
     before = _snapshot(out)
     seen: list[str] = []
-    real = report._write_summary
+    real = folder.write_summary
 
-    def disk_full(result, path: Path) -> None:
+    def disk_full(summary, path: Path) -> None:
         seen.extend(p.name for p in path.parent.iterdir())  # tables already staged
-        real(result, path)
+        real(summary, path)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(report, "_write_summary", disk_full)
+    monkeypatch.setattr(folder, "write_summary", disk_full)
     with pytest.raises(OSError, match="No space left"):
-        main(["analyze", "--sample", "--res", "11", "--out", str(out), "--no-progress"])
+        main(
+            [
+                "analyze",
+                "--sample",
+                "--visibility",
+                "2d",
+                "--res",
+                "11",
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
     assert "cells.parquet" in seen and "grid_stats.csv" in seen  # it failed late
     assert _snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging folder left
@@ -179,7 +191,22 @@ def test_failed_run_leaves_previous_result_whole(
     assert _snapshot(out) == before
     # a successful run replaces the files and leaves other files in the folder alone
     (out / "map.html").write_text("<html></html>", "utf-8")
-    assert main(["analyze", "--sample", "--res", "11", "--out", str(out), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "--sample",
+                "--visibility",
+                "2d",
+                "--res",
+                "11",
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     after = _snapshot(out)
     assert after["map.html"] == b"<html></html>" and set(after) == set(before) | {"map.html"}
     assert after["summary.csv"] != before["summary.csv"]  # res 11 now
@@ -189,7 +216,22 @@ def test_failed_run_leaves_previous_result_whole(
     # a new folder gets the usual permissions (not a private temporary folder's 0700)
     fresh, plain = tmp_path / "fresh", tmp_path / "plain"
     plain.mkdir()
-    assert main(["analyze", "--sample", "--res", "11", "--out", str(fresh), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "--sample",
+                "--visibility",
+                "2d",
+                "--res",
+                "11",
+                "--out",
+                str(fresh),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert fresh.stat().st_mode == plain.stat().st_mode
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from gridcover.coverage.analysis import AnalysisConfig, run_analysis
 from gridcover.coverage.siting.candidates import camera_candidates, candidate_sites
-from gridcover.coverage.siting.detail import CameraModel, site_cameras_3d
+from gridcover.coverage.siting.detail_sites import CameraModel, site_cameras_3d
 from sample_analysis import sample_layers
 
 CFG = AnalysisConfig(res=12, visibility="3d")

@@ -24,7 +24,7 @@ import shapely
 from gridcover.coverage.cells import DEFAULT_RES, Cells, cells_for_area, check_res, metric_crs_for
 from gridcover.coverage.cover import Coverage
 from gridcover.coverage.cover3d import cover_step, views_3d
-from gridcover.coverage.detail import DetailCoverage, add_levels, check_3d, required_level
+from gridcover.coverage.detail import DetailCoverage, add_levels, blind_cells, check_3d
 from gridcover.coverage.gaps import find_blind_spots
 from gridcover.coverage.priority import COMPONENTS, Priority, priority_from_layers
 from gridcover.coverage.stats import GridIndex, grid_statistics, index_grids, locate_points
@@ -38,7 +38,10 @@ __all__ = [
     "AnalysisResult",
     "AnalysisState",
     "Progress",
+    "RunInputs",
     "camera_notes",
+    "cell_columns",
+    "prepare_inputs",
     "run_analysis",
 ]
 
@@ -55,11 +58,7 @@ class AnalysisConfig:
     ``include_offline`` / ``unknown_online``: which camera statuses count (see cover.py);
     ``camera_defaults``: per-type FOV/range (None = views defaults); ``threads``: cover
     step threads (None = CPU count); ``cell_geometry``: "polygon" or "point" in the cells
-    table. ``visibility``: "2d" (sector views, buildings infinitely tall) or "3d" (heights,
-    tilt, resolution and light: detail levels day and night, docs/VIEWS.md), with
-    ``target_height_m`` (metres above ground), ``building_height_m`` (buildings with neither
-    height nor levels) and ``optics_defaults`` (per-type 3D defaults, None = views defaults).
-    """
+    table. ``visibility`` "2d" or "3d" and the 3D fields after it: docs/VIEWS.md."""
 
     res: int = DEFAULT_RES
     weights: Weights | None = None
@@ -162,14 +161,59 @@ def compute_views(
     return camera_views(cameras, b, defaults=config.camera_defaults, metric_crs=crs)
 
 
-def _prepare_cameras(cameras: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+@dataclass(frozen=True, eq=False)
+class RunInputs:
+    """What every coverage run (single machine or Dask) derives from its layers first:
+    ``grids`` and ``cameras`` in EPSG:4326 indexed 0..n-1, the area (union of the grids), the
+    local metric CRS of its centroid, the weights and the notes on cameras outside it."""
+
+    config: AnalysisConfig
+    weights: Weights
+    grids: gpd.GeoDataFrame
+    area: shapely.Geometry
+    crs: pyproj.CRS
+    cameras: gpd.GeoDataFrame
+    notes: tuple[str, ...]
+
+
+def prepare_inputs(
+    grids: gpd.GeoDataFrame, cameras: gpd.GeoDataFrame, config: AnalysisConfig | None = None
+) -> RunInputs:
+    """Check and normalise the two required layers of a coverage run (see ``RunInputs``)."""
+    cfg = config or AnalysisConfig()
+    if grids.crs is None:
+        raise InputError("The grids layer has no CRS; read it with gis.read_layer.")
+    g = grids.to_crs("EPSG:4326").reset_index(drop=True)
+    area = shapely.union_all(np.asarray(g.geometry.values))
+    if area.is_empty:
+        raise InputError("The grids layer is empty: give at least one grid polygon.")
+    crs = metric_crs_for(area.centroid.x, area.centroid.y)
     if cameras.crs is None:
         raise InputError("The cameras layer has no CRS; read it with gis.read_layer.")
     if "camera_id" not in cameras.columns:
         raise InputError(
             "The cameras layer has no 'camera_id' column; read it with gis.read_layer."
         )
-    return cameras.to_crs("EPSG:4326").reset_index(drop=True)
+    cams = cameras.to_crs("EPSG:4326").reset_index(drop=True)
+    notes = tuple(camera_notes(cams, area, crs))
+    return RunInputs(cfg, cfg.weights or load_weights(), g, area, crs, cams, notes)
+
+
+def cell_columns(
+    grid_code: np.ndarray, coverage: Coverage, priority: Priority, blind_spot: np.ndarray
+) -> dict[str, Any]:
+    """The per-cell columns of the ``cells`` table (single machine and Dask parts alike)."""
+    return {
+        "grid_code": grid_code,
+        "cameras": coverage.counts,
+        "cameras_other": coverage.counts_other,
+        "covered": coverage.covered,
+        "in_building": priority.in_building,
+        "weight": priority.weight,
+        "priority": priority.priority,
+        **{f"w_{k}": priority.components[k] for k in COMPONENTS},
+        "blind_spot": blind_spot,
+    }
 
 
 def run_analysis(
@@ -189,32 +233,28 @@ def run_analysis(
     The area of interest is the union of the grids; every metre figure is computed in the
     local metric CRS of its centroid (``gis.crs.local_metric_crs``).
     """
-    cfg = config or AnalysisConfig()
-    weights = cfg.weights or load_weights()
+    run = prepare_inputs(grids, cameras, config)
+    cfg, weights, g, area, crs, cams = (
+        run.config,
+        run.weights,
+        run.grids,
+        run.area,
+        run.crs,
+        run.cameras,
+    )
+    notes = list(run.notes)
     step = progress or (lambda _s, _i, _n: None)
     n = len(STEPS)
-    if grids.crs is None:
-        raise InputError("The grids layer has no CRS; read it with gis.read_layer.")
-    g = grids.to_crs("EPSG:4326").reset_index(drop=True)
-    area = shapely.union_all(np.asarray(g.geometry.values))
-    if area.is_empty:
-        raise InputError("The grids layer is empty: give at least one grid polygon.")
-    centre = area.centroid
-    crs = metric_crs_for(centre.x, centre.y)
-    cams = _prepare_cameras(cameras)
-    notes = camera_notes(cams, area, crs)
     step(STEPS[0], 0, n)
     b_metric: gpd.GeoDataFrame | None = None
     walls: Walls | None = None
     if buildings is not None and cfg.occlusion:
         b_metric = buildings.to_crs(crs)
         walls = Walls.from_polygons(np.asarray(b_metric.geometry.values))
-    v3 = None
-    if cfg.visibility == "3d":
-        v3 = views_3d(cams, b_metric, walls, crs, cfg.target_height_m, cfg.building_height_m, cfg)
-        views = v3.views.reset_index(drop=True)
-    else:
-        views = compute_views(cams, walls, cfg, crs).reset_index(drop=True)
+    v3 = views_3d(cams, b_metric, walls, crs, cfg) if cfg.visibility == "3d" else None
+    views = (compute_views(cams, walls, cfg, crs) if v3 is None else v3.views).reset_index(
+        drop=True
+    )
     step(STEPS[1], 1, n)
     cells = cells_for_area(area, cfg.res, crs)
     index = index_grids(g, cells)
@@ -262,11 +302,8 @@ def finish(
     n = len(STEPS)
     cells, cov, prio = state.cells, state.coverage, state.priority
     step(STEPS[4], first_step, n)
-    blind = prio.priority & ~cov.covered
-    required = None
-    if state.detail is not None:  # 3D: a priority cell is blind below its required level
-        required = required_level(prio.components, prio.priority, state.weights.detail_targets)
-        blind = prio.priority & (state.detail.detail_level < required)
+    # 3D: a priority cell is blind below its required level (``required`` None in 2D)
+    blind, required = blind_cells(prio, cov.covered, state.detail, state.weights.detail_targets)
     spots = find_blind_spots(
         cells, blind, prio.weight, cameras=state.cameras, posts=state.posts, counted=cov.counted
     )
@@ -322,17 +359,7 @@ def _cells_table(
     state: AnalysisState, grid_code: np.ndarray, cluster: np.ndarray
 ) -> gpd.GeoDataFrame:
     cells, cov, prio = state.cells, state.coverage, state.priority
-    cols: dict[str, Any] = {
-        "grid_code": grid_code,
-        "cameras": cov.counts,
-        "cameras_other": cov.counts_other,
-        "covered": cov.covered,
-        "in_building": prio.in_building,
-        "weight": prio.weight,
-        "priority": prio.priority,
-        **{f"w_{k}": prio.components[k] for k in COMPONENTS},
-        "blind_spot": cluster,
-    }
+    cols = cell_columns(grid_code, cov, prio, cluster)
     if state.hexagons is not None:
         data = {
             "h3": cells.hex_ids(),

@@ -94,18 +94,18 @@ def views_3d(
     buildings: gpd.GeoDataFrame | None,
     walls: Walls | None,
     crs: pyproj.CRS,
-    target_height_m: float,
-    building_height_m: float,
     config: Any,
 ) -> Views3D:
     """3D views of ``cameras`` among ``buildings`` (metric CRS ``crs``, with ``walls``
-    prepared from them, or None), with an ``AnalysisConfig``'s camera and optics defaults."""
-    prisms = prisms_for(buildings, crs, walls=walls, default_height_m=building_height_m)
+    prepared from them, or None), with an ``AnalysisConfig``'s target height, building
+    height default and camera and optics defaults."""
+    h = config.building_height_m
+    prisms = prisms_for(buildings, crs, walls=walls, default_height_m=h)
     return camera_views_3d(
         cameras,
         prisms,
         metric_crs=crs,
-        target_height_m=target_height_m,
+        target_height_m=config.target_height_m,
         defaults=config.camera_defaults,
         optics_defaults=config.optics_defaults,
     )

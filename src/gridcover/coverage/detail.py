@@ -30,8 +30,9 @@ __all__ = [
     "LEVEL_BY_NAME",
     "DetailCoverage",
     "add_levels",
-    "cell_columns",
+    "blind_cells",
     "check_3d",
+    "detail_columns",
     "detail_cover",
     "level_statistics",
     "level_summary",
@@ -87,7 +88,7 @@ def detail_cover(
     return DetailCoverage(lv, nt, best, n_by, nbest, night_n)
 
 
-def cell_columns(detail: DetailCoverage, required: npt.ArrayLike | None = None) -> dict:
+def detail_columns(detail: DetailCoverage, required: npt.ArrayLike | None = None) -> dict:
     """The per-cell output columns (see the module docstring), plus ``required_level`` and
     ``below_required`` when the required level per cell is given."""
     cols: dict[str, np.ndarray] = {
@@ -118,6 +119,18 @@ def required_level(
             need = prio & (np.asarray(comp) > 0)
             req = np.where(need, np.maximum(req, int(lvl)), req).astype(np.int8)
     return req
+
+
+def blind_cells(
+    priority: Any, covered: np.ndarray, detail: DetailCoverage | None, targets: Mapping[str, int]
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Blind cells of a run and the required level per cell: 2D (``detail`` None): priority
+    cells not covered, no levels; 3D: priority cells below their :func:`required_level`.
+    ``priority``: a ``coverage.priority.Priority``."""
+    if detail is None:
+        return priority.priority & ~covered, None
+    required = required_level(priority.components, priority.priority, targets)
+    return priority.priority & (detail.detail_level < required), required
 
 
 def _pct(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -220,7 +233,7 @@ def add_levels(
     area, weight = state.cells.area_m2, state.priority.weight
     levels = level_statistics(state.grid_index, area, weight, det)
     stats = stats.assign(**{c: levels[c].to_numpy() for c in levels.columns})
-    cells = cells.assign(**cell_columns(det, required))
+    cells = cells.assign(**detail_columns(det, required))
     summary["visibility"] = "3d"
     summary["target_height_m"] = float(state.config.target_height_m)
     summary.update(level_summary(area, weight, det, required))

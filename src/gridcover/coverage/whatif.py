@@ -133,8 +133,7 @@ def run_scenario(
         walls = st.walls if st.walls is not None else st.buildings  # prepared once
         if v3 is not None:  # 3D: the changed cameras among the same prisms
             h_t = cfg.target_height_m
-            new3 = views_3d(cams.iloc[changed], st.buildings, st.walls, st.crs, h_t,
-                            cfg.building_height_m, cfg)  # fmt: skip
+            new3 = views_3d(cams.iloc[changed], st.buildings, st.walls, st.crs, cfg)
             v3 = dataclasses.replace(v3, optics=v3.optics.updated(changed, new3.optics))
             new = new3.views
         else:

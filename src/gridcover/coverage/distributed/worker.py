@@ -26,11 +26,11 @@ import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gridcover.coverage.analysis import AnalysisConfig, compute_views
+from gridcover.coverage.analysis import AnalysisConfig, cell_columns, compute_views
 from gridcover.coverage.cells import Cells, cells_from_ids
 from gridcover.coverage.cover import Sectors, camera_counted, cover_cells, cover_pairs
 from gridcover.coverage.cover3d import DETAIL_GROUPS, cover_3d, detail_groups, views_3d
-from gridcover.coverage.detail import DetailCoverage, cell_columns, required_level
+from gridcover.coverage.detail import DetailCoverage, blind_cells, detail_columns
 from gridcover.coverage.distributed.blind import local_blind_spots
 from gridcover.coverage.distributed.plan import Partition, partition_cells
 from gridcover.coverage.distributed.shared import make_cells, weights_from_state
@@ -184,17 +184,8 @@ def _cells_table(
     grid_code = np.full(len(cells), None, dtype=object)
     has = grid >= 0
     grid_code[has] = codes[pos[has]]
-    cols: dict[str, Any] = {
-        "grid_code": grid_code,
-        "cameras": cov.counts,
-        "cameras_other": cov.counts_other,
-        "covered": cov.covered,
-        "in_building": prio.in_building,
-        "weight": prio.weight,
-        "priority": prio.priority,
-        **{f"w_{k}": prio.components[k] for k in COMPONENTS},
-        "blind_spot": label + 1,  # local label + 1; finish_partition writes the global rank
-    }
+    # blind_spot: local label + 1; finish_partition writes the global rank
+    cols = cell_columns(grid_code, cov, prio, label + 1)
     return cells.to_geodataframe(job.config.cell_geometry, **cols)
 
 
@@ -226,8 +217,7 @@ def run_partition(job: PartitionJob) -> PartitionOutput:
     v3 = None
     if cfg.visibility == "3d":  # the 3D model among the partition's buildings
         h_t = cfg.target_height_m
-        v3 = views_3d(job.cameras, job.buildings if cfg.occlusion else None, None, job.crs, h_t,
-                      cfg.building_height_m, cfg)  # fmt: skip
+        v3 = views_3d(job.cameras, job.buildings if cfg.occlusion else None, None, job.crs, cfg)
     views = _views(job) if v3 is None else v3.views
     lap("views")
     counted = camera_counted(
@@ -262,11 +252,7 @@ def run_partition(job: PartitionJob) -> PartitionOutput:
     )
     grid = _cell_grid(job, cells)
     lap("priority")
-    blind = prio.priority & ~cov.covered
-    required = None
-    if detail is not None:  # 3D: a priority cell is blind below its required level
-        required = required_level(prio.components, prio.priority, weights.detail_targets)
-        blind = prio.priority & (detail.detail_level < required)
+    blind, required = blind_cells(prio, cov.covered, detail, weights.detail_targets)
     parent = (job.part.parent, job.part.parent_res) if job.part is not None else (-1, 0)
     bt = local_blind_spots(cells, blind, prio.weight, grid, parent, job.gather_limit)
     dg = detail_groups(detail, required, len(cells))
@@ -278,7 +264,7 @@ def run_partition(job: PartitionJob) -> PartitionOutput:
             cells_path = str(Path(job.out_dir) / "cells" / f"{job.key}.parquet")
             table = _cells_table(job, cells, cov, prio, grid, bt["cell_label"])
             if detail is not None:
-                table = table.assign(**cell_columns(detail, required))
+                table = table.assign(**detail_columns(detail, required))
             table.to_parquet(cells_path, index=False, write_covering_bbox=True)
         owned = np.asarray(job.owned, bool)
         if owned.any():
