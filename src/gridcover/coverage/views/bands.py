@@ -17,6 +17,9 @@ drawing (maps, API, report); the per-cell figures come from :mod:`.sight`.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +30,8 @@ from gridcover.coverage.views.occlusion import F64, TWO_PI, Geoms
 from gridcover.coverage.views.sight import DORI_PPM, LEVEL_NAMES, Optics, Prisms
 
 __all__ = ["BAND_COLUMNS", "band_distances", "band_polygons", "cut_rings"]
+
+_CHUNK = 2048  # rings per task
 
 BAND_COLUMNS = ("identify_m", "recognise_m", "observe_m", "detect_m", "near_blind_m", "far_m")
 
@@ -121,12 +126,28 @@ def cut_rings(
     step_deg: float = 3.0,
 ) -> Geoms:
     """Ring ``[inner_m, outer_m]`` of camera ``cam``'s horizontal field (one per entry),
-    minus the 3D shadows of the buildings for targets ``target_height_m`` above ground."""
-    shapes = _rings(optics, cam, inner_m, outer_m, np.radians(step_deg))
-    shadows = _shadow_sets(optics, prisms, target_height_m, cam, outer_m)
-    if shadows is not None:  # union each set first (GEOS unions overlapping parts faster so)
-        shapes = shapely.difference(shapes, shapely.buffer(shadows, 0.0))
-    return np.asarray(shapes)
+    minus the 3D shadows of the buildings for targets ``target_height_m`` above ground.
+    Entries are processed in chunks of ``_CHUNK`` (bounded memory) on up to 8 threads
+    (GEOS releases the GIL)."""
+    out = np.empty(cam.size, dtype=object)
+    starts = range(0, cam.size, _CHUNK)
+
+    def one(s: int) -> None:
+        sl = slice(s, s + _CHUNK)
+        shapes = _rings(optics, cam[sl], inner_m[sl], outer_m[sl], np.radians(step_deg))
+        shadows = _shadow_sets(optics, prisms, target_height_m, cam[sl], outer_m[sl])
+        if shadows is not None:  # union each set first (GEOS unions overlaps faster so)
+            shapes = shapely.difference(shapes, shapely.buffer(shadows, 0.0))
+        out[sl] = shapes
+
+    n_threads = min(os.cpu_count() or 1, 8, len(starts))
+    if n_threads <= 1:
+        for s in starts:
+            one(s)
+    else:
+        with ThreadPoolExecutor(n_threads) as pool:
+            list(pool.map(one, starts))
+    return out
 
 
 def _rings(o: Optics, cam: npt.NDArray[np.intp], r0: F64, r1: F64, step: float) -> Geoms:
