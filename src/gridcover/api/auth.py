@@ -41,6 +41,10 @@ from gridcover.settings import Settings
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FEATURE_WRITE_PATH = re.compile(r"^/collections/[^/]+/items(/[^/]+)?/?$")
 PUBLIC_PATHS = frozenset({"/", "/conformance", "/api"})
+#: Files without data (the web app's page and assets, Leaflet): readable without a key.
+ASSET_PATHS, ASSET_PREFIXES = frozenset({"/app", "/app/"}), ("/app/static/", "/static/maps/")
+#: Routes besides single features where a grid chief may write (the route checks his grid).
+CHIEF_WRITE_PATHS = frozenset({"/app/qa-reviews"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _SECRET = re.compile(r"(?i)(api_key=)[^&\s\"']+|gck_[0-9a-f]{8}_[A-Za-z0-9_-]+")
 VERIFIED_TTL = 300.0
@@ -279,6 +283,8 @@ class AuthMiddleware:
         if method in SAFE_METHODS:
             if open_reads or actor.key_id is not None:
                 return None
+            if path in ASSET_PATHS or path.startswith(ASSET_PREFIXES):
+                return None
             return (401, _error(401, "Unauthorized",
                 "this server's data is closed to anonymous readers; send an API key in the "
                 "X-API-Key header (or Authorization: Bearer)"), challenge)  # fmt: skip
@@ -288,7 +294,9 @@ class AuthMiddleware:
                 "grid chief; create one with 'gridcover keys add'"), challenge)  # fmt: skip
         if actor.role in ("admin", "planner"):
             return None
-        if actor.role == "grid_chief" and FEATURE_WRITE_PATH.match(path):
+        if actor.role == "grid_chief" and (
+            FEATURE_WRITE_PATH.match(path) or path in CHIEF_WRITE_PATHS
+        ):
             return None
         if actor.role == "grid_chief":
             why = ("a grid chief may only create, edit and delete single cameras and sites and "

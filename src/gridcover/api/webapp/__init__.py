@@ -1,0 +1,25 @@
+"""The planners' and grid chiefs' web app at ``/app/``: its page, its assets and the few
+routes it needs beyond the OGC API (who am I, zoom-level aggregates, QA verdicts).
+
+Every data request of the page goes through the same API, auth and scope checks as any other
+client; these routes add no back door (see docs/APP.md).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from gridcover.api.webapp.reviews import reviews_router
+from gridcover.api.webapp.routes import pages_router
+from gridcover.api.webapp.zoom import ZoomCache, zoom_router
+
+__all__ = ["webapp_router"]
+
+
+def webapp_router() -> APIRouter:
+    """Every route of the web app (page, assets, session, aggregates, QA verdicts)."""
+    router = APIRouter()
+    router.include_router(pages_router())
+    router.include_router(zoom_router(ZoomCache()))
+    router.include_router(reviews_router())
+    return router
