@@ -52,7 +52,6 @@ export class Editor {
     if (this.canEdit(cid)) f = await this.api.get(url); // fresh copy (and its ETag)
     this.current = { cid, url, feature: f };
     this.render();
-    document.querySelector('[data-tab="look"]').click();
   }
 
   render() {

@@ -35,6 +35,9 @@ const TEXT = {
     conflict_mine: "用我的修改覆盖", conflict_theirs: "保留对方的修改", field: "字段",
     theirs: "对方（当前）", mine: "我的",
     not_found: "未找到", outside: "不在您的网格内",
+    priority_weighted_pct: "重点加权覆盖率", cameras_counted: "计入摄像机", blind_spots: "盲区数",
+    blind_spot_area_m2: "盲区面积 (m²)", d_covered_pct: "Δ覆盖率", d_priority_weighted_pct: "Δ加权覆盖率",
+    d_blind_spots: "Δ盲区",
   },
   en: {
     title: "Video coverage planning", search: "Search", search_ph: "camera id / grid code / name",
@@ -49,7 +52,7 @@ const TEXT = {
     l_cells: "Coverage cells", l_blind: "Blind spots", l_zones: "Patrol zones",
     l_siting: "Siting proposals", l_issues: "Grid QA issues", l_units: "Blind-spot units",
     online: "online", offline: "offline", unknown: "unknown", cluster: "cluster (count)",
-    covered_pct: "covered", legend: "Legend",
+    legend: "Legend",
     my_grid: "Zoom to my grid", qa_issues: "Grid QA issues", blind_units: "Blind spots",
     confirm: "Confirm", dispute: "Dispute", comment: "Comment", no_issues: "No issues",
     verdict_confirmed: "confirmed", verdict_disputed: "disputed",
@@ -71,6 +74,9 @@ const TEXT = {
     conflict_mine: "Overwrite with mine", conflict_theirs: "Keep theirs", field: "Field",
     theirs: "theirs (current)", mine: "mine",
     not_found: "Not found", outside: "outside your grid",
+    covered_pct: "covered %", priority_weighted_pct: "priority-weighted %", cameras_counted: "cameras counted",
+    blind_spots: "blind spots", blind_spot_area_m2: "blind-spot area (m²)", d_covered_pct: "Δ covered %",
+    d_priority_weighted_pct: "Δ weighted %", d_blind_spots: "Δ blind spots",
   },
 };
 

@@ -123,12 +123,12 @@ export class WhatIf {
   }
 
   table(res, ms) {
-    const kpi = KPIS.map((k) => `<tr><th>${k}</th><td class="num">${fmt(res.baseline[k])}</td><td class="num">${fmt(res.scenario[k])}</td>`
+    const kpi = KPIS.map((k) => `<tr><th>${t(k)}</th><td class="num">${fmt(res.baseline[k])}</td><td class="num">${fmt(res.scenario[k])}</td>`
       + `<td class="num ${res.deltas[k] > 0 ? "pos" : res.deltas[k] < 0 ? "neg" : ""}" data-kpi="${k}" data-value="${res.deltas[k]}">${fmt(res.deltas[k])}</td></tr>`).join("");
     const grids = res.grid_deltas.slice(0, 60).map((g) => `<tr data-grid="${g.code}"><td>${g.code}</td><td>${g.level}</td>`
       + GRID_COLS.map((c) => `<td class="num" data-col="${c}" data-value="${g[c]}">${fmt(g[c])}</td>`).join("") + "</tr>").join("");
     return `<p>${t("wi_took")} ${ms} ms</p><table><tr><th>${t("wi_kpi")}</th><th>${t("wi_base")}</th><th>${t("wi_scen")}</th><th>${t("wi_delta")}</th></tr>${kpi}</table>`
-      + `<table><tr><th>${t("wi_grid")}</th><th>L</th>${GRID_COLS.map((c) => `<th>${c}</th>`).join("")}</tr>${grids}</table>`
+      + `<table><tr><th>${t("wi_grid")}</th><th>L</th>${GRID_COLS.map((c) => `<th>${t(c)}</th>`).join("")}</tr>${grids}</table>`
       + `<div class="row"><button id="wi-export-sites">${t("wi_export_sites")}</button></div>`;
   }
 
@@ -165,7 +165,7 @@ export class WhatIf {
     const all = this.saved();
     const [a, b] = await Promise.all(names.map((n) => this.api.request("POST", "/analysis/whatif", this.body(n, all[n]))));
     const rows = [[t("wi_kpi"), t("wi_base"), names[0], names[1]]];
-    for (const k of KPIS) rows.push([k, a.baseline[k], a.scenario[k], b.scenario[k]]);
+    for (const k of KPIS) rows.push([t(k), a.baseline[k], a.scenario[k], b.scenario[k]]);
     const grids = new Map();
     for (const g of a.grid_deltas) grids.set(g.code, [g.d_covered_pct, null]);
     for (const g of b.grid_deltas) grids.set(g.code, [(grids.get(g.code) || [null])[0], g.d_covered_pct]);

@@ -1,0 +1,170 @@
+"""Helpers of the web app tests and benchmark: a live server on the bundled sample (with a
+planted grid overlap so the QA list has issues), API keys per role, and Playwright pages on
+Debian's Chromium with every request outside loopback aborted and logged.
+
+Not a test module. Playwright is launched on ``/usr/bin/chromium`` (never ``playwright
+install``). ``need_browser()`` skips without Chromium or Playwright, except under CI=true.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import httpx
+import pytest
+
+from gridcover.api.store.keys import KeyStore
+from gridcover.api.store.sql_target import target_for
+from gridcover.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_geodata"
+CHIEF_GRID = "11010100100304"  # the level-2 grid of the sample with the most cameras (35)
+PLANTED = "11010100100304001"  # one of its level-3 cells grown by ~4 m: overlaps with its neighbours
+LOOPBACK = ("http://127.0.0.1", "data:", "blob:", "about:")
+
+
+def chromium_executable() -> str | None:
+    for name in ("/usr/bin/chromium", shutil.which("chromium") or ""):
+        if name and Path(name).exists():
+            return name
+    return None
+
+
+def need_browser() -> str:
+    """The Chromium path; skip (fail under CI=true) without Chromium or Playwright."""
+    missing = None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing = "playwright is not installed (pip install -e .[test])"
+    path = chromium_executable()
+    if path is None:
+        missing = "chromium not installed (apt-get install chromium)"
+    if missing:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"required in CI: {missing}")
+        pytest.skip(missing)
+    assert path is not None
+    return path
+
+
+def planted_sample(folder: Path) -> Path:
+    """A copy of the bundled sample whose grid PLANTED is grown by ~4 m (real shapes, one
+    planted overlap for the grid check to find)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in SAMPLE.glob("*.geojson"):
+        shutil.copy(f, folder / f.name)
+    grids = gpd.read_file(SAMPLE / "grids.geojson")
+    i = grids.index[grids["code"] == PLANTED][0]
+    metric = grids.estimate_utm_crs()
+    grown = grids.loc[[i]].to_crs(metric).buffer(4.0).to_crs(grids.crs)
+    grids.loc[i, "geometry"] = grown.iloc[0]
+    grids.to_file(folder / "grids.geojson", driver="GeoJSON")
+    return folder
+
+
+def make_keys(data_dir: Path) -> dict[str, str]:
+    """One key per role (the chief's on CHIEF_GRID); {role: token}."""
+    ks = KeyStore(target_for(Settings(data_dir=data_dir)))
+    return {
+        "reader": ks.add("Reader Zhao", "reader").token,
+        "grid_chief": ks.add("Chief Li", "grid_chief", CHIEF_GRID).token,
+        "planner": ks.add("Planner Wang", "planner").token,
+        "planner2": ks.add("Planner Chen", "planner").token,
+    }
+
+
+def wait_jobs(base: str, key: str, timeout: float = 240) -> list[dict[str, Any]]:
+    """Wait until every job is finished; the job documents."""
+    deadline = time.monotonic() + timeout
+    while True:
+        jobs = httpx.get(f"{base}/jobs", headers={"X-API-Key": key}, timeout=30).json()["jobs"]
+        if jobs and all(j["status"] in ("successful", "failed") for j in jobs):
+            return list(jobs)
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"jobs still running after {timeout} s: {jobs}")
+        time.sleep(0.5)
+
+
+@dataclass
+class Log:
+    """What a browser context did: requests outside loopback (aborted), console errors and
+    page exceptions, and the JSON answers of the API with their feature counts."""
+
+    outside: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    answers: list[tuple[str, int]] = field(default_factory=list)
+
+    def clean(self, allowed_status: tuple[int, ...] = ()) -> list[str]:
+        """Console errors except the browser's own note on an expected refusal status."""
+        allowed = [f"status of {s} " for s in allowed_status]
+        return [e for e in self.errors if not any(a in e for a in allowed)]
+
+
+@contextmanager
+def browser(chromium: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def new_context(b: Any, log: Log, lang: str = "zh") -> Any:
+    """A context (own session storage) that aborts and logs every non-loopback request."""
+    ctx = b.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
+
+    def route(r: Any) -> None:
+        url = r.request.url
+        if url.startswith(LOOPBACK):
+            r.continue_()
+        else:
+            log.outside.append(url)
+            r.abort()
+
+    ctx.route("**/*", route)
+    if lang != "zh":
+        ctx.add_init_script(f"sessionStorage.setItem('gridcover.lang', '{lang}')")
+    return ctx
+
+
+def open_app(ctx: Any, base: str, key: str | None, log: Log) -> Any:
+    """A page of the app, signed in with ``key`` (None: look without a key), ready."""
+    page = ctx.new_page()
+    page.on("console", lambda m: log.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: log.errors.append(f"exception: {e}"))
+
+    def answer(resp: Any) -> None:
+        if "application/geo+json" in (resp.headers.get("content-type") or ""):
+            try:
+                log.answers.append((resp.url, len(resp.json().get("features", []))))
+            except Exception:  # aborted or replaced while reading
+                pass
+
+    page.on("response", answer)
+    page.goto(f"{base}/app/")
+    if key is None:
+        page.click("#signin-anon")
+    else:
+        page.fill("#key", key)
+        page.click("#signin-go")
+    page.wait_for_selector("body[data-ready='1']", state="attached", timeout=30_000)
+    return page
+
+
+def settle(page: Any) -> None:
+    """Wait for the map's pending layer requests after a move."""
+    page.wait_for_timeout(300)
+    page.evaluate("window.gridcover.look.pending")
