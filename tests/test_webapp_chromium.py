@@ -18,8 +18,12 @@ import httpx
 import numpy as np
 import pytest
 import shapely
-from api_server import live_server
 from PIL import Image
+
+from api_server import live_server
+from gridcover.api.store.audit import read_entries
+from gridcover.api.store.sql_target import target_for
+from gridcover.settings import Settings
 from webapp_browser import (
     CHIEF_GRID,
     Log,
@@ -32,10 +36,6 @@ from webapp_browser import (
     settle,
     wait_jobs,
 )
-
-from gridcover.api.store.audit import read_entries
-from gridcover.api.store.sql_target import target_for
-from gridcover.settings import Settings
 
 pytestmark = pytest.mark.chromium
 DOCS_IMG = Path(__file__).resolve().parents[1] / "docs" / "img"

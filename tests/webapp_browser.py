@@ -8,6 +8,7 @@ install``). ``need_browser()`` skips without Chromium or Playwright, except unde
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -28,7 +29,9 @@ from gridcover.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_geodata"
 CHIEF_GRID = "11010100100304"  # the level-2 grid of the sample with the most cameras (35)
-PLANTED = "11010100100304001"  # one of its level-3 cells grown by ~4 m: overlaps with its neighbours
+PLANTED = (
+    "11010100100304001"  # one of its level-3 cells grown by ~4 m: overlaps with its neighbours
+)
 LOOPBACK = ("http://127.0.0.1", "data:", "blob:", "about:")
 
 
@@ -148,10 +151,8 @@ def open_app(ctx: Any, base: str, key: str | None, log: Log) -> Any:
 
     def answer(resp: Any) -> None:
         if "application/geo+json" in (resp.headers.get("content-type") or ""):
-            try:
+            with contextlib.suppress(Exception):  # aborted or replaced while reading
                 log.answers.append((resp.url, len(resp.json().get("features", []))))
-            except Exception:  # aborted or replaced while reading
-                pass
 
     page.on("response", answer)
     page.goto(f"{base}/app/")
@@ -168,3 +169,48 @@ def settle(page: Any) -> None:
     """Wait for the map's pending layer requests after a move."""
     page.wait_for_timeout(300)
     page.evaluate("window.gridcover.look.pending")
+
+
+def scale_store(data_dir: Path, cameras: int = 100_000, cell_res: int = 11, seed: int = 17) -> int:
+    """A store for the load tests: the sample's grids, ``cameras`` cameras spread uniformly over
+    a 12 km x 12 km square around them, and coverage cells (H3 at ``cell_res``, stored as
+    points) over the same square with a made-up covered flag and weight. Returns the cells.
+    (Res 12 gives about 456,000 cells, res 11 about 65,000.)"""
+    import h3
+    import numpy as np
+    import pandas as pd
+
+    from gridcover.api.store.gpkg.store import GeoPackageStore
+    from gridcover.api.store.publish import store_layer
+
+    rng = np.random.default_rng(seed)
+    cx, cy, half_x, half_y = 24.9415, 60.1700, 0.108, 0.054  # ~12 km x 12 km at 60.17 N
+    lon = cx + rng.uniform(-half_x, half_x, cameras)
+    lat = cy + rng.uniform(-half_y, half_y, cameras)
+    cams = gpd.GeoDataFrame(
+        {"camera_id": [f"c{i:06d}" for i in range(cameras)],
+         "type": rng.choice(["bullet", "dome", "ptz"], cameras),
+         "status": rng.choice(["online", "offline", "unknown"], cameras, p=[0.85, 0.1, 0.05]),
+         "azimuth_deg": rng.uniform(0, 360, cameras).round(1), "fov_deg": 90.0, "range_m": 40.0},
+        geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326",
+    )  # fmt: skip
+    square = h3.LatLngPoly(
+        [(cy - half_y, cx - half_x), (cy - half_y, cx + half_x), (cy + half_y, cx + half_x),
+         (cy + half_y, cx - half_x)]
+    )  # fmt: skip
+    ids = sorted(h3.polygon_to_cells(square, cell_res))
+    centres = np.array([h3.cell_to_latlng(c) for c in ids])
+    cells = gpd.GeoDataFrame(
+        {"h3": ids, "covered": rng.random(len(ids)) < 0.3,
+         "weight": rng.choice([0.0, 1.0, 5.0], len(ids), p=[0.6, 0.3, 0.1])},
+        geometry=gpd.points_from_xy(centres[:, 1], centres[:, 0]), crs="EPSG:4326",
+    )  # fmt: skip
+    grids = gpd.read_file(SAMPLE / "grids.geojson")
+    store = GeoPackageStore(data_dir / "gridcover.gpkg")
+    try:
+        store_layer(store, "grids", grids)
+        store_layer(store, "cameras", cams)
+        store_layer(store, "coverage_cells", pd.DataFrame(cells).pipe(gpd.GeoDataFrame))
+    finally:
+        store.close()
+    return len(ids)
