@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import h3
@@ -27,13 +27,19 @@ from gridcover.api.store import CollectionInfo, Store
 from gridcover.coverage.aggregate import parent_cells, point_cells, res_for_zoom, sum_by_parent
 from gridcover.errors import InputError
 
-POINT_RES = 13  # points are binned at this resolution once, then folded by bit arithmetic
+POINT_RES = 13  # finest resolution points are binned at (zoomed in further: drawn one by one)
 MAX_SHAPES = 3000  # default and upper bound of the shapes one answer may hold
 
 
 @dataclass(frozen=True)
 class LayerCells:
-    """A collection as arrays: H3 cell (int64) and centre (degrees) of each row, values."""
+    """A collection as arrays: H3 cell (int64) and centre (degrees) of each row, values.
+
+    Cell layers are folded into parent cells (the H3 hierarchy). Points are binned into the
+    cell that contains them at each resolution asked for (H3 children do not tile their parent
+    exactly, so a point's cell at res r is not always the parent of its finer cell); those
+    arrays are computed on first use and kept in ``by_res``.
+    """
 
     kind: str  # "points" or "cells"
     res: int
@@ -43,6 +49,16 @@ class LayerCells:
     values: dict[str, np.ndarray]
     stamp: tuple[str, int]
     loaded: float
+    by_res: dict[int, np.ndarray] = field(default_factory=dict)
+
+    def cells_at(self, res: int) -> np.ndarray:
+        """Each row's H3 cell at ``res`` (int64): the parent for cells, the containing cell
+        for points."""
+        if self.kind == "cells":
+            return parent_cells(self.cells, res)
+        if res not in self.by_res:
+            self.by_res[res] = point_cells(self.lon, self.lat, res)
+        return self.by_res[res]
 
 
 def _load(store: Store, info: CollectionInfo) -> LayerCells:
@@ -78,7 +94,7 @@ def _load(store: Store, info: CollectionInfo) -> LayerCells:
         status = gdf["status"].astype(str).to_numpy()
         for s in ("online", "offline", "unknown"):
             values[s] = (status == s).astype(float)
-    cells = point_cells(lon, lat, POINT_RES)
+    cells = np.zeros(lon.size, dtype=np.int64)  # binned per resolution on demand (cells_at)
     return LayerCells("points", POINT_RES, cells, lon, lat, values, stamp, time.monotonic())
 
 
@@ -115,11 +131,10 @@ def aggregate(
     if layer.kind == "points" and matched <= max_shapes and zoom >= 15:
         # few enough to draw one by one: the client reads them from the OGC items route
         return {**base, "features": [], "numberReturned": 0, "gridcover:aggregated": False}
-    cells = layer.cells[inside]
     values = {k: v[inside] for k, v in layer.values.items()}
-    while res > 0 and np.unique(parent_cells(cells, res)).size > max_shapes:
+    while res > 0 and np.unique(layer.cells_at(res)[inside]).size > max_shapes:
         res -= 1
-    sums = sum_by_parent(cells, res, values)
+    sums = sum_by_parent(layer.cells_at(res)[inside], res, values)
     features = []
     for i, cell in enumerate(sums.cells.tolist()):
         hexid = h3.int_to_str(cell)
