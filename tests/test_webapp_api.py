@@ -30,6 +30,7 @@ from gridcover.api.store.publish import store_layer, views_for
 from gridcover.api.store.sql_target import target_for
 from gridcover.coverage.aggregate import (
     EDGE_M,
+    cells_from_hex,
     parent_cells,
     point_cells,
     res_for_zoom,
@@ -88,6 +89,15 @@ def test_zoom_resolution_gives_hexagons_about_28_px() -> None:
     assert [res_for_zoom(z, 41.88) for z in range(8, 20)] == sorted(
         res_for_zoom(z, 41.88) for z in range(8, 20)
     )
+
+
+def test_cells_from_hex_equal_h3() -> None:
+    cells = beat_cells(CHIEF, 12)
+    hexes = [h3.int_to_str(int(c)) for c in cells]
+    assert cells_from_hex(hexes).tolist() == [h3.str_to_int(h) for h in hexes]
+    assert cells_from_hex([h.upper() for h in hexes[:5]]).tolist() == cells[:5].tolist()
+    with pytest.raises(ValueError, match="hex strings"):
+        cells_from_hex(["8c1126d06ca05fz"])
 
 
 def test_point_cells_equal_h3() -> None:

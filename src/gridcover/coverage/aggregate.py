@@ -13,7 +13,7 @@ the cell with the resolution field set to ``res`` and digits ``res+1..15`` set t
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import h3
@@ -21,6 +21,7 @@ import numpy as np
 
 __all__ = [
     "CellSums",
+    "cells_from_hex",
     "parent_cells",
     "point_cells",
     "res_for_zoom",
@@ -46,6 +47,24 @@ def parent_cells(cells: np.ndarray, res: int) -> np.ndarray:
     low = np.int64((1 << (3 * (15 - res))) - 1)  # digits res+1..15 all set to 7
     parents = (cells & ~_RES_MASK) | (np.int64(res) << np.int64(_RES_SHIFT)) | low
     return np.where(own > res, parents, cells)
+
+
+def cells_from_hex(hexes: Sequence[str]) -> np.ndarray:
+    """H3 cells (int64) from their 15-digit hex strings (``h3.str_to_int`` as array code)."""
+    n = len(hexes)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    text = "".join(hexes)
+    if len(text) != 15 * n:
+        return np.array([h3.str_to_int(h) for h in hexes], dtype=np.int64)
+    b = np.frombuffer(text.encode("ascii"), dtype=np.uint8).reshape(n, 15).astype(np.int64)
+    nibbles = np.where(b >= 97, b - 87, np.where(b >= 65, b - 55, b - 48))
+    if ((nibbles < 0) | (nibbles > 15)).any():
+        raise ValueError(
+            "H3 cells must be hex strings such as '8c1126d06ca05ff'; fix the h3 column"
+        )
+    out: np.ndarray = nibbles @ (np.int64(16) ** np.arange(14, -1, -1, dtype=np.int64))
+    return out
 
 
 def point_cells(lon: np.ndarray, lat: np.ndarray, res: int) -> np.ndarray:

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import h3
 import numpy as np
+import shapely
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -24,7 +25,13 @@ from fastapi.responses import JSONResponse
 from gridcover.api.deps import get_store
 from gridcover.api.params import parse_bbox
 from gridcover.api.store import CollectionInfo, Store
-from gridcover.coverage.aggregate import parent_cells, point_cells, res_for_zoom, sum_by_parent
+from gridcover.coverage.aggregate import (
+    cells_from_hex,
+    parent_cells,
+    point_cells,
+    res_for_zoom,
+    sum_by_parent,
+)
 from gridcover.errors import InputError
 
 POINT_RES = 13  # finest resolution points are binned at (zoomed in further: drawn one by one)
@@ -66,12 +73,18 @@ def _load(store: Store, info: CollectionInfo) -> LayerCells:
     stamp = (info.updated, info.count)
     values: dict[str, np.ndarray] = {}
     if info.field("h3") is not None:
-        ids = [h3.str_to_int(str(s)) for s in gdf["h3"]]
-        cells = np.asarray(ids, dtype=np.int64)
-        res = int(h3.get_resolution(str(gdf["h3"].iloc[0]))) if len(gdf) else 12
-        centres = [h3.cell_to_latlng(str(s)) for s in gdf["h3"]]
-        lat = np.array([c[0] for c in centres], dtype=float)
-        lon = np.array([c[1] for c in centres], dtype=float)
+        hexes = gdf["h3"].astype(str).tolist()
+        cells = cells_from_hex(hexes)
+        res = int(h3.get_resolution(hexes[0])) if hexes else 12
+        # centres: the stored cell shapes' centroids (polygons or points), else from H3
+        geoms = gdf.geometry.to_numpy()
+        points = bool((shapely.get_type_id(geoms) == 0).all())
+        xy = shapely.get_coordinates(geoms if points else shapely.centroid(geoms))
+        if len(xy) == len(gdf):
+            lon, lat = xy[:, 0].copy(), xy[:, 1].copy()
+        else:
+            centres = np.array([h3.cell_to_latlng(h) for h in hexes], dtype=float).reshape(-1, 2)
+            lat, lon = centres[:, 0].copy(), centres[:, 1].copy()
         covered = gdf["covered"].astype(bool).to_numpy() if "covered" in gdf else None
         weight = gdf["weight"].astype(float).to_numpy() if "weight" in gdf else None
         if covered is not None:
