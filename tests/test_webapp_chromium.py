@@ -324,3 +324,24 @@ def test_saved_scenario_is_listed_by_the_cli(env: Env) -> None:
             "in the browser and compares them through /analysis/whatif"
         )
     pytest.fail("scenario routes exist now: extend this test to save one and run 'scenario list'")
+
+
+def test_planner_starts_a_job_and_follows_its_progress(env: Env) -> None:
+    log = Log()
+    ctx = new_context(env.b, log, "en")
+    page = open_app(ctx, env.base, env.keys["planner"], log)
+    page.click('[data-tab="jobs"]')
+    page.select_option("#job-form select[name=kind]", "grid-check")
+    page.click("#job-form button[type=submit]")
+    row = page.locator("#job-list [data-job]").first
+    page.wait_for_function(
+        "document.querySelector('#job-list [data-job]')?.textContent.includes('successful')",
+        timeout=120_000,
+    )
+    job_id = row.get_attribute("data-job")
+    doc = httpx.get(f"{env.base}/jobs/{job_id}", headers=env.h("reader")).json()
+    assert (doc["processID"], doc["status"], doc["progress"]) == ("grid-check", "successful", 100)
+    assert "100%" in row.inner_text()
+    assert "layers refreshed" in toast(page)
+    ctx.close()
+    assert log.outside == [] and log.clean() == []

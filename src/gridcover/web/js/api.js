@@ -56,11 +56,14 @@ export class Api {
     return this.request(method, path, body, tag ? { "If-Match": tag } : {});
   }
 
+  // Collections now; the OpenAPI paths (feature detection: /scenarios, ...) in the background.
   async discover() {
-    const [cols, api] = await Promise.all([this.get("/collections"), this.get("/api")]);
+    const cols = await this.get("/collections");
     this.collections = cols.collections;
     this.features.collections = new Set(cols.collections.map((c) => c.id));
-    this.features.paths = new Set(Object.keys((api && api.paths) || {}));
+    this.apiPaths = this.get("/api").then((doc) => {
+      this.features.paths = new Set(Object.keys((doc && doc.paths) || {}));
+    }).catch(() => {});
     return this.collections;
   }
 

@@ -151,7 +151,8 @@ async function boot() {
   document.getElementById("search-go").onclick = () => search(document.getElementById("search").value).catch((e) => toast(e.message, true));
   document.getElementById("search").addEventListener("keydown", (e) => { if (e.key === "Enter") document.getElementById("search-go").click(); });
   apply(document);
-  await new Promise((r) => setTimeout(r, 200));
+  clearTimeout(app.look.timer); // draw the first view now, not after the move debounce
+  app.look.pending = app.look.refresh();
   await app.look.pending;
   document.body.dataset.ready = "1";
 }

@@ -139,6 +139,7 @@ export class WhatIf {
     const all = this.saved();
     all[name] = JSON.parse(JSON.stringify(this.state));
     localStorage.setItem("gridcover.scenarios", JSON.stringify(all));
+    await this.api.apiPaths;
     if (this.api.has("/scenarios")) {
       try {
         await this.api.request("POST", "/scenarios", this.body(name));
