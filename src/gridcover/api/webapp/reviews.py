@@ -18,10 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from gridcover.api.auth import get_actor
 from gridcover.api.deps import get_store
 from gridcover.api.features_write import Scope
+from gridcover.api.openapi import responses_for
 from gridcover.api.store import Store
 from gridcover.api.store.edits import Actor
 from gridcover.api.store.reviews import Review, ReviewStore, Verdict
 from gridcover.api.store.sql_target import target_of_store
+from gridcover.api.webapp.routes import object_response
 from gridcover.errors import InputError, NotFound, PermissionDenied
 
 ISSUES = "grid_issues"
@@ -86,6 +88,8 @@ def reviews_router() -> APIRouter:
     @router.get(
         "/app/qa-reviews",
         summary="Current verdicts on the issues of the latest grid check",
+        responses={200: object_response("run_id and {issue id: verdict}")}
+        | responses_for(None, 400),
     )
     async def list_reviews(store: StoreDep) -> JSONResponse:
         def work() -> dict[str, Any]:
@@ -101,6 +105,7 @@ def reviews_router() -> APIRouter:
         "/app/qa-reviews",
         status_code=201,
         summary="Mark a grid QA issue confirmed or disputed, with a comment (audited)",
+        responses={201: object_response("the stored verdict")} | responses_for(None, 400, 403, 404),
     )
     async def post_review(body: ReviewBody, request: Request, store: StoreDep) -> JSONResponse:
         actor = get_actor(request)

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
 from gridcover.api.auth import get_actor
+from gridcover.api.openapi import responses_for
 from gridcover.errors import NotFound
 
 APP_PAGE = "/app/"
@@ -24,6 +25,10 @@ MEDIA = {
     ".png": "image/png",
     ".svg": "image/svg+xml",
 }
+
+
+def object_response(what: str, media: str = "application/json") -> dict[str, Any]:
+    return {"description": what, "content": {media: {"schema": {"type": "object"}}}}
 
 
 def web_dir() -> Path:
@@ -64,6 +69,8 @@ def pages_router() -> APIRouter:
     @router.get(
         "/app/session",
         summary="Who the request's API key belongs to: name, role, grid (the app's sign-in)",
+        responses={200: object_response("name, role, grid_code, signed_in, key_id")}
+        | responses_for(None, 400),
     )
     def session(request: Request) -> JSONResponse:
         actor = get_actor(request)

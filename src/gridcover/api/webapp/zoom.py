@@ -23,8 +23,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from gridcover.api.deps import get_store
+from gridcover.api.openapi import responses_for
 from gridcover.api.params import parse_bbox
 from gridcover.api.store import CollectionInfo, Store
+from gridcover.api.webapp.routes import object_response
 from gridcover.coverage.aggregate import (
     cells_from_hex,
     parent_cells,
@@ -191,6 +193,8 @@ def zoom_router(cache: ZoomCache) -> APIRouter:
             "max shapes remain. Point layers with at most max points in the bbox at zoom >= 15 "
             "answer no shapes and gridcover:aggregated false: read them from the items route."
         ),
+        responses={200: object_response("hexagons with counts", "application/geo+json")}
+        | responses_for(None, 400, 404),
     )
     async def zoom_cells(
         collectionId: str,
