@@ -88,8 +88,10 @@ def reviews_router() -> APIRouter:
     @router.get(
         "/app/qa-reviews",
         summary="Current verdicts on the issues of the latest grid check",
-        responses={200: object_response("run_id and {issue id: verdict}")}
-        | responses_for(None, 400),
+        responses={
+            200: object_response("run_id and {issue id: verdict}"),
+            **responses_for(None, 400),
+        },
     )
     async def list_reviews(store: StoreDep) -> JSONResponse:
         def work() -> dict[str, Any]:
@@ -105,7 +107,10 @@ def reviews_router() -> APIRouter:
         "/app/qa-reviews",
         status_code=201,
         summary="Mark a grid QA issue confirmed or disputed, with a comment (audited)",
-        responses={201: object_response("the stored verdict")} | responses_for(None, 400, 403, 404),
+        responses={
+            201: object_response("the stored verdict"),
+            **responses_for(None, 400, 403, 404),
+        },
     )
     async def post_review(body: ReviewBody, request: Request, store: StoreDep) -> JSONResponse:
         actor = get_actor(request)

@@ -69,8 +69,10 @@ def pages_router() -> APIRouter:
     @router.get(
         "/app/session",
         summary="Who the request's API key belongs to: name, role, grid (the app's sign-in)",
-        responses={200: object_response("name, role, grid_code, signed_in, key_id")}
-        | responses_for(None, 400),
+        responses={
+            200: object_response("name, role, grid_code, signed_in, key_id"),
+            **responses_for(None, 400),
+        },
     )
     def session(request: Request) -> JSONResponse:
         actor = get_actor(request)

@@ -193,8 +193,10 @@ def zoom_router(cache: ZoomCache) -> APIRouter:
             "max shapes remain. Point layers with at most max points in the bbox at zoom >= 15 "
             "answer no shapes and gridcover:aggregated false: read them from the items route."
         ),
-        responses={200: object_response("hexagons with counts", "application/geo+json")}
-        | responses_for(None, 400, 404),
+        responses={
+            200: object_response("hexagons with counts", "application/geo+json"),
+            **responses_for(None, 400, 404),
+        },
     )
     async def zoom_cells(
         collectionId: str,
