@@ -345,3 +345,59 @@ def test_planner_starts_a_job_and_follows_its_progress(env: Env) -> None:
     assert "layers refreshed" in toast(page)
     ctx.close()
     assert log.outside == [] and log.clean() == []
+
+
+def test_planner_adds_a_camera_saves_compares_and_exports(env: Env) -> None:
+    import csv
+    import io
+
+    log = Log()
+    ctx = new_context(env.b, log)
+    page = open_app(ctx, env.base, env.keys["planner"], log)
+    page.click('[data-tab="whatif"]')
+    box = page.locator("#map").bounding_box()
+    spots = httpx.get(f"{env.base}/collections/blind_spots/items?limit=2",
+                      headers=env.h("planner")).json()["features"]  # fmt: skip
+    # inside the two largest blind spots, where a new camera must cover something
+    points = [shapely.geometry.shape(f["geometry"]).representative_point() for f in spots]
+
+    def add_at(p: shapely.Point, seq: int) -> None:
+        page.evaluate(f"() => {{ window.gridcover.map.setView([{p.y}, {p.x}], 17); }}")
+        xy = page.evaluate(
+            f"(() => {{ const q = window.gridcover.map.latLngToContainerPoint([{p.y}, {p.x}]);"
+            " return [q.x, q.y]; })()"
+        )
+        page.click("#wi-add")
+        page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
+        page.wait_for_function(f"document.body.dataset.whatif === '{seq}'", timeout=30_000)
+
+    add_at(points[0], 1)
+    state = page.evaluate("window.gridcover.whatif.state")
+    assert len(state["added"]) == 1 and state["disabled"] == []
+    api = httpx.post(f"{env.base}/analysis/whatif", json={"added": state["added"]},
+                     headers=env.h("planner"), timeout=60).json()  # fmt: skip
+    shown = page.get_attribute("#wi-result [data-kpi=covered_pct]", "data-value")
+    assert float(shown) == pytest.approx(api["deltas"]["covered_pct"], abs=1e-12)
+    assert api["deltas"]["covered_pct"] > 0  # a new camera covers something
+    page.fill("#wi-name", "one new camera")
+    page.click("#wi-save")
+    add_at(points[1], 2)
+    page.fill("#wi-name", "two new cameras")
+    page.click("#wi-save")
+    page.locator("#wi-saved input").nth(0).check()
+    page.locator("#wi-saved input").nth(1).check()
+    page.click("#wi-compare-go")
+    page.wait_for_selector("#wi-export")
+    with page.expect_download() as dl:
+        page.click("#wi-export")
+    rows = list(csv.reader(io.StringIO(Path(dl.value.path()).read_text(encoding="utf-8-sig"))))
+    assert rows[0][2:] == ["one new camera", "two new cameras"]
+    covered = next(r for r in rows if r[0] == "覆盖率")
+    assert float(covered[2]) == pytest.approx(api["scenario"]["covered_pct"])
+    assert float(covered[3]) > float(covered[2])
+    with page.expect_download() as dl2:
+        page.click("#wi-export-sites")
+    placed = list(csv.DictReader(io.StringIO(Path(dl2.value.path()).read_text("utf-8-sig"))))
+    assert [p["camera_id"] for p in placed] == ["new-1", "new-2"]
+    ctx.close()
+    assert log.outside == [] and log.clean() == []
