@@ -17,12 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gridcover.api.auth import get_actor
 from gridcover.api.deps import get_store
-from gridcover.api.features_write import Scope
+from gridcover.api.grid_scope import Scope
 from gridcover.api.openapi import responses_for
 from gridcover.api.store import Store
 from gridcover.api.store.edits import Actor
 from gridcover.api.store.reviews import Review, ReviewStore, Verdict
-from gridcover.api.store.sql_target import target_of_store
 from gridcover.api.webapp.routes import object_response
 from gridcover.errors import InputError, NotFound, PermissionDenied
 
@@ -76,7 +75,7 @@ def add_review(store: Store, actor: Actor, body: ReviewBody) -> Review:
                 "review it"
             )
         grid = code
-    reviews = ReviewStore(target_of_store(store))
+    reviews = ReviewStore(store.sql_target())
     check = None if props.get("check") is None else str(props.get("check"))
     return reviews.add(actor, run_id, body.issue_id, body.verdict, body.comment, check, grid)
 
@@ -98,7 +97,7 @@ def reviews_router() -> APIRouter:
             if not store.has_layer(ISSUES):
                 return {"run_id": None, "reviews": {}}
             run_id = _run_id(store)
-            latest = ReviewStore(target_of_store(store)).latest(run_id)
+            latest = ReviewStore(store.sql_target()).latest(run_id)
             return {"run_id": run_id, "reviews": {k: _doc(v) for k, v in latest.items()}}
 
         return JSONResponse(await run_in_threadpool(work))
