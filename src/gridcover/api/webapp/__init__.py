@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gridcover.api.webapp.reviews import reviews_router
+from gridcover.api.webapp.review_routes import reviews_router
 from gridcover.api.webapp.routes import pages_router
 from gridcover.api.webapp.zoom import ZoomCache, zoom_router
 
