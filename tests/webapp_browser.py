@@ -9,6 +9,7 @@ install``). ``need_browser()`` skips without Chromium or Playwright, except unde
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import shutil
 import time
@@ -20,8 +21,11 @@ from typing import Any
 
 import geopandas as gpd
 import httpx
+import numpy as np
 import pytest
+import shapely
 
+from api_server import live_server
 from gridcover.api.store.keys import KeyStore
 from gridcover.api.store.sql_target import target_for
 from gridcover.settings import Settings
@@ -33,6 +37,7 @@ PLANTED = (
     "11010100100304001"  # one of its level-3 cells grown by ~4 m: overlaps with its neighbours
 )
 LOOPBACK = ("http://127.0.0.1", "data:", "blob:", "about:")
+DOCS_IMG = ROOT / "docs" / "img"
 
 
 def chromium_executable() -> str | None:
@@ -169,6 +174,92 @@ def settle(page: Any) -> None:
     """Wait for the map's pending layer requests after a move."""
     page.wait_for_timeout(300)
     page.evaluate("window.gridcover.look.pending")
+
+
+@dataclass
+class Env:
+    """A live server on the planted sample, its data folder, keys per role, a browser."""
+
+    base: str
+    data_dir: Path
+    keys: dict[str, str]
+    sample: Path
+    b: Any
+
+    def h(self, role: str) -> dict[str, str]:
+        return {"X-API-Key": self.keys[role]}
+
+    def feature(self, cid: str, fid: str) -> httpx.Response:
+        return httpx.get(f"{self.base}/collections/{cid}/items/{fid}", headers=self.h("reader"))
+
+
+@contextmanager
+def sample_env(tmp: Path) -> Iterator[Env]:
+    """A live server on the planted sample (analyses done), keys per role, a browser."""
+    chromium = need_browser()
+    sample = planted_sample(tmp / "sample")
+    data = tmp / "data"
+    with live_server(data, load_sample="1", sample_dir=str(sample), sample_analyses="1") as base:
+        keys = make_keys(data)
+        jobs = wait_jobs(base, keys["planner"])
+        assert all(j["status"] == "successful" for j in jobs), jobs
+        with browser(chromium) as b:
+            yield Env(base, data, keys, sample, b)
+
+
+def chief_area(sample: Path) -> shapely.Geometry:
+    grids = gpd.read_file(sample / "grids.geojson")
+    return shapely.union_all(grids.loc[grids["code"] == CHIEF_GRID].geometry.to_numpy())
+
+
+def cameras_by_depth(sample: Path) -> tuple[str, str]:
+    """(a camera deep inside the chief's grid, a camera well outside it), by metric distance."""
+    cams = gpd.read_file(sample / "cameras.geojson")
+    area = gpd.GeoSeries([chief_area(sample)], crs=cams.crs)
+    metric = cams.estimate_utm_crs()
+    ring = area.to_crs(metric).boundary.iloc[0]
+    pts = cams.to_crs(metric).geometry
+    inside = cams.geometry.within(area.iloc[0]).to_numpy()
+    depth = np.asarray(pts.distance(ring))
+    deep = np.where(inside, depth, -1.0)
+    far = np.where(~inside, depth, -1.0)
+    assert deep.max() > 20 and far.max() > 50
+    return str(cams["camera_id"].iloc[int(deep.argmax())]), str(
+        cams["camera_id"].iloc[int(far.argmax())]
+    )
+
+
+def non_blank(png: bytes) -> None:
+    """Assert a screenshot shows a picture: many colours, no colour over 80 % of it."""
+    from PIL import Image
+
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    flat = img.reshape(-1, 3)
+    colours, counts = np.unique(flat, axis=0, return_counts=True)
+    assert len(colours) > 100, "screenshot has almost no colours"
+    assert counts.max() / flat.shape[0] < 0.8, "screenshot is mostly one colour"
+
+
+def select(page: Any, camera: str) -> None:
+    page.fill("#search", camera)
+    page.click("#search-go")
+    page.wait_for_selector("#selected h3", state="attached")
+    settle(page)
+
+
+def drag(page: Any, selector: str, dx: float, dy: float) -> None:
+    box = page.locator(selector).bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx / 2, y + dy / 2, steps=5)
+    page.mouse.move(x + dx, y + dy, steps=5)
+    page.mouse.up()
+
+
+def toast(page: Any) -> str:
+    page.wait_for_selector("#toast:not([hidden])", state="visible", timeout=15_000)
+    return str(page.inner_text("#toast"))
 
 
 def scale_store(data_dir: Path, cameras: int = 100_000, cell_res: int = 11, seed: int = 17) -> int:

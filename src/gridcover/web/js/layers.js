@@ -118,7 +118,9 @@ export class Look {
       ["issues", "grid_issues", { color: "#f04438", weight: 3, fillOpacity: 0.3 }]];
     if (this.unitsId) simple.push(["units", this.unitsId, { color: "#c4320a", weight: 2, fillOpacity: 0.2 }]);
     for (const [name, cid, style] of simple) {
-      if (this.visible(name)) jobs.push(this.fetchInto(name, items(cid, LIMITS[name]), (d) => this.drawPolys(name, d, () => style, cid)));
+      if (!this.visible(name)) continue;
+      if (name === "issues") jobs.push(this.refreshIssues(items(cid, LIMITS.issues), style));
+      else jobs.push(this.fetchInto(name, items(cid, LIMITS[name]), (d) => this.drawPolys(name, d, () => style, cid)));
     }
     for (const [name, cid, color] of [["posts", "posts", "#1f3b57"], ["sites", "sites", "#dc6803"], ["siting", "siting_proposals", "#7a5af8"]]) {
       if (this.visible(name)) jobs.push(this.fetchInto(name, items(cid, LIMITS[name]), (d) => this.drawPoints(name, cid, d, color)));
@@ -130,6 +132,20 @@ export class Look {
     this.lastView = this.view;
     document.body.dataset.view = String(Number(document.body.dataset.view || 0) + 1);
     return this.view;
+  }
+
+  // QA issues with the grid chiefs' verdicts (GET /app/qa-reviews) in their tooltips.
+  async refreshIssues(path, style) {
+    const reviews = await this.api.get("/app/qa-reviews").catch(() => ({ reviews: {} }));
+    await this.fetchInto("issues", path, (d) => {
+      this.drawPolys("issues", d, () => style, "grid_issues");
+      this.groups.issues.eachLayer((gj) => gj.eachLayer((l) => {
+        const f = l.feature;
+        const r = reviews.reviews[String(f.id)];
+        const verdict = r ? ` · ${t(`verdict_${r.verdict}`)} (${r.actor}: ${r.comment})` : "";
+        l.bindTooltip(`${f.properties.check} ${f.properties.code}${verdict}`);
+      }));
+    });
   }
 
   async refreshCameras(box, z) {
