@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,7 +74,26 @@ def test_saved_scenario_is_listed_by_the_cli(env: Env) -> None:
             "the server has no scenario routes yet (issue 15); the app keeps saved scenarios "
             "in the browser and compares them through /analysis/whatif"
         )
-    pytest.fail("scenario routes exist now: extend this test to save one and run 'scenario list'")
+    camera = str(gpd.read_file(env.sample / "cameras.geojson")["camera_id"].iloc[0])
+    log = Log()
+    ctx = new_context(env.b, log)
+    page = open_app(ctx, env.base, env.keys["planner"], log)
+    page.click('[data-tab="whatif"]')
+    select(page, camera)
+    page.click("[data-testid=wi-toggle]")
+    page.wait_for_selector("#wi-result[data-seq]", state="attached", timeout=20_000)
+    page.fill("#wi-name", "webapp-saved-scenario")
+    page.click("#wi-save")
+    page.wait_for_timeout(1500)
+    assert "被拒绝" not in (page.inner_text("#toast") or "")
+    ctx.close()
+    out = subprocess.run(
+        [sys.executable, "-m", "gridcover.cli", "scenario", "list"],
+        env={**os.environ, "GRIDCOVER_DATA_DIR": str(env.data_dir)},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert "webapp-saved-scenario" in out.stdout, out.stdout + out.stderr
+    assert log.outside == [] and log.clean() == []
 
 
 def test_planner_starts_a_job_and_follows_its_progress(env: Env) -> None:
