@@ -1,13 +1,14 @@
 """Web app speed in headless Chromium (prints; not a test): time to first useful paint and to
 a what-if update on the bundled sample, and first paint and features per view on a store of
-100,000 cameras and ~456,000 coverage cells (H3 res 12 over 12 km x 12 km).
+100,000 cameras and ~605,000 coverage cells (H3 res 12 over 12 km x 12 km at 60 N; more
+than the 456,000 the issue names).
 
 Runs a real server (uvicorn) and Playwright on /usr/bin/chromium with every outside request
 aborted. "First useful paint": from navigation to the page's first layer refresh done
 (grids, cells, cameras and blind spots drawn: body[data-ready]). "What-if update": from the
 click on "disable" to the KPI table of the new scenario shown.
 
-    python benchmarks/bench_app.py            # sample + 100k cameras / 456k cells
+    python benchmarks/bench_app.py            # sample + 100k cameras / 605k cells
     python benchmarks/bench_app.py --sample   # sample only
 """
 
