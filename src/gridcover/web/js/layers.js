@@ -239,6 +239,10 @@ export class Look {
     for (const s of ["online", "offline", "unknown"]) rows.push(`<div class="legend-item">${sw(STATUS_COLOR[s], true)} ${t("l_cameras")} ${t(s)}</div>`);
     rows.push(`<div class="legend-item"><span class="cluster" style="display:inline-block;transform:scale(.7)">9</span> ${t("cluster")}</div>`);
     for (const p of [0, 25, 50, 75, 100]) rows.push(`<div class="legend-item">${sw(pctColor(p))} ${t("covered_pct")} ≥ ${p}%</div>`);
+    rows.push(`<div class="legend-item">${sw("#fff", true, "#7a5af8")} ${t("l_cameras")} (${t("ptz")} ●, ${t("dome")}/${t("bullet")} •)</div>`);
+    for (const [o, c] of Object.entries(OWNER_COLOR)) rows.push(`<div class="legend-item">${sw("#fff", true, c)} ${t(`owner_${o}`)}</div>`);
+    for (const [c, k] of [["#1f3b57", "l_posts"], ["#dc6803", "l_sites"], ["#7a5af8", "l_siting"]]) rows.push(`<div class="legend-item">${sw(c, true)} ${t(k)}</div>`);
+    rows.push(`<div class="legend-item">${sw("rgba(21,112,239,.15)", false, "#1570ef")} ${t("l_views")}</div>`);
     rows.push(`<div class="legend-item">${sw("transparent", false, "#1f3b57")} ${t("l_grids")}</div>`);
     rows.push(`<div class="legend-item">${sw("rgba(180,35,24,.3)", false, "#b42318")} ${t("l_blind")}</div>`);
     rows.push(`<div class="legend-item">${sw("rgba(122,90,248,.1)", false, "#7a5af8")} ${t("l_zones")}</div>`);
