@@ -207,3 +207,24 @@ def test_two_browsers_editing_one_camera_get_a_conflict_dialog(env: Env) -> None
         c.close()
     assert all(lg.outside == [] for lg in logs)
     assert logs[0].clean((409, 412)) == [] and logs[1].clean() == []
+
+
+def test_amap_shift_uses_the_same_gcj02_as_the_python_side(env: Env) -> None:
+    """The page's WGS84 -> GCJ-02 (AMap alignment) equals gis.chinese_offsets (a library)."""
+    from gridcover.gis.chinese_offsets import wgs84_to_gcj02
+
+    pts = [(116.391, 39.907), (113.944, 22.535), (121.47, 31.23), (24.94, 60.17), (87.6, 43.8)]
+    log = Log()
+    ctx = new_context(env.b, log)
+    page = open_app(ctx, env.base, env.keys["reader"], log)
+    got = page.evaluate(
+        "async (pts) => { const m = await import('/app/static/js/basemap.js');"
+        " return pts.map(([x, y]) => m.wgs84ToGcj02(x, y)); }",
+        pts,
+    )
+    lon, lat = wgs84_to_gcj02([p[0] for p in pts], [p[1] for p in pts])
+    for (gx, gy), x, y in zip(got, lon, lat, strict=True):
+        assert (gx, gy) == (pytest.approx(x, abs=1e-9), pytest.approx(y, abs=1e-9))
+    assert got[3] == list(pts[3])  # outside China: unchanged
+    ctx.close()
+    assert log.outside == [] and log.clean() == []
