@@ -258,6 +258,12 @@ def test_qa_verdicts_are_scoped_stored_and_audited(env: Env) -> None:
                   headers=env.h("planner")).status_code == 201  # fmt: skip
     doc = c.get("/app/qa-reviews", headers=env.h("reader")).json()
     assert doc["run_id"] == "run-7"
+    # the chief's list holds exactly the issue that touches his grid
+    mine_only = c.get("/app/qa-issues", params={"grid": CHIEF}, headers=env.h("chief")).json()
+    assert mine_only == {"grid": CHIEF, "issues": [mine]}
+    assert (
+        c.get("/app/qa-issues", params={"grid": "D999"}, headers=env.h("chief")).status_code == 404
+    )
     assert doc["reviews"][mine]["verdict"] == "disputed"
     assert doc["reviews"][mine]["actor"] == "Chief of D8"
     assert doc["reviews"][other]["verdict"] == "confirmed"

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+import numpy as np
+import shapely
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +21,7 @@ from gridcover.api.auth import get_actor
 from gridcover.api.deps import get_store
 from gridcover.api.grid_scope import Scope
 from gridcover.api.openapi import responses_for
-from gridcover.api.store import Store
+from gridcover.api.store import ItemsQuery, Store
 from gridcover.api.store.edits import Actor
 from gridcover.api.store.reviews import Review, ReviewStore, Verdict
 from gridcover.api.webapp.routes import object_response
@@ -80,9 +82,34 @@ def add_review(store: Store, actor: Actor, body: ReviewBody) -> Review:
     return reviews.add(actor, run_id, body.issue_id, body.verdict, body.comment, check, grid)
 
 
+def issues_touching(store: Store, code: str) -> list[str]:
+    """Ids of the current grid QA issues whose shape touches grid ``code`` (its polygons)."""
+    area = Scope(store).area(code)
+    if area is None:
+        raise NotFound(f"grid {code!r} is not in the stored grids layer; check the code")
+    if not store.has_layer(ISSUES):
+        return []
+    page = store.items(ISSUES, ItemsQuery(bbox=tuple(area.bounds), limit=10_000))
+    geoms = np.asarray(page.geometries, dtype=object)
+    hit = shapely.intersects(geoms, area) & ~shapely.is_missing(geoms)
+    return [str(i) for i, h in zip(page.ids, hit, strict=True) if h]
+
+
 def reviews_router() -> APIRouter:
-    """GET and POST ``/app/qa-reviews``."""
+    """``/app/qa-reviews`` (GET, POST) and ``/app/qa-issues``."""
     router = APIRouter(tags=["Web app"])
+
+    @router.get(
+        "/app/qa-issues",
+        summary="Ids of the current grid QA issues that touch a grid (a chief's list)",
+        responses={200: object_response("grid and issue ids"), **responses_for(None, 400, 404)},
+    )
+    async def touching(
+        store: StoreDep,
+        grid: Annotated[str, Query(min_length=1, max_length=64, description="grid code")],
+    ) -> JSONResponse:
+        ids = await run_in_threadpool(issues_touching, store, grid)
+        return JSONResponse({"grid": grid, "issues": ids})
 
     @router.get(
         "/app/qa-reviews",

@@ -58,10 +58,14 @@ export class GridView {
   async issues(b) {
     const box = document.getElementById("qa-list");
     if (!this.api.features.collections.has("grid_issues")) { box.textContent = t("no_issues"); return; }
-    const [doc, rev] = await Promise.all([
-      this.api.get(`/collections/grid_issues/items?bbox=${this.bboxOf(b)}&limit=200`),
+    const code = this.ui.session().grid_code;
+    const [all, rev, mine] = await Promise.all([
+      this.api.get(`/collections/grid_issues/items?bbox=${this.bboxOf(b)}&limit=500`),
       this.api.get("/app/qa-reviews"),
+      this.api.get(`/app/qa-issues?grid=${encodeURIComponent(code)}`),
     ]);
+    const touching = new Set(mine.issues); // the issues whose shape touches my grid
+    const doc = { features: all.features.filter((f) => touching.has(String(f.id))) };
     if (!doc.features.length) { box.textContent = t("no_issues"); return; }
     box.innerHTML = doc.features.map((f) => {
       const p = f.properties;
