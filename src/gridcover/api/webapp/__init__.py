@@ -14,12 +14,15 @@ from gridcover.api.webapp.routes import pages_router
 from gridcover.api.webapp.zoom import ZoomCache, zoom_router
 
 __all__ = ["webapp_router"]
+#: The dense layers the map's first view aggregates (read ahead when the page is served).
+PRELOAD = ("coverage_cells", "cameras")
 
 
 def webapp_router() -> APIRouter:
     """Every route of the web app (page, assets, session, aggregates, QA verdicts)."""
     router = APIRouter()
-    router.include_router(pages_router())
-    router.include_router(zoom_router(ZoomCache()))
+    cache = ZoomCache()
+    router.include_router(pages_router(lambda store: cache.prewarm(store, PRELOAD)))
+    router.include_router(zoom_router(cache))
     router.include_router(reviews_router())
     return router

@@ -6,15 +6,19 @@ form is on the page); every data request the page makes carries the user's key.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
 from gridcover.api.auth import get_actor
+from gridcover.api.deps import get_store
 from gridcover.api.openapi import responses_for
+from gridcover.api.store import Store
 from gridcover.errors import NotFound
 
 APP_PAGE = "/app/"
@@ -47,8 +51,12 @@ def web_files() -> dict[str, Path]:
     }
 
 
-def pages_router() -> APIRouter:
-    """``/app/`` (the page), ``/app/static/...`` (its files) and ``/app/session``."""
+def pages_router(preload: Callable[[Store], None] | None = None) -> APIRouter:
+    """``/app/`` (the page), ``/app/static/...`` (its files) and ``/app/session``.
+
+    ``preload(store)`` runs in a background thread when the page is served (the zoom cache
+    reads the dense layers while the browser loads the scripts and signs in).
+    """
     router = APIRouter(tags=["Web app"])
 
     @router.get("/app", include_in_schema=False)
@@ -56,7 +64,9 @@ def pages_router() -> APIRouter:
         return RedirectResponse(APP_PAGE, status_code=308)
 
     @router.get(APP_PAGE, include_in_schema=False)
-    def page() -> FileResponse:
+    def page(store: Annotated[Store, Depends(get_store)]) -> FileResponse:
+        if preload is not None:
+            threading.Thread(target=preload, args=(store,), daemon=True).start()
         return FileResponse(web_dir() / "index.html", media_type=MEDIA[".html"])
 
     @router.get("/app/static/{path:path}", include_in_schema=False)

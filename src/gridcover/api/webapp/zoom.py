@@ -10,6 +10,7 @@ is a bbox mask and a ``bincount`` over the parents (``coverage.aggregate``).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from gridcover.coverage.aggregate import (
 )
 from gridcover.errors import InputError
 
+log = logging.getLogger("gridcover.api")
 POINT_RES = 13  # finest resolution points are binned at (zoomed in further: drawn one by one)
 MAX_SHAPES = 3000  # default and upper bound of the shapes one answer may hold
 
@@ -131,6 +133,17 @@ class ZoomCache:
             layer = _load(store, info)
             self._layers[collection_id] = layer
             return layer
+
+    def prewarm(self, store: Store, collection_ids: tuple[str, ...]) -> None:
+        """Load the stored ones of ``collection_ids`` (meant for a background thread: the app's
+        page asks for it, so the first map view finds the arrays ready)."""
+        stored = {c.id for c in store.collections()}
+        for cid in collection_ids:
+            if cid in stored:
+                try:
+                    self.get(store, cid)
+                except Exception:  # the real request reports it properly
+                    log.exception("preloading %s for the web app failed", cid)
 
 
 def aggregate(
