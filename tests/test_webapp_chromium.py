@@ -31,6 +31,7 @@ from webapp_browser import (
     sample_env,
     select,
     toast,
+    wait_jobs,
 )
 
 pytestmark = pytest.mark.chromium
@@ -226,5 +227,29 @@ def test_amap_shift_uses_the_same_gcj02_as_the_python_side(env: Env) -> None:
     for (gx, gy), x, y in zip(got, lon, lat, strict=True):
         assert (gx, gy) == (pytest.approx(x, abs=1e-9), pytest.approx(y, abs=1e-9))
     assert got[3] == list(pts[3])  # outside China: unchanged
+    ctx.close()
+    assert log.outside == [] and log.clean() == []
+
+
+def test_detail_bands_of_the_3d_run_show_when_close(env: Env) -> None:
+    run = httpx.post(f"{env.base}/analysis/coverage", json={"visibility": "3d"},
+                     headers=env.h("planner"), timeout=60)  # fmt: skip
+    assert run.status_code == 201, run.text
+    jobs = {j["jobID"]: j for j in wait_jobs(env.base, env.keys["planner"], timeout=600)}
+    assert jobs[run.json()["jobID"]]["status"] == "successful"
+    inside, _ = cameras_by_depth(env.sample)
+    log = Log()
+    ctx = new_context(env.b, log)
+    page = open_app(ctx, env.base, env.keys["reader"], log)
+    page.evaluate("() => { window.gridcover.map.addLayer(window.gridcover.look.groups.bands); }")
+    select(page, inside)  # zooms to 18 on the camera
+    page.wait_for_function("window.gridcover.look.lastView.perLayer.bands > 0", timeout=20_000)
+    view = page.evaluate("window.gridcover.look.lastView")
+    want = httpx.get(
+        f"{env.base}/collections/camera_view_bands/items",
+        params={"bbox": view["bbox"], "limit": 1500},
+        headers=env.h("reader"),
+    ).json()
+    assert view["perLayer"]["bands"] == len(want["features"])
     ctx.close()
     assert log.outside == [] and log.clean() == []

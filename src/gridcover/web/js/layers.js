@@ -3,7 +3,7 @@
 // /app/zoom/{collection}. A view's requests and features are counted in `lastView`.
 import { t } from "./i18n.js";
 
-export const LIMITS = { grids: 1000, cameras: 1500, views: 1500, posts: 500, sites: 500,
+export const LIMITS = { grids: 1000, cameras: 1500, views: 1500, bands: 1500, posts: 500, sites: 500,
   blind: 500, zones: 200, siting: 500, issues: 500, units: 500, cells: 3000 };
 export const VIEW_BUDGET = 10000; // features per view, all layers together (docs/APP.md)
 const STATUS_COLOR = { online: "#12b76a", offline: "#d92d20", unknown: "#98a2b3" };
@@ -45,6 +45,7 @@ export class Look {
       ["siting", "l_siting", ids.has("siting_proposals"), false],
       ["issues", "l_issues", ids.has("grid_issues"), false],
       ["views", "l_views", ids.has("camera_views"), true],
+      ["bands", "l_bands", ids.has("camera_view_bands"), false],
       ["sites", "l_sites", ids.has("sites"), false],
       ["posts", "l_posts", ids.has("posts"), true],
       ["cameras", "l_cameras", ids.has("cameras"), true],
@@ -113,6 +114,12 @@ export class Look {
       jobs.push(this.fetchInto("views", items("camera_views", LIMITS.views), (d) => this.drawPolys("views", d,
         () => ({ color: "#1570ef", weight: 1, fillOpacity: 0.12 }))));
     } else if (this.groups.views) this.groups.views.clearLayers();
+    if (this.visible("bands") && z >= 17) {
+      // detail levels of a 3D run: 1 detect .. 4 identify, darker = more detail
+      const shade = ["#d1e9ff", "#84caff", "#2e90fa", "#1849a9"];
+      jobs.push(this.fetchInto("bands", items("camera_view_bands", LIMITS.bands), (d) => this.drawPolys("bands", d,
+        (f) => ({ color: shade[(f.properties.level || 1) - 1], weight: 0.5, fillOpacity: 0.3 }))));
+    } else if (this.groups.bands) this.groups.bands.clearLayers();
     const simple = [["blind", "blind_spots", { color: "#b42318", weight: 2, fillOpacity: 0.25, dashArray: "4" }],
       ["zones", "patrol_zones", { color: "#7a5af8", weight: 2, fillOpacity: 0.08 }],
       ["issues", "grid_issues", { color: "#f04438", weight: 3, fillOpacity: 0.3 }]];
