@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gridcover.commands.layer_options import add_layer_options, read_given
+
 NAME = "report"
 HELP = "meeting report of an analysis: report.html, grid_report.xlsx/.csv, map.png, map.html"
 DESCRIPTION = """\
@@ -33,12 +35,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cameras", type=Path, metavar="FILE", help="cameras for map.html")
     parser.add_argument("--posts", type=Path, metavar="FILE", help="posts for map.html")
     parser.add_argument("--no-html-map", action="store_true", help="skip map.html")
+    add_layer_options(parser)  # for the cameras and posts files
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from gridcover.errors import InputError
-    from gridcover.gis.analysis_folder import read_analysis_dir, read_table
+    from gridcover.gis.analysis_folder import read_analysis_dir
     from gridcover.gis.reports import write_report
 
     tables = read_analysis_dir(args.analysis)
@@ -50,11 +53,10 @@ def run(args: argparse.Namespace) -> int:
             f"{args.analysis}: no grid_stats table (.parquet or .geojson); run 'gridcover "
             "analyze ... --out DIR' and pass DIR."
         )
-    extra = {k: tables.get(k) for k in ("cameras", "posts", "zones", "siting", "qa_issues")}
-    if args.cameras is not None:
-        extra["cameras"] = read_table(args.cameras)
-    if args.posts is not None:
-        extra["posts"] = read_table(args.posts)
+    names = ("cameras", "posts", "zones", "siting", "qa_issues", "bands")
+    extra = {k: tables.get(k) for k in names}
+    paths = {"cameras": args.cameras, "posts": args.posts}
+    extra.update(read_given(args, paths, references={"grids": grid_stats}))
     out = args.out or (args.analysis / "report")
     rep = write_report(
         out,
