@@ -31,6 +31,7 @@ from gridcover.coverage.cover import (
 )
 from gridcover.coverage.gaps import find_blind_spots
 from gridcover.coverage.priority import COMPONENTS, Priority, priority_from_layers
+from gridcover.coverage.road_classes import road_class_note
 from gridcover.coverage.stats import GridIndex, grid_statistics, index_grids, locate_points
 from gridcover.coverage.views.occlusion import Walls
 from gridcover.coverage.weights import Weights, load_weights
@@ -194,7 +195,7 @@ def run_analysis(
     centre = area.centroid
     crs = metric_crs_for(centre.x, centre.y)
     cams = _prepare_cameras(cameras)
-    notes = camera_notes(cams, area, crs)
+    notes = camera_notes(cams, area, crs) + list(road_class_note(roads, weights))
     step(STEPS[0], 0, n)
     b_metric: gpd.GeoDataFrame | None = None
     walls: Walls | None = None
