@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "analyze",
     "patrol",
     "site",
+    "scenario",
     "map",
     "report",
     "serve",

@@ -21,6 +21,7 @@ from gridcover.api.jobs.plans import BaselineCache
 from gridcover.api.jobs.records import JobRecords
 from gridcover.api.maps_routes import maps_router
 from gridcover.api.ogc import ogc_router
+from gridcover.api.scenario_routes import scenario_router
 from gridcover.api.security import install_security
 from gridcover.api.store import Store, open_store
 from gridcover.api.store.audit import with_audit
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(ogc_router(settings))
     app.include_router(downloads_router())
     app.include_router(analysis_router(cache))
+    app.include_router(scenario_router(cache))
     app.include_router(maps_router())
     install_security(app, settings, store)
     return app
