@@ -175,3 +175,46 @@ def test_proposal_table_files_read_back(tmp_path: Path) -> None:
     assert info["features"] == len(units.table)
     cams = pyogrio.read_dataframe(paths["cameras"])
     assert len(cams) == len(units.proposals) and set(cams["action"]) <= {"new", "repair"}
+
+
+def test_cli_worklist_api_collection_and_fixes_as_a_named_scenario(tmp_path: Path) -> None:
+    """The CLI's units equal the API's collection; the CLI's proposals, made a named
+    scenario, gain coverage on every cell of every unit they claim to close."""
+    import contextlib
+    import io
+
+    from fastapi.testclient import TestClient
+
+    from gridcover.api.app import create_app
+    from gridcover.cli import main
+    from gridcover.settings import Settings
+
+    sample = Path(__file__).resolve().parents[1] / "sample_geodata"
+    out = tmp_path / "w"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["worklist", "--sample", "--out", str(out), "--fixes-for", "30"]) == 0
+    units = gpd.read_file(out / "units.geojson")
+    settings = Settings(data_dir=tmp_path / "api", sample_dir=sample, max_cells=500_000,
+                        rate_limit_per_minute=0, sample_analyses=False)  # fmt: skip
+    app = create_app(settings)
+    with TestClient(app) as c:
+        c.headers["X-API-Key"] = app.state.keys.add("units", "planner").token
+        r = c.post("/analysis/work-units", json={"fixes_for": 30})
+        assert r.status_code == 200, r.text
+        assert r.json()["summary"]["units"] == len(units)
+        got = c.get("/collections/work_units/items", params={"limit": 10000}).json()
+        ids = [f["properties"]["unit_id"] for f in got["features"]]
+        assert sorted(ids) == sorted(units["unit_id"])
+        assert c.get("/collections/proposed_cameras/items").status_code == 200
+    with contextlib.redirect_stdout(io.StringIO()) as buf:
+        assert main(["scenario", "create", "fixes", "--out", str(out), "--sample",
+                     "--from-units", str(out / "proposed_cameras.geojson")]) == 0  # fmt: skip
+        assert main(["scenario", "compare", "fixes", "--out", str(out)]) == 0
+    assert "baseline -> fixes" in buf.getvalue()
+    gained = gpd.read_file(out / "scenarios" / "compare_baseline_fixes_cells.geojson")
+    closed = units[units["closes"]]
+    assert len(closed) >= 25
+    # every hexagon of a closed unit is a gained cell: compare by area covered
+    gained_area = shapely.union_all(gained.to_crs(3067).geometry.values)
+    for g in closed.to_crs(3067).geometry:
+        assert g.difference(gained_area).area < 1e-3 * g.area

@@ -24,6 +24,7 @@ COMMANDS: tuple[str, ...] = (
     "patrol",
     "site",
     "scenario",
+    "worklist",
     "map",
     "report",
     "serve",
