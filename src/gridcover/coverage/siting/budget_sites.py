@@ -3,7 +3,7 @@
 ``site_within_budget`` turns candidate sites (points, e.g. ``candidate_sites``) into camera
 rows of every catalogue model (``catalogue.model_candidates``), drops poles where no camera
 may stand (``forbidden_sites``), sees every candidate through the occluded view engine and
-chooses within the budget (``budget.choose_within_budget``), the existing cameras kept.
+chooses within the budget (``budget_solver.choose_within_budget``), the existing cameras kept.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import shapely
 from gridcover.coverage.cells import Cells
 from gridcover.coverage.cover import cover_from_views
 from gridcover.coverage.road_classes import weight_classes
-from gridcover.coverage.siting.budget import BudgetResult, choose_within_budget
+from gridcover.coverage.siting.budget_solver import BudgetResult, choose_within_budget
 from gridcover.coverage.siting.cameras import candidate_coverage
 from gridcover.coverage.siting.catalogue import Catalogue, load_catalogue, model_candidates
 from gridcover.coverage.views.sectors import camera_views
