@@ -17,8 +17,8 @@ import shapely
 
 from gridcover.coverage.cells import cells_for_area
 from gridcover.coverage.priority import priority_from_layers
-from gridcover.coverage.siting.budget_solver import choose_within_budget
 from gridcover.coverage.siting.budget_sites import forbidden_sites, site_within_budget
+from gridcover.coverage.siting.budget_solver import choose_within_budget
 from gridcover.coverage.siting.cameras import candidate_coverage
 from gridcover.coverage.siting.candidates import candidate_sites
 from gridcover.coverage.siting.catalogue import load_catalogue, model_candidates
@@ -133,3 +133,20 @@ def test_catalogue_errors(tmp_path) -> None:
     p.write_text('[models.a]\ntype = "bullet"\ncolour = 1\n', "utf-8")
     with pytest.raises(SchemaError, match="unknown key"):
         load_catalogue(p)
+
+
+def test_cli_budget_siting_keeps_the_budget_without_solver_banner(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    s = "sample_geodata"
+    out = tmp_path / "new.geojson"
+    cmd = [sys.executable, "-m", "gridcover", "site", "cameras", f"{s}/grids.geojson",
+           "--roads", f"{s}/roads.geojson", "--buildings", f"{s}/buildings.geojson",
+           "--cameras", f"{s}/cameras.geojson", "--res", "10", "--budget", "9000",
+           "--method", "exact", "--out", str(out)]  # fmt: skip
+    run = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    assert "HiGHS" not in run.stdout and "Copyright" not in run.stdout + run.stderr
+    assert "gap 0.00%" in run.stdout
+    chosen = gpd.read_file(out)
+    assert len(chosen) >= 1 and chosen["price"].sum() <= 9000

@@ -128,3 +128,71 @@ def site_within_budget(
         time_limit=time_limit,
     )  # fmt: skip
     return BudgetSiting(res, cands.iloc[res.chosen].reset_index(drop=True), why, cat)
+
+
+@dataclass(frozen=True)
+class BudgetConfig:
+    """A budget siting run: ``budget`` (catalogue currency), optional ``k`` (at most K
+    cameras), ``catalogue`` (TOML path, None = packaged), ``res``, ``method``,
+    ``time_limit`` (HiGHS seconds), candidate poles at road ``intersections`` and/or every
+    ``every_m`` metres, ``allow_motorway`` / ``allow_buildings``."""
+
+    budget: float
+    k: int | None = None
+    catalogue: str | None = None
+    res: int = 12
+    method: str = "auto"
+    time_limit: float = 60.0
+    intersections: bool = True
+    every_m: float | None = None
+    allow_motorway: bool = False
+    allow_buildings: bool = False
+
+
+def plan_budget_siting(
+    area: gpd.GeoDataFrame,
+    config: BudgetConfig,
+    *,
+    roads: gpd.GeoDataFrame | None = None,
+    buildings: gpd.GeoDataFrame | None = None,
+    sites: gpd.GeoDataFrame | None = None,
+    incidents: gpd.GeoDataFrame | None = None,
+    cameras: gpd.GeoDataFrame | None = None,
+    candidates: gpd.GeoDataFrame | None = None,
+) -> tuple[BudgetSiting, str]:
+    """The budget siting job over ``area`` (polygons, EPSG:4326): cells and priority as in
+    ``siting.plan``, candidate poles, ``site_within_budget``; returns it and a report."""
+    from gridcover.coverage.cells import cells_for_area
+    from gridcover.coverage.priority import priority_from_layers
+    from gridcover.coverage.siting.candidates import candidate_sites
+
+    cells = cells_for_area(area, config.res)
+    prio = priority_from_layers(
+        cells, roads=roads, sites=sites, buildings=buildings, incidents=incidents
+    )
+    use_roads = config.intersections or config.every_m is not None
+    points = candidate_sites(
+        roads if use_roads else None, intersections=config.intersections,
+        every_m=config.every_m, layer=candidates, area=area.geometry.union_all(),
+    )  # fmt: skip
+    out = site_within_budget(
+        cells, prio.weight, points, config.budget, catalogue=load_catalogue(config.catalogue),
+        k=config.k, existing=cameras, buildings=buildings, roads=roads,
+        allow_motorway=config.allow_motorway, allow_buildings=config.allow_buildings,
+        method=config.method, time_limit=config.time_limit,
+    )  # fmt: skip
+    r, cur = out.result, out.catalogue.currency
+    lines = [
+        f"Cameras within a budget of {r.budget:,.0f} {cur}"
+        + (f" and at most K={config.k}" if config.k else "")
+        + f": chose {r.chosen.size} costing {r.cost:,.0f} {cur} among {len(points)} poles "
+        f"({sum(out.excluded.values())} excluded: "
+        + ", ".join(f"{v} {k}" for k, v in out.excluded.items())
+        + ").",
+        f"Weight newly covered: {r.objective:.3f}; proven upper bound {r.upper_bound:.3f}; "
+        f"gap {r.gap:.2%}; method {r.method} ({r.status}); greedy {r.greedy_objective:.3f}.",
+    ]
+    lines += [f"Note: {n}" for n in r.notes]
+    cols = ["camera_id", "model", "type", "azimuth_deg", "price"]
+    lines.append(out.chosen[cols].to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+    return out, "\n".join(lines)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from gridcover.coverage.siting._highs import quiet_highs
 from gridcover.coverage.siting.solvers import Instance, evaluate, prepare
 from gridcover.errors import InputError
 
@@ -173,7 +174,7 @@ def solve_budget_mip(
         lp.integrality_ = [highspy.HighsVarType.kInteger] * C + [
             highspy.HighsVarType.kContinuous
         ] * ny
-    h = highspy.Highs()
+    h = quiet_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_rel_gap", 1e-6)
