@@ -9,7 +9,8 @@ KPIs per level (every grid of that level together): ``covered_pct`` (covered are
 ``priority_weighted_pct`` (covered weight / weight), ``blind_spot_area_m2``,
 ``grids_meeting_targets``; and for the whole area (level ``all``): the summary's
 ``covered_pct``, ``priority_weighted_pct``, ``blind_spots``, ``blind_spot_area_m2``,
-``cameras_counted``. ``delta`` = B - A.
+``cameras_counted``, and per camera owner ``covered_m2_by_<owner>`` and
+``cameras_counted_<owner>`` (``coverage.owners``). ``delta`` = B - A.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from gridcover.coverage.analysis import AnalysisResult
+from gridcover.coverage.owners import owner_kpis
 from gridcover.coverage.scenarios.spec import ScenarioSpec
 from gridcover.coverage.scenarios.versions import stale_inputs
 from gridcover.coverage.whatif import run_scenario
@@ -108,6 +110,9 @@ def _level_kpis(r: AnalysisResult) -> dict[tuple[str, str], float]:
     out: dict[tuple[str, str], float] = {}
     for k in SUMMARY_KPIS:
         out[("all", k)] = float(r.summary[k])
+    for _, row in owner_kpis(r).iterrows():  # per owner: what its counted cameras cover
+        out[("all", f"covered_m2_by_{row['owner']}")] = float(row["covered_m2"])
+        out[("all", f"cameras_counted_{row['owner']}")] = float(row["cameras_counted"])
     for lv in sorted(g["level"].unique()):
         s = g[g["level"] == lv]
         area, w = float(s["area_m2"].sum()), float(s["weight"].sum())

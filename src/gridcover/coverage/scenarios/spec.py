@@ -18,13 +18,13 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 
+from gridcover.coverage.owners import OWNERS, owners_of
 from gridcover.coverage.whatif import REAIM_FIELDS, Scenario
 from gridcover.errors import InputError
 
 __all__ = ["OWNERS", "SCHEMA_VERSION", "ScenarioSpec"]
 
 SCHEMA_VERSION = 1
-OWNERS = ("public_security", "community", "social", "other")
 NAME = re.compile(r"^[\w\-.\u4e00-\u9fff]{1,64}$")
 _ADDED_FIELDS = ("camera_id", "lon", "lat", "type", "azimuth_deg", "fov_deg", "range_m",
                  "height_m", "owner", "status")  # fmt: skip
@@ -146,12 +146,7 @@ class ScenarioSpec:
         """The what-if scenario on the baseline ``cameras`` (canonical, EPSG:4326)."""
         disabled = list(self.disabled)
         if self.counted_owners is not None:
-            owner = (
-                cameras["owner"].astype(object).where(cameras["owner"].notna(), "other")
-                if "owner" in cameras.columns
-                else np.full(len(cameras), "other", dtype=object)
-            )
-            out = ~np.isin(np.asarray(owner, dtype=object).astype(str), self.counted_owners)
+            out = ~np.isin(owners_of(cameras).astype(str), self.counted_owners)
             ids = cameras["camera_id"].astype(str).to_numpy()[out]
             disabled += [i for i in ids if i not in set(disabled) and i not in self.repaired]
         added = None
