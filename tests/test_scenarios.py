@@ -151,6 +151,8 @@ def test_disabling_one_camera_loses_what_only_it_saw(
     sole = (base["cameras"] == 1) & shapely.contains_xy(view, base["lon"], base["lat"])
     assert set(cells["h3"]) == set(base.loc[sole, "h3"])
     assert (cells["change"] == "lost").all()
+    page = (out / "scenarios" / "compare_baseline_off1.html").read_text("utf-8")
+    assert len(cells) and all(h in page for h in cells["h3"])  # the map draws every changed cell
     assert read_layer(data / "cameras.geojson", "cameras") is not None
 
 

@@ -74,6 +74,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     cmp_.add_argument("b", nargs="?", help="scenario name (default: compare baseline with A)")
     _out(cmp_)
     cmp_.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    cmp_.add_argument("--lang", choices=("zh", "en"), default="zh", help="map labels")
     parser.set_defaults(func=run)
 
 
@@ -240,11 +241,19 @@ def _compare(args: argparse.Namespace) -> int:
     comp.grid_deltas.to_csv(folder / f"{stem}_grids.csv", index=False)
     comp.changed_cells.to_file(folder / f"{stem}_cells.geojson", driver="GeoJSON")
     (folder / f"{stem}.txt").write_text(comp.text, encoding="utf-8")
+    from gridcover.gis.maps.scenario_map import comparison_map
+
+    ra, rb = comp.results
+    comparison_map(
+        grids=layers["grids"], changed=comp.changed_cells, cameras_a=ra.state.cameras,
+        cameras_b=rb.state.cameras, a=comp.a, b=comp.b, lang=args.lang,
+    ).save(folder / f"{stem}.html")  # fmt: skip
     if args.json:
         print(json.dumps(comp.to_dict(), ensure_ascii=False, indent=1))
     else:
         print(comp.text, end="")
-        print(f"gridcover: wrote {stem}_kpis.csv, _grids.csv, _cells.geojson, .txt to {folder}")
+        print(f"gridcover: wrote {stem}_kpis.csv, _grids.csv, _cells.geojson, .txt, .html "
+              f"(map) to {folder}")  # fmt: skip
     return 0
 
 

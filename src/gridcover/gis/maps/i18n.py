@@ -34,6 +34,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     "report.siting": ("新增摄像机建议", "Proposed new cameras"),
     "report.compare": ("方案对比：{a} → {b}", "Scenario comparison: {a} -> {b}"),
     "report.chiefs": ("网格长及联系方式", "Grid chiefs and contacts"),
+    "layer.changed_cells": ("覆盖变化单元", "Cells whose coverage changes"),
+    "value.gained": ("新增覆盖", "gained"),
+    "value.lost": ("失去覆盖", "lost"),
+    "field.change": ("变化", "Change"),
     "target.covered_pct": ("覆盖率低于 {goal:g}%", "coverage below {goal:g} %"),
     "target.priority_weighted_pct": (
         "重点加权覆盖率低于 {goal:g}%",
