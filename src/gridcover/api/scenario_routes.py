@@ -28,6 +28,7 @@ from gridcover.api.analysis_routes import (
 )
 from gridcover.api.deps import get_settings, get_store
 from gridcover.api.jobs import plans as an
+from gridcover.api.openapi import responses_for
 from gridcover.api.store import LayerMeta, Store
 from gridcover.coverage.scenarios import (
     ScenarioSpec,
@@ -122,7 +123,12 @@ def scenario_router(cache: an.BaselineCache) -> APIRouter:
             cache.put(key, result)
         return result
 
-    @router.post("/scenarios", status_code=201, summary="Create a named scenario")
+    @router.post(
+        "/scenarios",
+        status_code=201,
+        responses=responses_for(None, 400, 409),
+        summary="Create a named scenario",
+    )
     def create(body: ScenarioRequest, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
         check_cell_budget(store, body.config.res, settings.max_cells)
         layers = an.read_inputs(store, ("grids", "cameras"))
@@ -147,21 +153,32 @@ def scenario_router(cache: an.BaselineCache) -> APIRouter:
         StoreScenarios(store).save(spec, replace=body.replace)
         return spec.to_dict()
 
-    @router.get("/scenarios", summary="Named scenarios")
+    @router.get("/scenarios", responses=responses_for(None, 400), summary="Named scenarios")
     def list_(store: StoreDep) -> dict[str, Any]:
         s = StoreScenarios(store)
         return {"scenarios": [s.get(n).to_dict() for n in s.names()]}
 
-    @router.get("/scenarios/{name}", summary="One scenario")
+    @router.get(
+        "/scenarios/{name}", responses=responses_for(None, 400, 404), summary="One scenario"
+    )
     def get(name: str, store: StoreDep) -> dict[str, Any]:
         return StoreScenarios(store).get(name).to_dict()
 
-    @router.delete("/scenarios/{name}", status_code=204, summary="Delete a scenario")
+    @router.delete(
+        "/scenarios/{name}",
+        status_code=204,
+        responses=responses_for(None, 400, 404),
+        summary="Delete a scenario",
+    )
     def delete(name: str, store: StoreDep) -> Response:
         StoreScenarios(store).delete(name)
         return Response(status_code=204)
 
-    @router.get("/scenarios/{name}/compare", summary="Compare A with B (or baseline with A)")
+    @router.get(
+        "/scenarios/{name}/compare",
+        responses=responses_for(None, 400, 404),
+        summary="Compare A with B (or baseline with A)",
+    )
     def compare(
         name: str,
         store: StoreDep,

@@ -12,6 +12,7 @@ from pydantic import Field
 from gridcover.api.analysis_routes import CoverageParams, _Strict, check_cell_budget
 from gridcover.api.deps import get_settings, get_store
 from gridcover.api.jobs import plans as an
+from gridcover.api.openapi import responses_for
 from gridcover.api.store import Store
 from gridcover.coverage.units import UnitConfig, work_units
 from gridcover.settings import Settings
@@ -35,7 +36,11 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 def units_router(cache: an.BaselineCache) -> APIRouter:
     router = APIRouter(tags=["Analysis"])
 
-    @router.post("/analysis/work-units", summary="Blind-spot work units with suggested fixes")
+    @router.post(
+        "/analysis/work-units",
+        responses=responses_for(None, 400),
+        summary="Blind-spot work units with suggested fixes",
+    )
     def units(body: UnitsRequest, store: StoreDep, settings: SettingsDep) -> dict[str, Any]:
         check_cell_budget(store, body.config.res, settings.max_cells)
         params = body.config.model_dump()
