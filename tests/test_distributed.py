@@ -283,7 +283,7 @@ def test_dask_spec() -> None:
 def test_cli_dask_option(tmp_path: Path) -> None:
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "gridcover", "analyze", "--sample", "--out", str(out)]
-    cmd += ["--dask", "local:2", "--parent-res", "8", "--no-progress"]
+    cmd += ["--dask", "local:2", "--parent-res", "8", "--no-progress", "--visibility", "2d"]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "Distributed run:" in run.stdout

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gridcover.commands.layer_options import add_layer_options, read_given
+
 NAME = "report"
 HELP = "meeting report of an analysis: report.html, grid_report.xlsx/.csv, map.png, map.html"
 DESCRIPTION = """\
@@ -40,6 +42,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "(default: ANALYSIS when it holds units.geojson)")  # fmt: skip
     parser.add_argument("--compare", type=Path, metavar="CSV",
                         help="a scenario comparison (scenarios/compare_A_B_kpis.csv)")  # fmt: skip
+    add_layer_options(parser)  # for the cameras and posts files
     parser.set_defaults(func=run)
 
 
@@ -58,11 +61,10 @@ def run(args: argparse.Namespace) -> int:
             f"{args.analysis}: no grid_stats table (.parquet or .geojson); run 'gridcover "
             "analyze ... --out DIR' and pass DIR."
         )
-    extra = {k: tables.get(k) for k in ("cameras", "posts", "zones", "siting", "qa_issues")}
-    if args.cameras is not None:
-        extra["cameras"] = read_table(args.cameras)
-    if args.posts is not None:
-        extra["posts"] = read_table(args.posts)
+    names = ("cameras", "posts", "zones", "siting", "qa_issues", "bands")
+    extra = {k: tables.get(k) for k in names}
+    paths = {"cameras": args.cameras, "posts": args.posts}
+    extra.update(read_given(args, paths, references={"grids": grid_stats}))
     out = args.out or (args.analysis / "report")
     grids_layer = read_layer(args.grids, "grids", duplicates="keep") if args.grids else None
     units_dir = args.units or args.analysis

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gridcover.commands.layer_options import CliReader, add_layer_options
 from gridcover.commands.patrol import write
 from gridcover.coverage.cells import DEFAULT_RES
 from gridcover.coverage.siting.plan import SitingConfig, plan_siting
 from gridcover.errors import InputError
-from gridcover.gis import read_layer
 
 NAME = "site"
 HELP = "Choose K new cameras or police posts that cover the most uncovered priority weight."
@@ -70,6 +70,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="chosen sites (.geojson/.parquet)")
     parser.add_argument("--views-out", type=Path, help="chosen camera views (cameras only)")
     parser.add_argument("--report", type=Path, help="also write the report to this text file")
+    add_layer_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -93,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
         minutes=args.minutes,
         mode=args.mode,
     )
+    kinds = ("roads", "buildings", "sites", "incidents", "cameras", "posts")
+    paths = {"grids": args.area, **{k: getattr(args, k) for k in kinds}}
+    read_layer = CliReader(args, paths, {"grids": {"duplicates": "keep"}})  # options, offsets
     layers = {
         kind: read_layer(getattr(args, kind), kind) if getattr(args, kind) else None
         for kind in ("roads", "buildings", "sites", "incidents", "cameras", "posts")
@@ -103,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         candidates=read_layer(args.candidates, args.what) if args.candidates else None,
         **layers,
     )
-    text = run_.report()
+    text = "".join(f"Decision: {d}\n" for d in read_layer.layer_set.decisions) + run_.report()
     print(text)
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
@@ -126,9 +130,12 @@ def _run_budget(args: argparse.Namespace) -> int:
         method=args.method, time_limit=args.time_limit, intersections=not args.no_intersections,
         every_m=args.every, allow_motorway=args.allow_motorway,
     )  # fmt: skip
+    kinds = ("roads", "buildings", "sites", "incidents", "cameras")
+    paths = {"grids": args.area, **{k: getattr(args, k) for k in kinds}}
+    read_layer = CliReader(args, paths, {"grids": {"duplicates": "keep"}})  # options, offsets
     layers = {
         kind: read_layer(getattr(args, kind), kind) if getattr(args, kind) else None
-        for kind in ("roads", "buildings", "sites", "incidents", "cameras")
+        for kind in kinds
     }
     out, text = plan_budget_siting(
         read_layer(args.area, "grids", duplicates="keep"),
