@@ -25,6 +25,7 @@ from gridcover.api.security import install_security
 from gridcover.api.store import Store, open_store
 from gridcover.api.store.audit import with_audit
 from gridcover.api.store.publish import load_sample_if_new
+from gridcover.api.webapp import webapp_router
 from gridcover.settings import Settings
 
 
@@ -63,5 +64,6 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(downloads_router())
     app.include_router(analysis_router(cache))
     app.include_router(maps_router())
+    app.include_router(webapp_router())
     install_security(app, settings, store)
     return app

@@ -26,6 +26,7 @@ MAPS: dict[str, dict[str, str]] = {
         "cells": "coverage_cells",
         "blind_spots": "blind_spots",
         "views": "camera_views",
+        "bands": "camera_view_bands",
         "cameras": "cameras",
         "posts": "posts",
     },

@@ -63,6 +63,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "e.g. bullet_range_m=80 or other_fov_deg=120 (repeatable; docs/VIEWS.md)",
     )
     opt.add_argument("--no-occlusion", action="store_true", help="ignore buildings for views")
+    opt.add_argument(
+        "--visibility",
+        choices=("3d", "2d"),
+        default="3d",
+        help="3d (default): camera and building heights, tilt, resolution -> detail levels "
+        "day and night; 2d: sector views, buildings infinitely tall (docs/VIEWS.md)",
+    )
+    opt.add_argument(
+        "--target-height-m",
+        type=float,
+        default=1.5,
+        help="3d: height of the target above ground, metres (default 1.5)",
+    )
+    opt.add_argument(
+        "--building-height-m",
+        type=float,
+        default=9.0,
+        help="3d: height of a building with neither height_m nor levels, metres (default 9)",
+    )
     opt.add_argument("--include-offline", action="store_true", help="offline cameras count too")
     opt.add_argument(
         "--unknown-offline",
@@ -171,6 +190,9 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         cell_geometry=args.cell_geometry,
         camera_defaults=camera_defaults(args.camera_default),
+        visibility=args.visibility,
+        target_height_m=args.target_height_m,
+        building_height_m=args.building_height_m,
     )
     paths = _layer_paths(args)
     quiet = args.no_progress or not sys.stderr.isatty()

@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
             f"{args.analysis}: no grid_stats table (.parquet or .geojson); run 'gridcover "
             "analyze ... --out DIR' and pass DIR."
         )
-    extra = {k: tables.get(k) for k in ("cameras", "posts", "zones", "siting", "qa_issues")}
+    names = ("cameras", "posts", "zones", "siting", "qa_issues", "bands")
+    extra = {k: tables.get(k) for k in names}
     paths = {"cameras": args.cameras, "posts": args.posts}
     extra.update(read_given(args, paths, references={"grids": grid_stats}))
     out = args.out or (args.analysis / "report")

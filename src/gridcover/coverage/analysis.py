@@ -23,17 +23,14 @@ import shapely
 
 from gridcover.coverage import beyond_reach as left
 from gridcover.coverage.cells import DEFAULT_RES, Cells, cells_for_area, check_res, metric_crs_for
-from gridcover.coverage.cover import (
-    Coverage,
-    Sectors,
-    camera_counted,
-    cover_cells,
-    cover_pairs,
-)
+from gridcover.coverage.cover import Coverage
+from gridcover.coverage.cover3d import cover_step, views_3d
+from gridcover.coverage.detail import DetailCoverage, add_levels, blind_cells, check_3d
 from gridcover.coverage.gaps import find_blind_spots
 from gridcover.coverage.priority import COMPONENTS, Priority, priority_from_layers
 from gridcover.coverage.stats import GridIndex, grid_statistics, index_grids, locate_points
 from gridcover.coverage.views.occlusion import Walls
+from gridcover.coverage.views.views3d import Views3D
 from gridcover.coverage.weights import Weights, load_weights
 from gridcover.errors import InputError
 
@@ -62,7 +59,7 @@ class AnalysisConfig:
     ``include_offline`` / ``unknown_online``: which camera statuses count (see cover.py);
     ``camera_defaults``: per-type FOV/range (None = views defaults); ``threads``: cover
     step threads (None = CPU count); ``cell_geometry``: "polygon" or "point" in the cells
-    table."""
+    table. ``visibility`` "2d" or "3d" and the 3D fields after it: docs/VIEWS.md."""
 
     res: int = DEFAULT_RES
     weights: Weights | None = None
@@ -72,9 +69,14 @@ class AnalysisConfig:
     camera_defaults: Any = None
     threads: int | None = None
     cell_geometry: str = "polygon"
+    visibility: str = "2d"
+    target_height_m: float = 1.5
+    building_height_m: float = 9.0
+    optics_defaults: Any = None
 
     def __post_init__(self) -> None:
         check_res(self.res)
+        check_3d(self.visibility, self.target_height_m, self.building_height_m)
         if self.cell_geometry not in ("polygon", "point"):
             raise InputError(
                 f"cell_geometry must be 'polygon' or 'point', not {self.cell_geometry!r}."
@@ -102,6 +104,8 @@ class AnalysisState:
     notes: tuple[str, ...]
     walls: Walls | None = None  # the buildings prepared for ray casting (reused by what-if)
     beyond: pd.DataFrame | None = None  # cameras left out: beyond reach of the area
+    views3d: Views3D | None = None  # 3D visibility: optics and prisms (reused by what-if)
+    detail: DetailCoverage | None = None  # 3D visibility: detail levels per pair and cell
 
 
 @dataclass(frozen=True, eq=False)
@@ -235,26 +239,15 @@ def run_analysis(
     if buildings is not None and cfg.occlusion:
         b_metric = buildings.to_crs(crs)
         walls = Walls.from_polygons(np.asarray(b_metric.geometry.values))
-    views = compute_views(cams, walls, cfg, crs).reset_index(drop=True)
+    v3 = views_3d(cams, b_metric, walls, crs, cfg) if cfg.visibility == "3d" else None
+    views = (compute_views(cams, walls, cfg, crs) if v3 is None else v3.views).reset_index(
+        drop=True
+    )
     step(STEPS[1], 1, n)
     cells = cells_for_area(area, cfg.res, crs)
     index = index_grids(g, cells)
     step(STEPS[2], 2, n)
-    geoms = np.asarray(views.geometry.values)
-    ci, ki = cover_pairs(
-        geoms,
-        cells.x,
-        cells.y,
-        threads=cfg.threads,
-        tree=cells.tree,
-        sectors=Sectors.from_views(views),
-    )
-    counted = camera_counted(
-        views["status"].to_numpy(),
-        include_offline=cfg.include_offline,
-        unknown_online=cfg.unknown_online,
-    )
-    coverage = cover_cells(len(cells), ci, ki, counted)
+    coverage, detail = cover_step(views, v3, cells, cfg)
     step(STEPS[3], 3, n)
     prio = priority_from_layers(
         cells, roads=roads, sites=sites, incidents=incidents, buildings=buildings, weights=weights
@@ -283,7 +276,9 @@ def run_analysis(
         hexagons,
         tuple(notes),
         walls,
-        run.beyond,
+        beyond=run.beyond,
+        views3d=v3,
+        detail=detail,
     )
     return finish(state, progress=step, first_step=4)
 
@@ -296,7 +291,8 @@ def finish(
     n = len(STEPS)
     cells, cov, prio = state.cells, state.coverage, state.priority
     step(STEPS[4], first_step, n)
-    blind = prio.priority & ~cov.covered
+    # 3D: a priority cell is blind below its required level (``required`` None in 2D)
+    blind, required = blind_cells(prio, cov.covered, state.detail, state.weights.detail_targets)
     spots = find_blind_spots(
         cells, blind, prio.weight, cameras=state.cameras, posts=state.posts, counted=cov.counted
     )
@@ -325,6 +321,8 @@ def finish(
     cells_gdf = _cells_table(state, grid_code, spots.cell_cluster)
     views_gdf = _views_table(state)
     summary = _summary(state, stats, table)
+    if state.detail is not None and required is not None:
+        stats, cells_gdf = add_levels(state, required, stats, cells_gdf, summary)
     step("done", n, n)
     return AnalysisResult(
         views_gdf, cells_gdf, table, stats, MappingProxyType(summary), state.notes, state

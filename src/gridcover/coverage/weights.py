@@ -28,6 +28,9 @@ TARGET_KEYS = (
     "incidents_pct",
 )
 
+DETAIL_KEYS = ("roads", "intersections", "sites", "incidents")
+DETAIL_LEVELS = {"detect": 1, "observe": 2, "recognise": 3, "identify": 4}
+
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "cells": {"exclude_buildings": bool, "base": float, "combine": str, "priority_min": float},
     "roads": {"buffer_m": float, "default": float, "class_weights": dict},
@@ -42,6 +45,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "sites": {"radius_m": float, "kind_weights": dict},
     "incidents": {"radius_m": float, "per_incident": float, "max": float},
     "targets": dict.fromkeys(TARGET_KEYS, float),
+    "detail": dict.fromkeys(DETAIL_KEYS, str),
 }
 
 
@@ -78,6 +82,8 @@ class Weights:
     incident_max: float
     targets: MappingProxyType[str, float] = field(default_factory=lambda: _frozen({}))
     source: str = "default weights"
+    detail_targets: MappingProxyType[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    """Required DORI level (1 detect .. 4 identify) per priority class, ``[detail]``."""
 
     def road_weight(self, road_class: str) -> float:
         return float(self.road_classes.get(road_class, self.road_default))
@@ -114,6 +120,11 @@ def _check(doc: dict[str, Any], source: str) -> None:
                         raise SchemaError(
                             f"{source}: {section}.{key}.{k2} = {w!r} must be a number ≥ 0."
                         )
+    for key, name in doc.get("detail", {}).items():
+        if name not in DETAIL_LEVELS:
+            raise SchemaError(
+                f"{source}: detail.{key} = {name!r}; use one of {', '.join(DETAIL_LEVELS)}."
+            )
     combine = doc.get("cells", {}).get("combine", "sum")
     if combine not in ("sum", "max"):
         raise SchemaError(f'{source}: cells.combine = {combine!r} must be "sum" or "max".')
@@ -178,4 +189,7 @@ def load_weights(path: str | Path | None = None) -> Weights:
         incident_max=float(n["max"]),
         targets=_frozen({k: float(v) for k, v in doc.get("targets", {}).items()}),
         source=source,
+        detail_targets=MappingProxyType(
+            {k: DETAIL_LEVELS[v] for k, v in doc.get("detail", {}).items()}
+        ),
     )

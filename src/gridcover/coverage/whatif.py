@@ -37,6 +37,8 @@ from gridcover.coverage.analysis import (
 )
 from gridcover.coverage.beyond_reach import beyond_line, split_beyond_reach
 from gridcover.coverage.cover import Sectors, camera_counted, cover_cells, cover_pairs
+from gridcover.coverage.cover3d import cover_3d_pairs, views_3d
+from gridcover.coverage.detail import detail_cover
 from gridcover.coverage.stats import locate_points
 from gridcover.errors import InputError
 
@@ -136,26 +138,40 @@ def run_scenario(
     views["status"] = cams["status"].to_numpy()[:n_old]
     cell_idx, cam_idx = st.coverage.cell_idx, st.coverage.camera_idx
     lonlat = np.r_[st.views_lonlat, np.empty(len(cams) - n_old, dtype=object)]
+    cfg, v3 = st.config, st.views3d
+    levels = None if st.detail is None else (st.detail.pair_level, st.detail.pair_night)
     if changed.size:
         walls = st.walls if st.walls is not None else st.buildings  # prepared once
-        new = compute_views(cams.iloc[changed], walls, st.config, st.crs)
+        if v3 is not None:  # 3D: the changed cameras among the same prisms
+            h_t = cfg.target_height_m
+            new3 = views_3d(cams.iloc[changed], st.buildings, st.walls, st.crs, cfg)
+            v3 = dataclasses.replace(v3, optics=v3.optics.updated(changed, new3.optics))
+            new = new3.views
+        else:
+            new = compute_views(cams.iloc[changed], walls, st.config, st.crs)
         new.index = changed
         lonlat[changed] = np.asarray(new.geometry.to_crs("EPSG:4326").values)
         views = pd.concat([views.drop(index=changed[changed < n_old]), new]).sort_index()
         views = gpd.GeoDataFrame(views, geometry="geometry", crs=st.crs)
         geoms = np.asarray(new.geometry.values)
         cells = st.cells
-        ci, ki = cover_pairs(
-            geoms,
-            cells.x,
-            cells.y,
-            threads=st.config.threads,
-            tree=cells.tree,
-            sectors=Sectors.from_views(new),
-        )
+        if v3 is not None:
+            sp = cover_3d_pairs(new3, cells, target_height_m=h_t, threads=cfg.threads)
+            ci, ki = sp.cell_idx, sp.camera_idx
+        else:
+            ci, ki = cover_pairs(
+                geoms,
+                cells.x,
+                cells.y,
+                threads=st.config.threads,
+                tree=cells.tree,
+                sectors=Sectors.from_views(new),
+            )
         keep = ~np.isin(cam_idx, changed)
         cell_idx = np.r_[cell_idx[keep], ci]
         cam_idx = np.r_[cam_idx[keep], changed[ki]]
+        if levels is not None:
+            levels = (np.r_[levels[0][keep], sp.level], np.r_[levels[1][keep], sp.night])
     counted = camera_counted(
         views["status"].to_numpy(),
         include_offline=st.config.include_offline,
@@ -164,6 +180,9 @@ def run_scenario(
     # A disabled camera never covers, even in a run that counts offline cameras.
     counted[_positions(ids[:n_old], [str(c) for c in scenario.disabled], "disabled")] = False
     coverage = cover_cells(len(st.cells), cell_idx, cam_idx, counted)
+    detail = None
+    if levels is not None:
+        detail = detail_cover(len(st.cells), cell_idx, cam_idx, *levels, counted)
     added_grid = locate_points(
         np.asarray(st.grid_index.grids.geometry.values),
         st.grid_index.level,
@@ -182,6 +201,8 @@ def run_scenario(
         coverage=coverage,
         camera_grid=np.r_[st.camera_grid, added_grid],
         notes=notes,
+        views3d=v3,
+        detail=detail,
     )
     result = finish(state, progress=progress)
     return ScenarioResult(

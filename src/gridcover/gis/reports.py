@@ -43,6 +43,9 @@ GRID_COLUMNS: tuple[str, ...] = (
     "covered_pct",
     "open_covered_pct",
     "priority_weighted_pct",
+    "pct_l2",
+    "pct_l3",
+    "night_pct_l1",
     "cameras_online",
     "cameras_offline",
     "cameras_unknown",
@@ -58,7 +61,9 @@ BLIND_COLUMNS = ("blind_spot", "grid_code", "weight", "area_m2", "cells", "neare
 SUMMARY_KEYS = ("res", "cells", "area_m2", "covered_pct", "open_covered_pct",
                 "priority_weighted_pct", "priority_cells", "cameras", "cameras_online",
                 "cameras_offline", "blind_spots", "blind_spot_area_m2", "grids",
-                "grids_missing_targets")  # fmt: skip
+                "grids_missing_targets", "observe_pct", "recognise_pct", "identify_pct",
+                "recognise_weighted_pct", "night_detect_pct",
+                "cells_below_required_level")  # fmt: skip
 _FORMATS = {"pct": "0.0", "m2": "#,##0", "_m": "#,##0", "weight": "0.0"}
 
 

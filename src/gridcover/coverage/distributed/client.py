@@ -40,6 +40,7 @@ import shapely
 
 from gridcover.coverage.analysis import AnalysisConfig, prepare_inputs
 from gridcover.coverage.cover import camera_counted
+from gridcover.coverage.cover3d import reach_ranges
 from gridcover.coverage.distributed.merge import (
     merge_blind_spots,
     merge_grid_stats,
@@ -223,7 +224,7 @@ def run_distributed(
         gather_limit=gather_limit,
         cameras=cams,
         cam_xy=np.asarray(cams.geometry.to_crs(crs).values),
-        ranges=rows.range_m,
+        ranges=reach_ranges(cams, rows, crs, cfg),
         buildings=metric_layer(buildings, crs, "buildings"),
         layers={
             "roads": metric_layer(roads, crs, "roads"),
@@ -286,8 +287,11 @@ def run_distributed(
         camera_grid=camera_grid,
         camera_status=status,
         targets=weights.targets,
+        levels=cfg.visibility == "3d",
     )
     base = {
+        "visibility": cfg.visibility,
+        "target_height_m": cfg.target_height_m,
         "res": cfg.res,
         "metric_crs": crs.to_string(),
         "occlusion": bool(buildings is not None and cfg.occlusion),
