@@ -23,6 +23,8 @@ COMMANDS: tuple[str, ...] = (
     "analyze",
     "patrol",
     "site",
+    "scenario",
+    "worklist",
     "map",
     "report",
     "serve",

@@ -60,6 +60,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="level of every grid of a single-level file; give once for all files or once per file",
     )
+    parser.add_argument("--mask", type=Path, metavar="FILE",
+                        help="water, rail yards, closed areas: not gaps")  # fmt: skip
     parser.add_argument("--out", type=Path, metavar="FILE", help="write issues as GeoJSON here")
     parser.add_argument("--csv", type=Path, metavar="FILE", help="write issues as CSV here")
     parser.add_argument(
@@ -184,6 +186,7 @@ def run(args: argparse.Namespace) -> int:
         sliver_thinness=args.sliver_thinness,
         gap_min_area_m2=args.gap_min_area,
         tolerance_m=args.tolerance,
+        mask=_read_mask(args.mask) if args.mask else None,
     )
     print(report(result, grids, limit=args.limit))
     write_all(result.issues, [(path, writer) for path, writer, _ in staged])
@@ -269,3 +272,12 @@ def anchor_points(geoms: np.ndarray) -> np.ndarray:
         first = order[np.r_[True, idx[order][1:] != idx[order][:-1]]]
         out[idx[first]] = shapely.point_on_surface(parts[first])
     return out
+
+
+def _read_mask(path: Path) -> gpd.GeoDataFrame:
+    from gridcover.gis.analysis_folder import read_table
+
+    mask = read_table(path)
+    if mask.crs is None:
+        raise InputError(f"{path}: the mask has no CRS; give a file with one (e.g. GeoJSON).")
+    return mask

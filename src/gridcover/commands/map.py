@@ -71,6 +71,9 @@ def gather_layers(args: argparse.Namespace) -> dict[str, object]:
     if args.analysis is not None:
         tables = read_analysis_dir(args.analysis)
         layers.update(tables.layers)
+        views = tables.layers.get("views")
+        if views is not None:  # "occluded by buildings" only when the run used buildings
+            views.attrs["occlusion"] = bool(tables.summary.get("occlusion", False))
         for note in tables.notes:
             print(f"gridcover: note: {note}")
     canonical = ("grids", "cameras", "posts")  # raw layers: the reader with layer options

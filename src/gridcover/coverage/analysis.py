@@ -28,6 +28,7 @@ from gridcover.coverage.cover3d import cover_step, views_3d
 from gridcover.coverage.detail import DetailCoverage, add_levels, blind_cells, check_3d
 from gridcover.coverage.gaps import find_blind_spots
 from gridcover.coverage.priority import COMPONENTS, Priority, priority_from_layers
+from gridcover.coverage.road_classes import road_class_note
 from gridcover.coverage.stats import GridIndex, grid_statistics, index_grids, locate_points
 from gridcover.coverage.views.occlusion import Walls
 from gridcover.coverage.views.views3d import Views3D
@@ -230,7 +231,7 @@ def run_analysis(
         run.crs,
         run.cameras,
     )
-    notes = list(run.notes)
+    notes = list(run.notes) + list(road_class_note(roads, weights))
     step = progress or (lambda _s, _i, _n: None)
     n = len(STEPS)
     step(STEPS[0], 0, n)

@@ -164,8 +164,9 @@ def text_report(result: AnalysisResult, top: int = 10) -> str:
             for _, r in sub.head(5).iterrows():
                 lines.append(
                     f"  {r['code']:<20} covered {_fmt_pct(r['covered_pct']):>6}  weighted "
-                    f"{_fmt_pct(r['priority_weighted_pct']):>6}  cameras {r['cameras_online']}+"
-                    f"{r['cameras_offline']} off  blind spots {r['blind_spots']}"
+                    f"{_fmt_pct(r['priority_weighted_pct']):>6}  cameras {r['cameras_online']} on "
+                    f"+{r['cameras_unknown']} unknown +{r['cameras_offline']} off  "
+                    f"blind spots {r['blind_spots']}"
                     + (f"  missed: {r['targets_missed']}" if r["targets_missed"] else "")
                 )
     if result.notes:

@@ -49,13 +49,15 @@ REAIM_FIELDS = ("azimuth_deg", "fov_deg", "range_m")
 
 @dataclass(frozen=True)
 class Scenario:
-    """Cameras to disable (ids), to add (canonical camera rows, any CRS) and to re-aim
-    (id -> {azimuth_deg, fov_deg, range_m}; degrees clockwise from north, metres)."""
+    """Cameras to disable (ids), to add (canonical camera rows, any CRS), to re-aim
+    (id -> {azimuth_deg, fov_deg, range_m}; degrees clockwise from north, metres) and to
+    repair (ids set back to status online)."""
 
     name: str = "scenario"
     disabled: tuple[str, ...] = ()
     added: gpd.GeoDataFrame | None = None
     reaimed: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    repaired: tuple[str, ...] = ()  # ids back online (status "online"), e.g. "repair camera X"
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,6 +91,7 @@ def apply_scenario(cameras: gpd.GeoDataFrame, scenario: Scenario) -> gpd.GeoData
     if "status" not in cams.columns:
         cams["status"] = "unknown"
     cams.loc[off, "status"] = "offline"
+    cams.loc[_positions(ids, [str(c) for c in scenario.repaired], "repaired"), "status"] = "online"
     aim = _positions(ids, [str(c) for c in scenario.reaimed], "re-aimed")
     for p, (cid, change) in zip(aim, scenario.reaimed.items(), strict=True):
         bad = set(change) - set(REAIM_FIELDS)

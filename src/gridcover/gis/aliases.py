@@ -101,7 +101,10 @@ ALIASES: dict[str, tuple[Rule, ...]] = {
     "roads": (
         _r("road_id", "road_id|道路编号|id|objectid|fid|gid"),
         _r("class", "class|highway|fclass|道路等级|等级"),
-        _r("name", "name|道路名称|名称"),
+        _r(
+            "name",
+            "name|道路名称|名称|路名|街道名称|fullname|full_name|street_name|street_nam|st_name",
+        ),
     ),
     "sites": (
         _r("site_id", "site_id|编号|id|objectid|fid"),

@@ -237,9 +237,12 @@ def blind_spots_layer(
 def views_layer(
     views: gpd.GeoDataFrame, lang: str = "zh", budget: int = FEATURE_BUDGET
 ) -> MapLayer:
-    """Occluded view polygons. Columns: ``camera_id``, ``status``; optional ``counted``,
+    """View polygons (named "occluded by buildings" only when ``views.attrs["occlusion"]``
+    is true: the run used buildings). Columns: ``camera_id``, ``status``; optional ``counted``,
     ``type``, ``view_area_m2``. Above ``budget`` they are merged into one shape per status."""
     v = _require(views, ("camera_id", "status"), "views")
+    # claim occlusion only when the run used buildings (attrs set from the run's summary)
+    name = label("layer.views_occluded" if views.attrs.get("occlusion") else "layer.views", lang)
     v = v[~(v.geometry.is_empty | v.geometry.isna())]
     counted = (
         v["counted"].to_numpy(bool) if "counted" in v else (v["status"] == "online").to_numpy()
@@ -251,7 +254,7 @@ def views_layer(
             label(
                 "note.dissolved",
                 lang,
-                layer=label("layer.views", lang),
+                layer=name,
                 n=len(v),
                 budget=budget,
                 m=len(d),
@@ -261,7 +264,7 @@ def views_layer(
         colours = np.where(d["status"] == "online", "#3182bd", "#969696")
         return MapLayer(
             "views",
-            label("layer.views", lang),
+            name,
             _frame(d, cols, colours),
             tuple(cols),
             _VIEW_STYLE,
@@ -271,9 +274,7 @@ def views_layer(
     cols |= _opt(v, "type", lambda s: _text(s, lang))
     cols |= _opt(v, "view_area_m2", _fmt)
     colours = np.where(counted, "#3182bd", "#969696")
-    return MapLayer(
-        "views", label("layer.views", lang), _frame(v, cols, colours), tuple(cols), _VIEW_STYLE
-    )
+    return MapLayer("views", name, _frame(v, cols, colours), tuple(cols), _VIEW_STYLE)
 
 
 _VIEW_STYLE = {"weight": 0.6, "fillOpacity": 0.18, "opacity": 0.6}
