@@ -116,3 +116,18 @@ def test_coverage_cli_and_api_agree(client: TestClient, tmp_path: Path) -> None:
     _same(stats, api_stats, "code", numeric)
     spots = gpd.read_file(tmp_path / "blind_spots.geojson")
     assert len(spots) == len(api["blind_spots"])
+
+
+def test_every_door_has_the_same_visibility_default() -> None:
+    """The CLI parser does not import the core (it stays light), so its default is checked."""
+    import argparse
+
+    from gridcover.api.analysis_routes import CoverageParams
+    from gridcover.commands import analyze
+    from gridcover.coverage.analysis import DEFAULT_VISIBILITY, AnalysisConfig
+
+    parser = argparse.ArgumentParser()
+    analyze.configure(parser)
+    cli = parser.parse_args(["--sample", "--out", "x"]).visibility
+    api = CoverageParams().visibility
+    assert cli == api == AnalysisConfig().visibility == DEFAULT_VISIBILITY
