@@ -146,10 +146,10 @@ def test_planner_adds_a_camera_saves_compares_and_exports(env: Env) -> None:
     shown = page.get_attribute("#wi-result [data-kpi=covered_pct]", "data-value")
     assert float(shown) == pytest.approx(api["deltas"]["covered_pct"], abs=1e-12)
     assert api["deltas"]["covered_pct"] > 0  # a new camera covers something
-    page.fill("#wi-name", "one new camera")
+    page.fill("#wi-name", "one-new-camera")
     page.click("#wi-save")
     add_at(points[1], 2)
-    page.fill("#wi-name", "two new cameras")
+    page.fill("#wi-name", "two-new-cameras")
     page.click("#wi-save")
     page.locator("#wi-saved input").nth(0).check()
     page.locator("#wi-saved input").nth(1).check()
@@ -158,7 +158,7 @@ def test_planner_adds_a_camera_saves_compares_and_exports(env: Env) -> None:
     with page.expect_download() as dl:
         page.click("#wi-export")
     rows = list(csv.reader(io.StringIO(Path(dl.value.path()).read_text(encoding="utf-8-sig"))))
-    assert rows[0][2:] == ["one new camera", "two new cameras"]
+    assert rows[0][2:] == ["one-new-camera", "two-new-cameras"]
     covered = next(r for r in rows if r[0] == "覆盖率")
     assert float(covered[2]) == pytest.approx(api["scenario"]["covered_pct"])
     assert float(covered[3]) > float(covered[2])

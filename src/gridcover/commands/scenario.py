@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from gridcover.commands.keys import add_store_options, settings_from
+
 NAME = "scenario"
 HELP = "named scenarios (disable / add / re-aim / repair cameras, owners): create, compare"
 DESCRIPTION = """\
@@ -65,10 +67,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     ch.add_argument("--description", default="", help="free text")
     ch.add_argument("--replace", action="store_true", help="overwrite a scenario of that name")
     for action in ("list", "show", "delete"):
-        p = sub.add_parser(action, help=f"{action} scenarios")
+        p = sub.add_parser(
+            action,
+            help=f"{action} scenarios of an output folder (--out) or of the service's store "
+            "(no --out: --data-dir / --database-url, default the GRIDCOVER_* settings)",
+        )
         if action != "list":
             p.add_argument("name")
-        _out(p)
+        p.add_argument("--out", type=Path, metavar="DIR", help="output folder (CLI scenarios)")
+        add_store_options(p)
     cmp_ = sub.add_parser("compare", help="compare A with B (or the baseline with A)")
     cmp_.add_argument("a", help="scenario name, or 'baseline'")
     cmp_.add_argument("b", nargs="?", help="scenario name (default: compare baseline with A)")
@@ -76,6 +83,28 @@ def configure(parser: argparse.ArgumentParser) -> None:
     cmp_.add_argument("--json", action="store_true", help="print the comparison as JSON")
     cmp_.add_argument("--lang", choices=("zh", "en"), default="zh", help="map labels")
     parser.set_defaults(func=run)
+
+
+def _in_service_store(args: argparse.Namespace) -> int:
+    """list / show / delete on the ``scenarios`` layer of the service's store."""
+    from gridcover.api.scenario_routes import StoreScenarios
+    from gridcover.api.store import open_store
+
+    store = open_store(settings_from(args))
+    try:
+        scenarios = StoreScenarios(store)
+        if args.action == "list":
+            for name in scenarios.names():
+                s = scenarios.get(name)
+                print(f"{name}\t{s.created}\t{s.description}")
+        elif args.action == "show":
+            print(scenarios.get(args.name).to_json())
+        else:
+            scenarios.delete(args.name)
+            print(f"gridcover: scenario {args.name!r} deleted from the service's store.")
+    finally:
+        store.close()
+    return 0
 
 
 def _out(p: argparse.ArgumentParser) -> None:
@@ -260,11 +289,13 @@ def _compare(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     from gridcover.coverage.scenarios import FolderScenarios
 
-    store = FolderScenarios(args.out)
     if args.action == "create":
         return _create(args)
     if args.action == "compare":
         return _compare(args)
+    if args.out is None:  # the scenarios planners saved through the service (web app, API)
+        return _in_service_store(args)
+    store = FolderScenarios(args.out)
     if args.action == "list":
         for name in store.names():
             s = store.get(name)
