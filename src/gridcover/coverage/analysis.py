@@ -6,12 +6,18 @@ cover -> priority -> blind spots -> per-grid statistics. The run is deterministi
 randomness; sorted ids), so the same inputs and config give the same tables. The result
 keeps the intermediate arrays (``AnalysisResult.state``) so ``whatif.run_scenario`` can
 recompute only what a scenario changes.
+
+Output tables are built once, on first use: ``AnalysisResult.cells`` (with its hexagon
+polygons) and ``AnalysisResult.views`` (view polygons reprojected to EPSG:4326) cost more
+than every step after the cover step together, so a run that only needs the statistics,
+the blind spots or a what-if never builds them (docs/COVERAGE.md, "Speed").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -89,27 +95,63 @@ class AnalysisState:
     priority: Priority
     cameras: gpd.GeoDataFrame  # EPSG:4326, index 0..n-1
     views: gpd.GeoDataFrame  # metric CRS, index 0..n-1, aligned with cameras
-    views_lonlat: np.ndarray  # the same view polygons in EPSG:4326 (output tables)
+    # the same view polygons in EPSG:4326 where already reprojected (None: not yet; an
+    # object array may hold None for views not yet reprojected); see ``lonlat_views``
+    views_lonlat: np.ndarray | None
     coverage: Coverage
     camera_grid: np.ndarray
     buildings: gpd.GeoDataFrame | None  # metric CRS (None: no occlusion)
     posts: gpd.GeoDataFrame | None
-    hexagons: np.ndarray | None
     notes: tuple[str, ...]
     walls: Walls | None = None  # the buildings prepared for ray casting (reused by what-if)
+
+    def known_lonlat(self) -> np.ndarray | None:
+        """The EPSG:4326 views reprojected so far (None: none yet)."""
+        done = self.__dict__.get("lonlat_views")
+        return done if done is not None else self.views_lonlat
+
+    @cached_property
+    def lonlat_views(self) -> np.ndarray:
+        """View polygons in EPSG:4326 (reprojected on first use, only those not yet done)."""
+        have = self.views_lonlat
+        geoms = np.asarray(self.views.geometry.values)
+        todo = (
+            np.arange(len(geoms))
+            if have is None
+            else np.flatnonzero(np.asarray([g is None for g in have], dtype=bool))
+        )
+        out = np.empty(len(geoms), dtype=object) if have is None else have.copy()
+        if todo.size:
+            part = gpd.GeoSeries(geoms[todo], crs=self.views.crs).to_crs("EPSG:4326")
+            out[todo] = np.asarray(part.values)
+        return out
 
 
 @dataclass(frozen=True, eq=False)
 class AnalysisResult:
-    """Every table of a run. GeoDataFrames are in EPSG:4326; ``summary`` is read-only."""
+    """Every table of a run. GeoDataFrames are in EPSG:4326; ``summary`` is read-only.
 
-    views: gpd.GeoDataFrame
-    cells: gpd.GeoDataFrame
+    ``views`` and ``cells`` are built on first use (then kept): the per-cell table with
+    its hexagon polygons is the largest object of a run and most callers of the core
+    (what-if, statistics, the Dask merge) never need it.
+    """
+
     blind_spots: gpd.GeoDataFrame
     grid_stats: gpd.GeoDataFrame
     summary: Mapping[str, Any]
     notes: tuple[str, ...]
     state: AnalysisState = field(repr=False)
+    cell_cluster: np.ndarray = field(repr=False)  # per cell, blind-spot id or 0
+
+    @cached_property
+    def views(self) -> gpd.GeoDataFrame:
+        """One row per camera: its view polygon (EPSG:4326), counted, cells_seen, area."""
+        return _views_table(self.state)
+
+    @cached_property
+    def cells(self) -> gpd.GeoDataFrame:
+        """One row per H3 cell (hexagons or centroids, ``AnalysisConfig.cell_geometry``)."""
+        return _cells_table(self.state, self.cell_cluster)
 
 
 def camera_notes(
@@ -204,6 +246,7 @@ def run_analysis(
     views = compute_views(cams, walls, cfg, crs).reset_index(drop=True)
     step(STEPS[1], 1, n)
     cells = cells_for_area(area, cfg.res, crs)
+    _ = cells.area_m2  # a property of the cells (one h3 call per cell): part of this step
     index = index_grids(g, cells)
     step(STEPS[2], 2, n)
     geoms = np.asarray(views.geometry.values)
@@ -223,7 +266,12 @@ def run_analysis(
     coverage = cover_cells(len(cells), ci, ki, counted)
     step(STEPS[3], 3, n)
     prio = priority_from_layers(
-        cells, roads=roads, sites=sites, incidents=incidents, buildings=buildings, weights=weights
+        cells,
+        roads=roads,
+        sites=sites,
+        incidents=incidents,
+        buildings=buildings if b_metric is None else b_metric,  # not reprojected twice
+        weights=weights,
     )
     camera_grid = locate_points(
         np.asarray(g.geometry.values),
@@ -231,7 +279,6 @@ def run_analysis(
         cams.geometry.x.to_numpy(),
         cams.geometry.y.to_numpy(),
     )
-    hexagons = cells.hexagons() if cfg.cell_geometry == "polygon" else None
     state = AnalysisState(
         cfg,
         weights,
@@ -241,12 +288,11 @@ def run_analysis(
         prio,
         cams,
         views,
-        np.asarray(views.geometry.to_crs("EPSG:4326").values),
+        None,
         coverage,
         camera_grid,
         b_metric,
         None if posts is None else posts.to_crs("EPSG:4326"),
-        hexagons,
         tuple(notes),
         walls,
     )
@@ -282,17 +328,14 @@ def finish(
     )
     codes = state.grid_index.grids["code"].astype(str).to_numpy()
     cell_grid = state.grid_index.cell_grid
-    grid_code = np.asarray(np.where(cell_grid >= 0, codes[np.maximum(cell_grid, 0)], None))
-    table = spots.table.copy()
+    table = spots.table
     table.insert(
         1, "grid_code", _main_grid(spots.cell_cluster, cell_grid, cells.area_m2, codes, len(table))
     )
-    cells_gdf = _cells_table(state, grid_code, spots.cell_cluster)
-    views_gdf = _views_table(state)
     summary = _summary(state, stats, table)
     step("done", n, n)
     return AnalysisResult(
-        views_gdf, cells_gdf, table, stats, MappingProxyType(summary), state.notes, state
+        table, stats, MappingProxyType(summary), state.notes, state, spots.cell_cluster
     )
 
 
@@ -311,10 +354,11 @@ def _main_grid(
     return out
 
 
-def _cells_table(
-    state: AnalysisState, grid_code: np.ndarray, cluster: np.ndarray
-) -> gpd.GeoDataFrame:
+def _cells_table(state: AnalysisState, cluster: np.ndarray) -> gpd.GeoDataFrame:
     cells, cov, prio = state.cells, state.coverage, state.priority
+    codes = state.grid_index.grids["code"].astype(str).to_numpy()
+    cell_grid = state.grid_index.cell_grid
+    grid_code = np.asarray(np.where(cell_grid >= 0, codes[np.maximum(cell_grid, 0)], None))
     cols: dict[str, Any] = {
         "grid_code": grid_code,
         "cameras": cov.counts,
@@ -326,17 +370,7 @@ def _cells_table(
         **{f"w_{k}": prio.components[k] for k in COMPONENTS},
         "blind_spot": cluster,
     }
-    if state.hexagons is not None:
-        data = {
-            "h3": cells.hex_ids(),
-            "cell": cells.h3,
-            "lon": cells.lon,
-            "lat": cells.lat,
-            "area_m2": cells.area_m2,
-            **cols,
-        }
-        return gpd.GeoDataFrame(data, geometry=state.hexagons, crs="EPSG:4326")
-    return cells.to_geodataframe("point", **cols)
+    return cells.to_geodataframe(state.config.cell_geometry, **cols)
 
 
 def _views_table(state: AnalysisState) -> gpd.GeoDataFrame:
@@ -347,7 +381,7 @@ def _views_table(state: AnalysisState) -> gpd.GeoDataFrame:
     out["view_area_m2"] = v.geometry.area.to_numpy()
     return gpd.GeoDataFrame(
         pd.DataFrame(out.drop(columns=v.geometry.name)),
-        geometry=state.views_lonlat,
+        geometry=state.lonlat_views,
         crs="EPSG:4326",
     )
 

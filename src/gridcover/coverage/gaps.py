@@ -143,19 +143,22 @@ def add_nearest(
     the layer (or its counted / not counted part) is missing or empty. Shared by
     ``find_blind_spots`` and the partition merge.
     """
-    metric = table.to_crs(crs)
-    on: gpd.GeoDataFrame | None = None
-    off: gpd.GeoDataFrame | None = None
+    metric = np.asarray(table.to_crs(crs).geometry.values) if len(table) else np.empty(0, object)
+    layers: list[tuple[np.ndarray, np.ndarray, str]] = []
     if cameras is not None:
         mask = _counted_mask(cameras, counted)
-        on, off = cameras[mask], cameras[~mask]
-    layers = (
-        (on, camera_id, "camera"),
-        (off, camera_id, "offline_camera"),
-        (posts, post_id, "post"),
-    )
-    for layer, key, prefix in layers:
-        table[f"nearest_{prefix}"], table[f"nearest_{prefix}_m"] = _nearest(metric, layer, key, crs)
+        pts, ids = _metric_points(cameras, camera_id, crs)
+        layers += [(pts[mask], ids[mask], "camera"), (pts[~mask], ids[~mask], "offline_camera")]
+    else:
+        layers += [
+            (np.empty(0, object), np.empty(0, object), p) for p in ("camera", "offline_camera")
+        ]
+    if posts is not None:
+        layers.append((*_metric_points(posts, post_id, crs), "post"))
+    else:
+        layers.append((np.empty(0, object), np.empty(0, object), "post"))
+    for pts, ids, prefix in layers:
+        table[f"nearest_{prefix}"], table[f"nearest_{prefix}_m"] = _nearest(metric, pts, ids)
 
 
 def _counted_mask(cameras: gpd.GeoDataFrame, counted: np.ndarray | None) -> np.ndarray:
@@ -171,19 +174,26 @@ def _counted_mask(cameras: gpd.GeoDataFrame, counted: np.ndarray | None) -> np.n
     return mask
 
 
-def _nearest(
-    metric: gpd.GeoDataFrame, layer: gpd.GeoDataFrame | None, key: str, crs: pyproj.CRS
+def _metric_points(
+    layer: gpd.GeoDataFrame, key: str, crs: pyproj.CRS
 ) -> tuple[np.ndarray, np.ndarray]:
+    """The layer's geometries in the metric ``crs`` (one vectorised reprojection) and ids
+    (the ``key`` column, else the index)."""
+    geoms = np.asarray(layer.geometry.values)
+    if len(layer) and layer.crs is not None and not pyproj.CRS(layer.crs).equals(crs):
+        geoms = np.asarray(gpd.GeoSeries(geoms, crs=layer.crs).to_crs(crs).values)
+    ids = layer[key].to_numpy() if key in layer.columns else layer.index.to_numpy()
+    return geoms, np.asarray(ids, dtype=object)
+
+
+def _nearest(metric: np.ndarray, pts: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(metric)
-    ids = np.full(n, None, dtype=object)
+    out = np.full(n, None, dtype=object)
     dist = np.full(n, np.nan)
-    if layer is None or len(layer) == 0 or n == 0:
-        return ids, dist
-    pts = layer.to_crs(crs)
-    tree = shapely.STRtree(np.asarray(pts.geometry.values))
-    (src, dst), d = tree.query_nearest(
-        np.asarray(metric.geometry.values), return_distance=True, all_matches=False
-    )
-    ids[src] = pts[key].to_numpy()[dst] if key in pts.columns else pts.index.to_numpy()[dst]
+    if len(pts) == 0 or n == 0:
+        return out, dist
+    tree = shapely.STRtree(pts)
+    (src, dst), d = tree.query_nearest(metric, return_distance=True, all_matches=False)
+    out[src] = ids[dst]
     dist[src] = d
-    return ids, dist
+    return out, dist

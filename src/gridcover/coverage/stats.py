@@ -37,17 +37,48 @@ def locate_points(
 
     Ties at the same level go to the first polygon in the layer.
     """
-    out = np.full(np.asarray(lon).size, -1, dtype=np.int64)
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    out = np.full(lon.size, -1, dtype=np.int64)
     if out.size == 0 or len(polys) == 0:
         return out
-    tree = shapely.STRtree(shapely.points(lon, lat))
-    gi, pi = tree.query(np.asarray(polys), predicate="covers")
+    gi, pi = _covering_pairs(np.asarray(polys), lon, lat)
     # order: deepest level first, then layer order; the first hit per point wins
     order = np.lexsort((gi, -np.asarray(levels)[gi]))
     pi, gi = pi[order], gi[order]
     first = np.unique(pi, return_index=True)[1]
     out[pi[first]] = gi[first]
     return out
+
+
+def _covering_pairs(
+    polys: np.ndarray, lon: np.ndarray, lat: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(polygon, point) index pairs where the polygon covers the point (boundary included).
+
+    Points stay coordinates (no Point objects, no tree over 10⁵-10⁶ points): they are
+    sorted by longitude once; each polygon tests only the points of its bounding box, found
+    by binary search in that order. For a point, "intersects" is "covers".
+    """
+    order = np.argsort(lon, kind="stable")
+    slon = lon[order]
+    bounds = shapely.bounds(polys)
+    lo = np.searchsorted(slon, bounds[:, 0], side="left")
+    hi = np.searchsorted(slon, bounds[:, 2], side="right")
+    gis, pis = [], []
+    for g in np.flatnonzero(np.isfinite(bounds[:, 0]) & (hi > lo)):
+        cand = order[lo[g] : hi[g]]
+        y = lat[cand]
+        cand = cand[(y >= bounds[g, 1]) & (y <= bounds[g, 3])]
+        if cand.size == 0:
+            continue
+        poly = polys[g]
+        shapely.prepare(poly)
+        hit = cand[shapely.intersects_xy(poly, lon[cand], lat[cand])]
+        gis.append(np.full(hit.size, g, dtype=np.int64))
+        pis.append(hit)
+    if not gis:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.concatenate(gis), np.concatenate(pis).astype(np.int64)
 
 
 @dataclass(frozen=True, eq=False)

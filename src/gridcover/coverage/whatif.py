@@ -124,12 +124,14 @@ def run_scenario(
     views = st.views.copy()
     views["status"] = cams["status"].to_numpy()[:n_old]
     cell_idx, cam_idx = st.coverage.cell_idx, st.coverage.camera_idx
-    lonlat = np.r_[st.views_lonlat, np.empty(len(cams) - n_old, dtype=object)]
+    known = st.known_lonlat()  # EPSG:4326 views already built for the baseline's table
+    lonlat = None if known is None else np.r_[known, np.full(len(cams) - n_old, None, object)]
     if changed.size:
         walls = st.walls if st.walls is not None else st.buildings  # prepared once
         new = compute_views(cams.iloc[changed], walls, st.config, st.crs)
         new.index = changed
-        lonlat[changed] = np.asarray(new.geometry.to_crs("EPSG:4326").values)
+        if lonlat is not None:
+            lonlat[changed] = None  # reprojected when the scenario's views table is built
         views = pd.concat([views.drop(index=changed[changed < n_old]), new]).sort_index()
         views = gpd.GeoDataFrame(views, geometry="geometry", crs=st.crs)
         geoms = np.asarray(new.geometry.values)
