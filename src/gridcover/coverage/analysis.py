@@ -104,6 +104,7 @@ class AnalysisState:
     posts: gpd.GeoDataFrame | None
     notes: tuple[str, ...]
     walls: Walls | None = None  # the buildings prepared for ray casting (reused by what-if)
+    camera_points: np.ndarray | None = None  # cameras as shapely Points in ``crs`` (metres)
 
     def known_lonlat(self) -> np.ndarray | None:
         """The EPSG:4326 views reprojected so far (None: none yet)."""
@@ -243,7 +244,8 @@ def run_analysis(
     if buildings is not None and cfg.occlusion:
         b_metric = buildings.to_crs(crs)
         walls = Walls.from_polygons(np.asarray(b_metric.geometry.values))
-    views = compute_views(cams, walls, cfg, crs).reset_index(drop=True)
+    cams_m = cams.to_crs(crs)  # once: the views step and the blind spots' nearest camera
+    views = compute_views(cams_m, walls, cfg, crs).reset_index(drop=True)
     step(STEPS[1], 1, n)
     cells = cells_for_area(area, cfg.res, crs)
     _ = cells.area_m2  # a property of the cells (one h3 call per cell): part of this step
@@ -295,6 +297,7 @@ def run_analysis(
         None if posts is None else posts.to_crs("EPSG:4326"),
         tuple(notes),
         walls,
+        np.asarray(cams_m.geometry.values),
     )
     return finish(state, progress=step, first_step=4)
 
@@ -309,7 +312,13 @@ def finish(
     step(STEPS[4], first_step, n)
     blind = prio.priority & ~cov.covered
     spots = find_blind_spots(
-        cells, blind, prio.weight, cameras=state.cameras, posts=state.posts, counted=cov.counted
+        cells,
+        blind,
+        prio.weight,
+        cameras=state.cameras,
+        posts=state.posts,
+        counted=cov.counted,
+        camera_points=state.camera_points,
     )
     step(STEPS[5], first_step + 1, n)
     stats = grid_statistics(

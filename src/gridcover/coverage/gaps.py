@@ -75,12 +75,14 @@ def find_blind_spots(
     counted: np.ndarray | None = None,
     camera_id: str = "camera_id",
     post_id: str = "post_id",
+    camera_points: np.ndarray | None = None,
 ) -> BlindSpots:
     """Cluster the ``blind`` cells (bool per cell) and rank the clusters by total ``weight``.
 
     ``cameras``/``posts``: point layers (any CRS, reprojected to ``cells.crs``) for the
     nearest camera / post of each cluster; ``counted``: per camera, True when it counts
-    towards coverage (see ``add_nearest``).
+    towards coverage (see ``add_nearest``); ``camera_points``: the cameras already in
+    ``cells.crs`` (shapely Points aligned with ``cameras``; default: reprojected here).
     """
     blind = np.asarray(blind, dtype=bool)
     idx = np.flatnonzero(blind)
@@ -109,7 +111,14 @@ def find_blind_spots(
         crs="EPSG:4326",
     )
     add_nearest(
-        table, cameras, posts, cells.crs, counted=counted, camera_id=camera_id, post_id=post_id
+        table,
+        cameras,
+        posts,
+        cells.crs,
+        counted=counted,
+        camera_id=camera_id,
+        post_id=post_id,
+        camera_points=camera_points,
     )
     return BlindSpots(cell_cluster, table)
 
@@ -128,6 +137,7 @@ def add_nearest(
     counted: np.ndarray | None = None,
     camera_id: str = "camera_id",
     post_id: str = "post_id",
+    camera_points: np.ndarray | None = None,
 ) -> None:
     """Add ``nearest_camera``, ``nearest_camera_m``, ``nearest_offline_camera``,
     ``nearest_offline_camera_m``, ``nearest_post``, ``nearest_post_m`` to the blind-spot
@@ -147,7 +157,7 @@ def add_nearest(
     layers: list[tuple[np.ndarray, np.ndarray, str]] = []
     if cameras is not None:
         mask = _counted_mask(cameras, counted)
-        pts, ids = _metric_points(cameras, camera_id, crs)
+        pts, ids = _metric_points(cameras, camera_id, crs, camera_points)
         layers += [(pts[mask], ids[mask], "camera"), (pts[~mask], ids[~mask], "offline_camera")]
     else:
         layers += [
@@ -175,12 +185,21 @@ def _counted_mask(cameras: gpd.GeoDataFrame, counted: np.ndarray | None) -> np.n
 
 
 def _metric_points(
-    layer: gpd.GeoDataFrame, key: str, crs: pyproj.CRS
+    layer: gpd.GeoDataFrame, key: str, crs: pyproj.CRS, known: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The layer's geometries in the metric ``crs`` (one vectorised reprojection) and ids
-    (the ``key`` column, else the index)."""
-    geoms = np.asarray(layer.geometry.values)
-    if len(layer) and layer.crs is not None and not pyproj.CRS(layer.crs).equals(crs):
+    """The layer's geometries in the metric ``crs`` (``known`` if given, else one vectorised
+    reprojection) and ids (the ``key`` column, else the index)."""
+    if known is not None and len(known) != len(layer):
+        raise InputError(
+            f"camera_points has {len(known)} points for {len(layer)} cameras: give one per row."
+        )
+    geoms = np.asarray(layer.geometry.values) if known is None else np.asarray(known)
+    if (
+        known is None
+        and len(layer)
+        and layer.crs is not None
+        and not pyproj.CRS(layer.crs).equals(crs)
+    ):
         geoms = np.asarray(gpd.GeoSeries(geoms, crs=layer.crs).to_crs(crs).values)
     ids = layer[key].to_numpy() if key in layer.columns else layer.index.to_numpy()
     return geoms, np.asarray(ids, dtype=object)

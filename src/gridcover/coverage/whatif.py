@@ -161,6 +161,10 @@ def run_scenario(
         cams.geometry.x.to_numpy()[n_old:],
         cams.geometry.y.to_numpy()[n_old:],
     )
+    points = st.camera_points
+    if points is not None and len(cams) > n_old:
+        added_m = cams.geometry.iloc[n_old:].to_crs(st.crs)
+        points = np.r_[points, np.asarray(added_m.values)]
     notes = st.notes
     if len(cams) > n_old:  # added cameras outside the grids get the same note as in a full run
         area = shapely.union_all(np.asarray(st.grid_index.grids.geometry.values))
@@ -173,6 +177,7 @@ def run_scenario(
         coverage=coverage,
         camera_grid=np.r_[st.camera_grid, added_grid],
         notes=notes,
+        camera_points=points,
     )
     result = finish(state, progress=progress)
     return ScenarioResult(
