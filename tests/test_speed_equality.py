@@ -80,6 +80,25 @@ def test_points_on_grid_edges_and_corners_are_located_as_before() -> None:
     assert (new >= 0).sum() > len(xy) // 2
 
 
+def _same_nearest(spots, prefix: str, layer, key: str, crs) -> int:
+    """New columns vs the previous code: the same distances; the same feature except where
+    several are equally near, where the new code names the first in the layer (intended:
+    the previous one named whichever the tree returned). Returns the number of ties."""
+    outlines = spots[["geometry"]].set_crs("EPSG:4326", allow_override=True)
+    ids, dist = nearest(outlines, layer, key, crs)
+    new_ids = spots[f"nearest_{prefix}"].to_numpy()
+    assert np.array_equal(spots[f"nearest_{prefix}_m"].to_numpy(), dist, equal_nan=True)
+    differ = np.flatnonzero(new_ids != ids)
+    if differ.size:
+        row = {v: i for i, v in enumerate(layer[key].to_numpy())}
+        pts = np.asarray(layer.to_crs(crs).geometry.values)
+        shapes = np.asarray(outlines.to_crs(crs).geometry.values)
+        for i in differ:
+            a, b = row[new_ids[i]], row[ids[i]]
+            assert a < b and shapely.distance(shapes[i], pts[a]) == dist[i]
+    return int(differ.size)
+
+
 def test_blind_spot_nearest_columns_match_the_previous_reprojection(
     result: AnalysisResult,
 ) -> None:
@@ -90,15 +109,32 @@ def test_blind_spot_nearest_columns_match_the_previous_reprojection(
         include_offline=st.config.include_offline,
         unknown_online=st.config.unknown_online,
     )
-    outlines = spots[["geometry"]].set_crs("EPSG:4326", allow_override=True)
-    for prefix, layer in (("camera", st.cameras[mask]), ("offline_camera", st.cameras[~mask])):
-        ids, dist = nearest(outlines, layer, "camera_id", st.crs)
-        assert np.array_equal(spots[f"nearest_{prefix}"].to_numpy(), ids)
-        assert np.array_equal(spots[f"nearest_{prefix}_m"].to_numpy(), dist, equal_nan=True)
+    _same_nearest(spots, "camera", st.cameras[mask], "camera_id", st.crs)
+    _same_nearest(spots, "offline_camera", st.cameras[~mask], "camera_id", st.crs)
     if st.posts is not None:
-        ids, dist = nearest(outlines, st.posts, "post_id", st.crs)
-        assert np.array_equal(spots["nearest_post"].to_numpy(), ids)
-        assert np.array_equal(spots["nearest_post_m"].to_numpy(), dist, equal_nan=True)
+        _same_nearest(spots, "post", st.posts, "post_id", st.crs)
+
+
+def test_equally_near_cameras_name_the_first_row() -> None:
+    import geopandas as gpd
+
+    from gridcover.coverage.gaps import add_nearest
+
+    # two cameras inside one outline (both 0 m away), listed in both orders
+    square = shapely.box(116.0, 39.0, 116.001, 39.001)
+    table = gpd.GeoDataFrame({"blind_spot": [1]}, geometry=[square], crs="EPSG:4326")
+    pts = [shapely.Point(116.0002, 39.0002), shapely.Point(116.0008, 39.0008)]
+    for ids in (["a", "b"], ["b", "a"]):
+        cams = gpd.GeoDataFrame({"camera_id": ids}, geometry=pts, crs="EPSG:4326")
+        t = table.copy()
+        add_nearest(t, cams, None, st_crs(), counted=np.array([True, True]))
+        assert t["nearest_camera"].iloc[0] == ids[0] and t["nearest_camera_m"].iloc[0] == 0.0
+
+
+def st_crs():
+    from gridcover.coverage.cells import metric_crs_for
+
+    return metric_crs_for(116.0, 39.0)
 
 
 def test_views_table_is_the_metric_views_reprojected(result: AnalysisResult) -> None:

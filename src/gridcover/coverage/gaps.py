@@ -5,7 +5,8 @@ k=1); clusters are the connected components of that graph. Each cluster becomes 
 (the exact union of its hexagons, ``h3.cells_to_h3shape``) ranked by total priority weight,
 with its area, cell count, nearest counted camera, nearest camera that does not count
 (offline, or whatever the run leaves out: "repair camera X" rather than "add a camera") and
-nearest post (distances in metres from the cluster outline, 0 when inside).
+nearest post (distances in metres from the cluster outline, 0 when inside; between
+equally near features, the first in its layer).
 """
 
 from __future__ import annotations
@@ -212,7 +213,12 @@ def _nearest(metric: np.ndarray, pts: np.ndarray, ids: np.ndarray) -> tuple[np.n
     if len(pts) == 0 or n == 0:
         return out, dist
     tree = shapely.STRtree(pts)
-    (src, dst), d = tree.query_nearest(metric, return_distance=True, all_matches=False)
-    out[src] = ids[dst]
-    dist[src] = d
+    (src, dst), d = tree.query_nearest(metric, return_distance=True, all_matches=True)
+    # equally near features: the first in the layer's order (not whichever the tree's
+    # packing returns first), so an edit of another feature never changes the answer
+    first = np.lexsort((dst, src))
+    src, dst, d = src[first], dst[first], d[first]
+    head = np.r_[True, src[1:] != src[:-1]]
+    out[src[head]] = ids[dst[head]]
+    dist[src[head]] = d[head]
     return out, dist

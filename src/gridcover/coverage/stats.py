@@ -25,7 +25,17 @@ from gridcover.coverage.cells import Cells
 from gridcover.coverage.priority import COMPONENTS
 from gridcover.errors import SchemaError
 
-__all__ = ["GridIndex", "grid_statistics", "index_grids", "locate_points", "targets_missed"]
+__all__ = [
+    "GridIndex",
+    "blind_spot_counts",
+    "camera_counts",
+    "cell_columns",
+    "grid_statistics",
+    "index_grids",
+    "locate_points",
+    "stats_table",
+    "targets_missed",
+]
 
 LEVELS = (1, 2, 3)
 
@@ -173,9 +183,29 @@ def grid_statistics(
     blind_cluster = blind-spot id or 0) or with the cameras (camera_grid = deepest grid index
     or -1, camera_status).
     """
-    g = index.grids
-    n = len(g)
-    area = cells.area_m2
+    per_cell = cell_columns(cells.area_m2, covered, weight, components, in_building, blind_cluster)
+    sums = {k: np.zeros(len(index.grids)) for k in per_cell}
+    for lv in LEVELS:
+        gl = index.at_level(index.cell_grid, lv)
+        ok = gl >= 0
+        for k, v in per_cell.items():
+            sums[k] += np.bincount(gl[ok], weights=v[ok], minlength=len(index.grids))
+    blind_count = blind_spot_counts(index, np.flatnonzero(blind_cluster), blind_cluster)
+    cams = camera_counts(index, camera_grid, camera_status)
+    metric = crs or cells.crs
+    polygon_area = index.grids.geometry.to_crs(metric).area.to_numpy()
+    return stats_table(index, cells.area_m2, sums, blind_count, cams, polygon_area, targets)
+
+
+def cell_columns(
+    area: np.ndarray,
+    covered: np.ndarray,
+    weight: np.ndarray,
+    components: Mapping[str, np.ndarray],
+    in_building: np.ndarray,
+    blind_cluster: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The per-cell values whose per-grid sums make the table (areas m², weights)."""
     cov = np.asarray(covered, bool)
     open_ = ~np.asarray(in_building, bool)
     blind = np.asarray(blind_cluster) > 0
@@ -193,22 +223,50 @@ def grid_statistics(
         has = np.asarray(components[k]) > 0
         per_cell[f"_{k}_area"] = area * has
         per_cell[f"_{k}_cov"] = area * (has & cov)
-    sums = {k: np.zeros(n) for k in per_cell}
-    blind_count = np.zeros(n, np.int64)
+    return per_cell
+
+
+def blind_spot_counts(index: GridIndex, cells: np.ndarray, blind_cluster: np.ndarray) -> np.ndarray:
+    """Per grid, the number of distinct blind spots among the given (blind) ``cells``."""
+    n = len(index.grids)
+    out = np.zeros(n, np.int64)
+    for lv in LEVELS:
+        gl = index.at_level(index.cell_grid[cells], lv)
+        ok = gl >= 0
+        pairs = np.unique(np.c_[gl[ok], np.asarray(blind_cluster)[cells][ok]], axis=0)
+        if len(pairs):
+            out += np.bincount(pairs[:, 0], minlength=n)
+    return out
+
+
+def camera_counts(
+    index: GridIndex, camera_grid: np.ndarray, camera_status: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Per grid (every level), cameras online / offline / unknown."""
+    n = len(index.grids)
     cams = {s: np.zeros(n, np.int64) for s in ("online", "offline", "unknown")}
     status = np.asarray(camera_status, dtype=object).astype(str)
     for lv in LEVELS:
-        gl = index.at_level(index.cell_grid, lv)
-        ok = gl >= 0
-        for k, v in per_cell.items():
-            sums[k] += np.bincount(gl[ok], weights=v[ok], minlength=n)
-        bk = ok & blind
-        pairs = np.unique(np.c_[gl[bk], blind_cluster[bk]], axis=0)
-        blind_count += np.bincount(pairs[:, 0], minlength=n) if len(pairs) else 0
         cl = index.at_level(np.asarray(camera_grid), lv)
         for s in cams:
             sel = (cl >= 0) & (status == s)
             cams[s] += np.bincount(cl[sel], minlength=n)
+    return cams
+
+
+def stats_table(
+    index: GridIndex,
+    area: np.ndarray,
+    sums: Mapping[str, np.ndarray],
+    blind_count: np.ndarray,
+    cams: Mapping[str, np.ndarray],
+    polygon_area: np.ndarray,
+    targets: Mapping[str, float],
+) -> gpd.GeoDataFrame:
+    """The grid statistics table from the per-grid sums of ``cell_columns`` (every level),
+    blind-spot and camera counts and the grids' own polygon areas (m²)."""
+    g = index.grids
+    n = len(g)
     own = index.cell_grid >= 0
     direct = np.bincount(index.cell_grid[own], weights=area[own], minlength=n)
     out = pd.DataFrame({"code": g["code"].astype(str), "level": index.level})
@@ -237,8 +295,7 @@ def grid_statistics(
     out["blind_spot_area_m2"] = sums["blind_spot_area_m2"]
     out["blind_spot_weight"] = sums["blind_spot_weight"]
     out["area_outside_children_m2"] = np.where(index.has_children, direct, 0.0)
-    metric = crs or cells.crs
-    out["polygon_area_m2"] = g.geometry.to_crs(metric).area.to_numpy()
+    out["polygon_area_m2"] = polygon_area
     out["targets_missed"] = targets_missed(out, targets).to_numpy()
     out["targets_met"] = out["targets_missed"] == ""
     return gpd.GeoDataFrame(out, geometry=g.geometry.values, crs="EPSG:4326")
