@@ -352,23 +352,22 @@ class LiveState:
         st = self.st
         self.cell_cluster()
         o = self._order
-        table = gpd.GeoDataFrame(
-            {
-                "blind_spot": np.arange(1, o.size + 1),
-                "weight": self.c_w[o],
-                "area_m2": self.c_area[o],
-                "cells": self.c_count[o],
-            },
-            geometry=self.c_geom[o] if o.size else gpd.GeoSeries([], crs="EPSG:4326"),
-            crs="EPSG:4326",
-        )
+        geoms = gpd.array.from_shapely(self.c_geom[o], crs="EPSG:4326")
+        cols: dict[str, Any] = {
+            "blind_spot": np.arange(1, o.size + 1),
+            "grid_code": self.c_grid[o],
+            "weight": self.c_w[o],
+            "area_m2": self.c_area[o],
+            "cells": self.c_count[o],
+            "geometry": geoms,
+        }
         for p in NEAR:
             rows = self.near_row[p][o]
             ids = np.full(o.size, None, dtype=object)
             ids[rows >= 0] = self.cam_ids[rows[rows >= 0]]
-            table[f"nearest_{p}"], table[f"nearest_{p}_m"] = ids, self.near_d[p][o]
-        table["nearest_post"], table["nearest_post_m"] = self.post_id[o], self.post_d[o]
-        table.insert(1, "grid_code", self.c_grid[o])
+            cols[f"nearest_{p}"], cols[f"nearest_{p}_m"] = ids, self.near_d[p][o]
+        cols["nearest_post"], cols["nearest_post_m"] = self.post_id[o], self.post_d[o]
+        table = gpd.GeoDataFrame(cols, geometry="geometry", crs="EPSG:4326")
         stats = stats_table(
             st.grid_index,
             st.cells.area_m2,

@@ -38,7 +38,7 @@ import pandas as pd
 from gridcover.coverage._live_state import LiveState
 from gridcover.coverage.analysis import AnalysisResult, _summary, compute_views
 from gridcover.coverage.cover import Coverage, Sectors, cover_pairs
-from gridcover.coverage.whatif import REAIM_FIELDS, Scenario, grid_deltas, summary_deltas
+from gridcover.coverage.whatif import REAIM_FIELDS, Scenario, summary_deltas
 from gridcover.errors import InputError
 
 __all__ = ["LiveResult", "WhatIfSession"]
@@ -78,6 +78,8 @@ class WhatIfSession:
         st = baseline.state
         ids = st.cameras["camera_id"].astype(str).to_numpy()
         self._row = pd.Index(ids)
+        self._pos = {v: i for i, v in enumerate(ids)}
+        self._deltas = _GridDeltas(baseline.grid_stats)
         if self._row.has_duplicates:
             raise InputError(
                 "What-if session: the camera layer repeats camera_id values; give each camera "
@@ -98,7 +100,7 @@ class WhatIfSession:
         )
 
     def _rows(self, ids: tuple[str, ...], what: str) -> np.ndarray:
-        pos = self._row.get_indexer(pd.Index([str(i) for i in ids], dtype=object))
+        pos = np.array([self._pos.get(str(i), -1) for i in ids], dtype=np.int64)
         if (pos < 0).any():
             bad = [i for i, p in zip(ids, pos, strict=True) if p < 0]
             raise InputError(
@@ -181,7 +183,7 @@ class WhatIfSession:
             table,
             stats,
             MappingProxyType(summary),
-            grid_deltas(self.baseline.grid_stats, stats),
+            self._deltas(stats),
             MappingProxyType(summary_deltas(self.baseline.summary, summary)),
             live.counts.copy(),
             live.counts_other.copy(),
@@ -221,3 +223,30 @@ class WhatIfSession:
         return AnalysisResult(
             table, stats, MappingProxyType(summary), st.notes, state, live.cell_cluster()
         )
+
+
+class _GridDeltas:
+    """``whatif.grid_deltas`` against one baseline, its side prepared once (same table)."""
+
+    def __init__(self, base: pd.DataFrame) -> None:
+        b = base.set_index("code")
+        self.num = [
+            c
+            for c in b.columns
+            if c != "level"
+            and pd.api.types.is_numeric_dtype(b[c])
+            and not pd.api.types.is_bool_dtype(b[c])
+        ]
+        self.base = {c: b[c].to_numpy() for c in self.num}
+        self.head = {"code": b.index.to_numpy(), "level": b["level"].to_numpy()}
+        self.met = b["targets_met"].to_numpy()
+
+    def __call__(self, new: pd.DataFrame) -> pd.DataFrame:
+        if not np.array_equal(new["code"].to_numpy(), self.head["code"]):
+            raise InputError("What-if session: the grids changed; start a new session.")
+        cols: dict[str, Any] = dict(self.head)
+        for c in self.num:
+            cols[f"d_{c}"] = new[c].to_numpy() - self.base[c]
+        cols["targets_met_before"] = self.met
+        cols["targets_met_after"] = new["targets_met"].to_numpy()
+        return pd.DataFrame(cols)
