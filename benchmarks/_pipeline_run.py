@@ -24,7 +24,7 @@ import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_coverage import grids_layer, place, roads_layer
-from bench_views import peak_mb
+from bench_views import peak_mb as _maxrss_mb
 
 import gridcover
 from gridcover.coverage.analysis import AnalysisConfig, run_analysis
@@ -51,6 +51,19 @@ def _layers(scale: float, seed: int, lon: float, lat: float):
         {"building_id": [f"b{i}" for i in range(buildings.size)]}, geometry=buildings, crs=crs
     ).to_crs(4326)
     return grids_layer(square, crs), cam_gdf, bld, roads_layer(square, crs, 180.0)
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process in MB: VmHWM (Linux; reset by exec, unlike
+    ru_maxrss, which a child started from a large benchmark process inherits)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return _maxrss_mb()
 
 
 def _pct(times: list[float], q: float) -> float:
@@ -100,9 +113,11 @@ def main() -> None:
     half = args.edits // 2
     try:
         from gridcover.coverage.whatif_session import WhatIfSession
+
+        has_session = True
     except ImportError:  # the previous code: no incremental session
-        WhatIfSession = None  # noqa: N806
-    if WhatIfSession is not None:
+        has_session = False
+    if has_session:
         t = time.perf_counter()
         session = WhatIfSession(res)
         out["session_setup_s"] = time.perf_counter() - t
