@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import geopandas as gpd
 import h3.api.numpy_int as h3n
 import numpy as np
 import shapely
@@ -20,15 +19,13 @@ import shapely
 from gridcover.coverage.analysis import AnalysisResult, _main_grid
 from gridcover.coverage.cover import Coverage, camera_counted
 from gridcover.coverage.gaps import _outline, cluster_cells
-from gridcover.coverage.stats import (
-    LEVELS,
-    camera_counts,
-    cell_columns,
-    stats_table,
-)
+from gridcover.coverage.priority import COMPONENTS
+from gridcover.coverage.stats import LEVELS, camera_counts, cell_columns, stats_columns
 from gridcover.gis.crs import transformer
 
 NEAR = ("camera", "offline_camera")
+# sums of ``stats.cell_columns`` that no camera edit changes (areas and weights of cells)
+_FIXED = frozenset({"area_m2", "open_area_m2", "weight"} | {f"_{k}_area" for k in COMPONENTS})
 
 
 class LiveState:
@@ -121,12 +118,16 @@ class LiveState:
         m = d.min()
         return int(cand[np.flatnonzero(d == m)[0]]), float(m)
 
-    def _recluster(self, flipped: np.ndarray, blind_now: np.ndarray) -> np.ndarray:
+    def _blind(self, at: np.ndarray) -> np.ndarray:
+        """Whether the cells at ``at`` are blind now (priority, no counted camera)."""
+        return np.asarray(self.st.priority.priority[at] & (self.counts[at] <= 0))
+
+    def _recluster(self, flipped: np.ndarray) -> np.ndarray:
         """Re-cluster around the cells whose blind flag flipped; returns the cells whose
         blind spot changed (old or new members of the clusters replaced)."""
         cells, st = self.st.cells, self.st
-        gone = flipped[~blind_now[flipped]]
-        came = flipped[blind_now[flipped]]
+        now = self._blind(flipped)
+        gone, came = flipped[~now], flipped[now]
         touched = set(self.cell_cid[gone][self.cell_cid[gone] >= 0].tolist())
         if came.size:
             ring = np.concatenate([h3n.grid_disk(int(c), 1) for c in cells.h3[came]])
@@ -135,7 +136,7 @@ class LiveState:
             touched |= set(self.cell_cid[pos][self.cell_cid[pos] >= 0].tolist())
         old = [self.c_cells[c] for c in sorted(touched)]
         region = np.unique(np.concatenate([*old, came]).astype(np.int64))
-        region = region[blind_now[region]]
+        region = region[self._blind(region)]
         for c in touched:
             self.c_alive[c] = False
             self.cell_cid[self.c_cells[c]] = -1
@@ -271,10 +272,11 @@ class LiveState:
             np.where(cid >= 0, 1, 0),
         )
         for k, v in cols.items():
-            self.sums[k][gs] = np.bincount(local, weights=v, minlength=gs.size)
+            if k not in _FIXED:
+                self.sums[k][gs] = np.bincount(local, weights=v, minlength=gs.size)
         blind = cid >= 0
-        pairs = np.unique(np.c_[local[blind], cid[blind]], axis=0)
-        self.blind_count[gs] = np.bincount(pairs[:, 0], minlength=gs.size) if len(pairs) else 0
+        key = np.unique(local[blind] * (len(self.c_alive) + 1) + cid[blind])
+        self.blind_count[gs] = np.bincount(key // (len(self.c_alive) + 1), minlength=gs.size)
 
     def hits(self, cam: int) -> np.ndarray:
         got = self.hit_new.get(cam)
@@ -291,30 +293,28 @@ class LiveState:
     ) -> np.ndarray:
         """Apply new covered cells (re-aimed cameras) and new status / counted flags;
         returns the positions of the cells whose counts changed."""
-        n = len(self.counts)
-        before = self.counts > 0
-        delta_on, delta_off = np.zeros(0, np.int64), np.zeros(0, np.int64)
         cams = sorted(set(new_hits) | set(switched.tolist()))
         new_counted = self.counted.copy()
         new_counted[switched] = counted
-        sub_on: list[np.ndarray] = []
-        sub_off: list[np.ndarray] = []
-        add_on: list[np.ndarray] = []
-        add_off: list[np.ndarray] = []
+        at: list[np.ndarray] = [np.zeros(0, np.int64)]
+        step: list[np.ndarray] = [np.zeros(0, np.int64)]  # +1 / -1 counted, +2 / -2 other
         for c in cams:
             old, new = self.hits(c), new_hits.get(c, self.hits(c))
-            (sub_on if self.counted[c] else sub_off).append(old)
-            (add_on if new_counted[c] else add_off).append(new)
-
-        def tally(xs: list[np.ndarray]) -> np.ndarray:
-            at = np.concatenate(xs) if xs else np.zeros(0, np.int64)
-            return np.asarray(np.bincount(at, minlength=n), dtype=np.int64)
-
-        delta_on = tally(add_on) - tally(sub_on)
-        delta_off = tally(add_off) - tally(sub_off)
-        changed = np.flatnonzero((delta_on != 0) | (delta_off != 0))
-        self.counts[changed] += delta_on[changed].astype(self.counts.dtype)
-        self.counts_other[changed] += delta_off[changed].astype(self.counts_other.dtype)
+            at += [old, new]
+            step += [
+                np.full(old.size, -1 if self.counted[c] else -2),
+                np.full(new.size, 1 if new_counted[c] else 2),
+            ]
+        cells, steps = np.concatenate(at).astype(np.int64), np.concatenate(step)
+        touched, inv = np.unique(cells, return_inverse=True)  # a few hundred cells, not all
+        on = np.abs(steps) == 1
+        d_on = np.bincount(inv[on], weights=np.sign(steps[on]), minlength=touched.size)
+        d_off = np.bincount(inv[~on], weights=np.sign(steps[~on]), minlength=touched.size)
+        keep = (d_on != 0) | (d_off != 0)
+        changed = touched[keep]
+        before = self.counts[changed] > 0
+        self.counts[changed] += d_on[keep].astype(self.counts.dtype)
+        self.counts_other[changed] += d_off[keep].astype(self.counts_other.dtype)
         self.hit_new.update(new_hits)
         moved = switched[self.counted[switched] != counted]
         old_status = self.status[switched].copy()
@@ -322,11 +322,10 @@ class LiveState:
         self.status[switched] = status
         self._recount_cameras(switched, old_status, status)
         prio = self.st.priority.priority
-        flipped = changed[(before[changed] != (self.counts[changed] > 0)) & prio[changed]]
+        flipped = changed[(before != (self.counts[changed] > 0)) & prio[changed]]
         regrid = changed
         if flipped.size:
-            blind_now = prio & (self.counts <= 0)
-            regrid = np.union1d(regrid, self._recluster(flipped, blind_now))
+            regrid = np.union1d(regrid, self._recluster(flipped))
         if moved.size:
             self._renear(np.unique(moved))
         if regrid.size:
@@ -347,19 +346,17 @@ class LiveState:
                 if b in self.cams:
                     self.cams[b][g] += 1
 
-    def tables(self) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, Any]:
-        """(blind spots, grid statistics, a state for ``analysis._summary``)."""
-        st = self.st
+    def spot_columns(self) -> dict[str, Any]:
+        """The blind-spot table's columns (rank order; ``geometry``: EPSG:4326 outlines)."""
         self.cell_cluster()
         o = self._order
-        geoms = gpd.array.from_shapely(self.c_geom[o], crs="EPSG:4326")
         cols: dict[str, Any] = {
             "blind_spot": np.arange(1, o.size + 1),
             "grid_code": self.c_grid[o],
             "weight": self.c_w[o],
             "area_m2": self.c_area[o],
             "cells": self.c_count[o],
-            "geometry": geoms,
+            "geometry": self.c_geom[o],
         }
         for p in NEAR:
             rows = self.near_row[p][o]
@@ -367,16 +364,23 @@ class LiveState:
             ids[rows >= 0] = self.cam_ids[rows[rows >= 0]]
             cols[f"nearest_{p}"], cols[f"nearest_{p}_m"] = ids, self.near_d[p][o]
         cols["nearest_post"], cols["nearest_post_m"] = self.post_id[o], self.post_d[o]
-        table = gpd.GeoDataFrame(cols, geometry="geometry", crs="EPSG:4326")
-        stats = stats_table(
+        return cols
+
+    def stat_columns(self) -> dict[str, Any]:
+        """The grid statistics table's columns now (copies: later edits leave them be)."""
+        st = self.st
+        return stats_columns(
             st.grid_index,
             st.cells.area_m2,
-            self.sums,
-            self.blind_count,
-            self.cams,
+            {k: v.copy() for k, v in self.sums.items()},
+            self.blind_count.copy(),
+            {k: v.copy() for k, v in self.cams.items()},
             self.polygon_area,
             st.weights.targets,
         )
+
+    def light_state(self) -> Any:
+        """The baseline state with today's counts and statuses (for ``analysis._summary``)."""
         cov = Coverage(
             len(self.counts),
             np.zeros(0, np.int64),
@@ -385,10 +389,7 @@ class LiveState:
             self.counts,
             self.counts_other,
         )
-        light = dataclasses.replace(
-            st, cameras=gpd.GeoDataFrame({"status": self.status}), coverage=cov
-        )
-        return table, stats, light
+        return dataclasses.replace(self.st, coverage=cov)
 
     def pairs(self) -> tuple[np.ndarray, np.ndarray]:
         """Every (cell, camera) covering pair now (cell positions, camera rows)."""

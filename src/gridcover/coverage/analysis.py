@@ -396,13 +396,23 @@ def _views_table(state: AnalysisState) -> gpd.GeoDataFrame:
 
 
 def _summary(
-    state: AnalysisState, stats: gpd.GeoDataFrame, spots: gpd.GeoDataFrame
+    state: AnalysisState,
+    stats: pd.DataFrame,
+    spots: pd.DataFrame,
+    status: np.ndarray | None = None,
 ) -> dict[str, Any]:
+    """The run's figures; ``stats`` needs ``targets_met``, ``spots`` ``area_m2`` and
+    ``weight``; ``status``: per camera as text (default: the cameras' status column)."""
     cells, cov, prio = state.cells, state.coverage, state.priority
     a = cells.area_m2
     open_ = ~prio.in_building
-    status = state.cameras.get("status", pd.Series(["unknown"] * len(state.cameras)))
-    status = status.astype(str).to_numpy()
+    covered = cov.covered
+    if status is None:
+        has = "status" in state.cameras.columns
+        status = state.cameras["status"].astype(str).to_numpy() if has else None
+    n_cams = len(state.cameras) if status is None else len(status)
+    online = 0 if status is None else int((status == "online").sum())
+    offline = 0 if status is None else int((status == "offline").sum())
 
     def pct(num: float, den: float) -> float:
         return float(100.0 * num / den) if den > 0 else float("nan")
@@ -412,16 +422,16 @@ def _summary(
         "metric_crs": state.crs.to_string(),
         "cells": len(cells),
         "area_m2": float(a.sum()),
-        "covered_m2": float(a[cov.covered].sum()),
-        "covered_pct": pct(a[cov.covered].sum(), a.sum()),
+        "covered_m2": float(a[covered].sum()),
+        "covered_pct": pct(a[covered].sum(), a.sum()),
         "open_area_m2": float(a[open_].sum()),
-        "open_covered_pct": pct(a[open_ & cov.covered].sum(), a[open_].sum()),
+        "open_covered_pct": pct(a[open_ & covered].sum(), a[open_].sum()),
         "priority_cells": int(prio.priority.sum()),
-        "priority_weighted_pct": pct(prio.weight[cov.covered].sum(), prio.weight.sum()),
-        "cameras": len(state.cameras),
-        "cameras_online": int((status == "online").sum()),
-        "cameras_offline": int((status == "offline").sum()),
-        "cameras_unknown": int((~np.isin(status, ["online", "offline"])).sum()),
+        "priority_weighted_pct": pct(prio.weight[covered].sum(), prio.weight.sum()),
+        "cameras": n_cams,
+        "cameras_online": online,
+        "cameras_offline": offline,
+        "cameras_unknown": n_cams - online - offline,
         "cameras_counted": int(cov.counted.sum()),
         "cameras_outside_grids": int((state.camera_grid < 0).sum()),
         "blind_spots": len(spots),

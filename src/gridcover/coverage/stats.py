@@ -34,6 +34,7 @@ __all__ = [
     "grid_statistics",
     "index_grids",
     "locate_points",
+    "stats_columns",
     "stats_table",
     "targets_missed",
 ]
@@ -272,6 +273,21 @@ def stats_table(
 ) -> gpd.GeoDataFrame:
     """The grid statistics table from the per-grid sums of ``cell_columns`` (every level),
     blind-spot and camera counts and the grids' own polygon areas (m²)."""
+    out = stats_columns(index, area, sums, blind_count, cams, polygon_area, targets)
+    # one constructor call (column-by-column inserts cost more than the sums themselves)
+    return gpd.GeoDataFrame(out, geometry=index.grids.geometry.values, crs="EPSG:4326")
+
+
+def stats_columns(
+    index: GridIndex,
+    area: np.ndarray,
+    sums: Mapping[str, np.ndarray],
+    blind_count: np.ndarray,
+    cams: Mapping[str, np.ndarray],
+    polygon_area: np.ndarray,
+    targets: Mapping[str, float],
+) -> dict[str, Any]:
+    """The columns of ``stats_table`` (without geometry), as arrays in table order."""
     g = index.grids
     n = len(g)
     own = index.cell_grid >= 0
@@ -305,5 +321,4 @@ def stats_table(
     out["polygon_area_m2"] = polygon_area
     out["targets_missed"] = _missed(out, n, targets)
     out["targets_met"] = out["targets_missed"] == ""
-    # one constructor call (column-by-column inserts cost more than the sums themselves)
-    return gpd.GeoDataFrame(out, geometry=g.geometry.values, crs="EPSG:4326")
+    return out

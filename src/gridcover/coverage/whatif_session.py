@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -46,24 +47,43 @@ __all__ = ["LiveResult", "WhatIfSession"]
 
 @dataclass(frozen=True, eq=False)
 class LiveResult:
-    """The tables after an edit (EPSG:4326), as a full run of ``scenario`` gives them.
+    """The figures after an edit, as a full run of ``scenario`` gives them.
 
+    ``summary`` / ``summary_deltas``: overall figures and their change from the baseline;
     ``counts`` / ``counts_other`` / ``cell_cluster``: per cell, counted and other cameras
     and the blind-spot id (0 = none); ``cells_changed``: positions of the cells whose
     counts changed in this edit; ``views_recomputed``: cameras whose view was recomputed.
+    The tables (``blind_spots``, ``grid_stats``, ``grid_deltas``; EPSG:4326) are built on
+    first use from columns kept with the result.
     """
 
     scenario: Scenario
-    blind_spots: gpd.GeoDataFrame
-    grid_stats: gpd.GeoDataFrame
     summary: Mapping[str, Any]
-    grid_deltas: pd.DataFrame
     summary_deltas: Mapping[str, float]
     counts: np.ndarray
     counts_other: np.ndarray
     cell_cluster: np.ndarray
     cells_changed: np.ndarray
     views_recomputed: int
+    _spots: Mapping[str, Any] = field(repr=False)
+    _stats: Mapping[str, Any] = field(repr=False)
+    _grids: gpd.GeoSeries = field(repr=False)
+    _deltas: _GridDeltas = field(repr=False)
+
+    @cached_property
+    def blind_spots(self) -> gpd.GeoDataFrame:
+        cols = dict(self._spots)
+        cols["geometry"] = gpd.array.from_shapely(cols["geometry"], crs="EPSG:4326")
+        return gpd.GeoDataFrame(cols, geometry="geometry", crs="EPSG:4326")
+
+    @cached_property
+    def grid_stats(self) -> gpd.GeoDataFrame:
+        return gpd.GeoDataFrame(dict(self._stats), geometry=self._grids.values, crs="EPSG:4326")
+
+    @cached_property
+    def grid_deltas(self) -> pd.DataFrame:
+        """``whatif.grid_deltas`` of the baseline's and this edit's grid statistics."""
+        return self._deltas(self._stats)
 
 
 class WhatIfSession:
@@ -176,20 +196,26 @@ class WhatIfSession:
         status[disabled] = "offline"
         counted = live.base_counted[switched] & ~disabled
         changed = live.update_cameras(new_hits, switched, status, counted)
-        table, stats, summary_state = live.tables()
-        summary = _summary(summary_state, stats, table)
+        spots, stats = live.spot_columns(), live.stat_columns()
+        summary = _summary(
+            live.light_state(),
+            pd.DataFrame({"targets_met": stats["targets_met"]}),
+            pd.DataFrame({"area_m2": spots["area_m2"], "weight": spots["weight"]}),
+            status=live.status,
+        )
         return LiveResult(
             self.scenario,
-            table,
-            stats,
             MappingProxyType(summary),
-            self._deltas(stats),
             MappingProxyType(summary_deltas(self.baseline.summary, summary)),
             live.counts.copy(),
             live.counts_other.copy(),
             live.cell_cluster(),
             changed,
             int(aimed.size),
+            spots,
+            stats,
+            st.grid_index.grids.geometry,
+            self._deltas,
         )
 
     def full_result(self) -> AnalysisResult:
@@ -218,10 +244,11 @@ class WhatIfSession:
         state = dataclasses.replace(
             st, cameras=cams, views=views, views_lonlat=lonlat, coverage=coverage
         )
-        table, stats, _ = live.tables()
+        last = self._apply(np.empty(0, np.int64), np.empty(0, np.int64))
+        table, stats = last.blind_spots, last.grid_stats
         summary = _summary(state, stats, table)
         return AnalysisResult(
-            table, stats, MappingProxyType(summary), st.notes, state, live.cell_cluster()
+            table, stats, MappingProxyType(summary), st.notes, state, last.cell_cluster
         )
 
 
@@ -241,12 +268,12 @@ class _GridDeltas:
         self.head = {"code": b.index.to_numpy(), "level": b["level"].to_numpy()}
         self.met = b["targets_met"].to_numpy()
 
-    def __call__(self, new: pd.DataFrame) -> pd.DataFrame:
-        if not np.array_equal(new["code"].to_numpy(), self.head["code"]):
+    def __call__(self, new: Mapping[str, Any]) -> pd.DataFrame:
+        if not np.array_equal(np.asarray(new["code"]), self.head["code"]):
             raise InputError("What-if session: the grids changed; start a new session.")
         cols: dict[str, Any] = dict(self.head)
         for c in self.num:
-            cols[f"d_{c}"] = new[c].to_numpy() - self.base[c]
+            cols[f"d_{c}"] = np.asarray(new[c]) - self.base[c]
         cols["targets_met_before"] = self.met
-        cols["targets_met_after"] = new["targets_met"].to_numpy()
+        cols["targets_met_after"] = np.asarray(new["targets_met"])
         return pd.DataFrame(cols)
