@@ -1,4 +1,7 @@
-"""House rules that are cheap to check: the pure core never imports the web layer."""
+"""House rules that are cheap to check on the import graph (deferred imports inside functions
+included): the pure core never imports the web layer or the commands; storage, keys, audit and
+jobs import no web framework; no import cycles between modules; module names are unique
+across packages unless they name the same concept."""
 
 from __future__ import annotations
 
@@ -10,7 +13,8 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "gridcover"
-WEB = ("fastapi", "starlette", "uvicorn", "gridcover.api")
+WEB = ("fastapi", "starlette", "uvicorn", "gridcover.api", "gridcover.commands")
+FRAMEWORK = ("fastapi", "starlette", "uvicorn")
 
 
 def _core_files() -> list[Path]:
@@ -81,3 +85,99 @@ def test_importing_core_does_not_load_fastapi() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def _module_name(path: Path) -> str:
+    parts = ["gridcover", *path.relative_to(SRC).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _runtime_imports(path: Path, modules: set[str], text: str | None = None) -> set[str]:
+    """The gridcover modules a file imports at run time, deferred imports inside functions
+    included and ``if TYPE_CHECKING:`` blocks excluded. ``from pkg import sub`` is an edge to
+    the module ``pkg.sub`` when that is a module, else to ``pkg``; any other name resolves to
+    its longest module prefix (``gridcover.coverage.cells.Cells`` -> its module)."""
+    package = ["gridcover", *path.relative_to(SRC).parent.parts]
+    tree = ast.parse(path.read_text(encoding="utf-8") if text is None else text)
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+
+    def resolve(name: str) -> str | None:
+        parts = name.split(".")
+        while parts and ".".join(parts) not in modules:
+            parts.pop()
+        return ".".join(parts) or None
+
+    out: set[str | None] = set()
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            out.update(resolve(a.name) for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            for a in node.names:
+                sub = f"{module}.{a.name}"
+                out.add(sub if sub in modules else resolve(module))
+    return {m for m in out if m is not None and m.startswith("gridcover")}
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the gridcover modules it imports at run time (see ``_runtime_imports``)."""
+    files = {_module_name(p): p for p in SRC.rglob("*.py")}
+    return {m: _runtime_imports(p, set(files)) - {m} for m, p in files.items()}
+
+
+@pytest.mark.parametrize("part", ["api/store", "api/jobs"])
+def test_storage_and_jobs_import_no_web_framework(part: str) -> None:
+    for path in sorted(SRC.joinpath(part).rglob("*.py")):
+        for name in _imported_names(path):
+            top = name.split(".")[0]
+            assert top not in FRAMEWORK, f"{path.relative_to(SRC)} imports {name}"
+
+
+def test_no_import_cycles() -> None:
+    import networkx as nx
+
+    graph = nx.DiGraph([(a, b) for a, targets in _import_graph().items() for b in targets])
+    cycles = [sorted(c) for c in nx.strongly_connected_components(graph) if len(c) > 1]
+    assert cycles == [], f"import cycles: {cycles}"
+
+
+def test_cycle_finder_can_fail() -> None:
+    """The graph sees a cycle closed by an import inside a function, and ignores imports
+    only a type checker runs."""
+    mods = {"gridcover.gis", "gridcover.gis.a", "gridcover.gis.b"}
+    a = _runtime_imports(SRC / "gis" / "a.py", mods, "def f():\n    from gridcover.gis import b\n")
+    b = _runtime_imports(SRC / "gis" / "b.py", mods, "from gridcover.gis.a import f\n")
+    typed = _runtime_imports(
+        SRC / "gis" / "b.py",
+        mods,
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from gridcover.gis.a import f\n",
+    )
+    assert a == {"gridcover.gis.b"} and b == {"gridcover.gis.a"} and typed == set()
+
+
+# Module names that appear in more than one package because they are the same concept.
+SAME_CONCEPT = {
+    "__init__": "package faces",
+    "__main__": "entry point",
+    "store": "a storage backend's Store class (gpkg/, postgis/)",
+    "sql": "a storage backend's SQL (gpkg/, postgis/)",
+    "plan": "the core's plan of a job (patrol/, siting/) or of a distributed run",
+    "audit": "the audit log (api/store/audit.py) and its command (commands/audit.py)",
+    "keys": "API keys (api/store/keys.py) and their command (commands/keys.py)",
+    "check": "the grid check (gis/qa/check.py) and its command (commands/check.py)",
+    "errors": "the error types (errors.py) and their HTTP mapping (api/errors.py)",
+}
+
+
+def test_module_names_are_unique_across_packages() -> None:
+    seen: dict[str, list[str]] = {}
+    for path in SRC.rglob("*.py"):
+        seen.setdefault(path.stem, []).append(str(path.parent.relative_to(SRC)))
+    shared = {k: sorted(v) for k, v in seen.items() if len(v) > 1 and k not in SAME_CONCEPT}
+    assert shared == {}, f"module names used in several packages: {shared}"

@@ -32,11 +32,11 @@ from gridcover.coverage.distributed.client import (
     DistributedResult,
     connect,
     parse_dask_spec,
-    read_parts,
     run_distributed,
 )
 from gridcover.coverage.distributed.plan import h3_parent, partition_cells, plan_partitions
 from gridcover.errors import InputError
+from gridcover.gis.analysis_folder import read_analysis_dir, read_parts
 from sample_analysis import sample_layers, sample_result
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -293,6 +293,22 @@ def test_cli_dask_option(tmp_path: Path) -> None:
     ref = sample_result(12).grid_stats
     np.testing.assert_allclose(stats["covered_m2"], ref["covered_m2"], rtol=1e-9)
     assert len(list((out / "cells").glob("*.parquet"))) > 1
+
+    # the map and the report read the partitioned cells and views, not only the small tables
+    html = tmp_path / "map.html"
+    from gridcover.cli import main
+
+    assert main(["map", str(out), "--lang", "en", "--out", str(html)]) == 0
+    page = html.read_text(encoding="utf-8")
+    n_cells = sum(len(gpd.read_parquet(f)) for f in (out / "cells").glob("*.parquet"))
+    tables = read_analysis_dir(out)
+    assert len(tables.layers["cells"]) == n_cells == len(ref_cells := sample_result(12).cells)
+    assert len(tables.layers["views"]) == len(sample_result(12).views)
+    assert sorted(tables.layers["cells"]["h3"]) == sorted(ref_cells["h3"])
+    for label in ("Coverage cells", "Camera views"):
+        assert label in page, label
+    small = read_analysis_dir(out, max_part_rows=10)
+    assert small.layers["cells"] is None and any("cells/ holds" in n for n in small.notes)
 
 
 def test_without_buildings_roads_or_sites_equals_single(client, tmp_path) -> None:

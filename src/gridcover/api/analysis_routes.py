@@ -25,6 +25,8 @@ from gridcover.api.jobs.patrol_siting import run_patrol, run_siting
 from gridcover.api.openapi import responses_for
 from gridcover.api.params import plain_params
 from gridcover.api.store import Store
+from gridcover.coverage.patrol.plan import PatrolConfig
+from gridcover.coverage.siting.plan import SitingConfig
 from gridcover.errors import InputError
 from gridcover.settings import Settings
 
@@ -57,12 +59,19 @@ class GridCheckParams(_Strict):
     ignore_below_m2: float = Field(0.01, ge=0)
 
 
+# Defaults come from the core's job configs: the CLI and the API share them.
+_PATROL = PatrolConfig()
+_SITING = SitingConfig()
+
+
 class PatrolParams(_Strict):
     """Patrol zones: cell size, travel mode, balance target, area and boundary grid levels."""
 
-    res: int = Field(10, ge=9, le=13)
-    mode: Literal["walk", "bike", "car"] = "car"
-    target_ratio: float = Field(1.15, ge=1.0, le=3.0, description="max/min workload wanted")
+    res: int = Field(_PATROL.res, ge=9, le=13)
+    mode: Literal["walk", "bike", "car"] = _PATROL.mode  # type: ignore[assignment]
+    target_ratio: float = Field(
+        _PATROL.target_ratio, ge=1.0, le=3.0, description="max/min workload wanted"
+    )
     area_level: int | None = Field(None, ge=1, le=3, description="grid level of the area")
     boundary_level: int | None = Field(None, ge=1, le=3, description="zones stay inside these")
     use_roads: bool = True
@@ -72,15 +81,19 @@ class PatrolParams(_Strict):
 class SitingParams(_Strict):
     """Camera siting: how many new cameras, candidate sites, solver."""
 
-    k: int = Field(10, ge=1, le=500, description="new cameras to choose")
-    res: int = Field(11, ge=9, le=13)
-    method: Literal["auto", "greedy", "exact"] = "auto"
-    time_limit: float = Field(60.0, gt=0, le=600, description="seconds for the exact solver")
-    intersections: bool = True
+    k: int = Field(_SITING.k, ge=1, le=500, description="new cameras to choose")
+    res: int = Field(_SITING.res, ge=9, le=13)
+    method: Literal["auto", "greedy", "exact"] = _SITING.method  # type: ignore[assignment]
+    time_limit: float = Field(
+        _SITING.time_limit, gt=0, le=600, description="seconds for the exact solver"
+    )
+    intersections: bool = _SITING.intersections
     every_m: float | None = Field(None, ge=5, le=5000, description="sites along roads")
-    azimuths: int = Field(8, ge=1, le=36)
-    dome: bool = False
-    backup: int = Field(1, ge=1, le=3, description="coverage level wanted at key sites")
+    azimuths: int = Field(_SITING.azimuths, ge=1, le=36)
+    dome: bool = _SITING.dome
+    backup: int = Field(
+        _SITING.backup, ge=1, le=3, description="coverage level wanted at key sites"
+    )
 
 
 class AddedCamera(_Strict):

@@ -88,24 +88,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_dask_arguments(parser)
 
 
-def sample_dir() -> Path | None:
-    """The bundled sample folder (package data or the source checkout), if present."""
-    here = Path(__file__).resolve()
-    for candidate in (
-        here.parents[1] / "data" / "sample_geodata",
-        here.parents[3] / "sample_geodata",
-    ):
-        if candidate.is_dir() and (candidate / "grids.geojson").is_file():
-            return candidate
-    return None
-
-
 def _layer_paths(args: argparse.Namespace) -> dict[str, Path]:
     from gridcover.errors import InputError
 
     paths: dict[str, Path] = {}
     if args.sample:
-        folder = sample_dir()
+        from gridcover.sample import bundled_sample_dir
+
+        folder = bundled_sample_dir()
         if folder is None:
             raise InputError(
                 "The bundled sample was not found (sample_geodata/); pass --grids and --cameras."

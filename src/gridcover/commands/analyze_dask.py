@@ -16,15 +16,12 @@ the analyze parser; ``run_cli(args, layers, config, read_notes)`` runs
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the heavy imports wait for a --dask run: the parser stays fast
-    import geopandas as gpd
-
     from gridcover.coverage.analysis import AnalysisConfig
     from gridcover.coverage.distributed.client import DistributedResult
     from gridcover.coverage.weights import Weights
@@ -53,16 +50,6 @@ def add_dask_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SIZE",
         help="memory limit per local worker, e.g. 4GB (local clusters only)",
     )
-
-
-def _geojson_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    out = gdf.copy()
-    for col in out.columns:
-        if col != out.geometry.name and (
-            out[col].dtype == object or str(out[col].dtype).startswith("string")
-        ):
-            out[col] = out[col].astype(object).where(out[col].notna(), None)
-    return out
 
 
 def distributed_report(result: DistributedResult, weights: Weights) -> str:
@@ -95,38 +82,22 @@ def distributed_report(result: DistributedResult, weights: Weights) -> str:
 def write_distributed(
     result: DistributedResult, out_dir: str | Path, weights: Weights | None = None
 ) -> list[Path]:
-    """Write the small tables of ``result`` next to its partitioned cells and views."""
-    import pandas as pd
-
+    """Write the small tables of ``result`` next to its partitioned cells and views, with the
+    names of :mod:`gridcover.gis.analysis_folder`."""
     from gridcover.coverage.weights import load_weights
+    from gridcover.gis import analysis_folder as folder
 
     out = Path(out_dir)
     written: list[Path] = [result.cells_dir, result.views_dir]
     for name in ("blind_spots", "grid_stats"):
-        gdf = getattr(result, name)
-        p = out / f"{name}.geojson"
-        p.unlink(missing_ok=True)
-        _geojson_ready(gdf).to_file(p, driver="GeoJSON", engine="pyogrio")
-        q = out / f"{name}.parquet"
-        gdf.to_parquet(q, index=False)
-        written += [p, q]
-    p = out / "grid_stats.csv"
-    pd.DataFrame(result.grid_stats.drop(columns="geometry")).to_csv(p, index=False)
-    written.append(p)
-    p = out / "summary.csv"
-    with p.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["key", "value"])
-        for k, v in result.summary.items():
-            w.writerow([k, v])
-    written.append(p)
-    p = out / "partitions.csv"
-    result.partitions.to_csv(p, index=False)
-    written.append(p)
-    p = out / "report.txt"
-    p.write_text(distributed_report(result, weights or load_weights()), encoding="utf-8")
-    written.append(p)
-    return written
+        written += folder.write_table(getattr(result, name), out, name)
+    folder.write_grid_stats_csv(result.grid_stats, out / folder.GRID_STATS_CSV)
+    folder.write_summary(result.summary, out / folder.SUMMARY)
+    result.partitions.to_csv(out / folder.PARTITIONS, index=False)
+    report = out / folder.REPORT
+    report.write_text(distributed_report(result, weights or load_weights()), encoding="utf-8")
+    names = (folder.GRID_STATS_CSV, folder.SUMMARY, folder.PARTITIONS, folder.REPORT)
+    return written + [out / n for n in names]
 
 
 def run_cli(
@@ -139,8 +110,8 @@ def run_cli(
     from tqdm import tqdm
 
     from gridcover.coverage.distributed.client import connect, run_distributed
-    from gridcover.coverage.output import staged_output
     from gridcover.coverage.weights import load_weights
+    from gridcover.gis.analysis_folder import REPORT, staged_output
 
     quiet = getattr(args, "no_progress", False) or not sys.stderr.isatty()
     bar = tqdm(total=4, desc="distributed analysis", unit="step", disable=quiet)
@@ -169,7 +140,7 @@ def run_cli(
         report = distributed_report(result, weights)
         if read_notes:
             report += "Reading notes:\n" + "".join(f"  - {n}\n" for n in read_notes)
-            (stage / "report.txt").write_text(report, encoding="utf-8")
+            (stage / REPORT).write_text(report, encoding="utf-8")
     print(report)
     print(f"gridcover: wrote {len(written)} files and folders to {args.out}")
     return 0

@@ -39,8 +39,8 @@ def _step(title: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from gridcover.cli import main
-    from gridcover.commands.analyze import sample_dir
     from gridcover.errors import InputError
+    from gridcover.sample import bundled_sample_dir as sample_dir
 
     folder = sample_dir()
     if folder is None:

@@ -62,11 +62,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def gather_layers(args: argparse.Namespace) -> dict[str, object]:
     """Layers from the analysis folder, overridden by the files given; grid QA on request."""
     from gridcover.errors import InputError
-    from gridcover.gis.maps.inputs import read_analysis_dir, read_table
+    from gridcover.gis.analysis_folder import read_analysis_dir, read_table
 
     layers: dict[str, object] = {}
     if args.analysis is not None:
-        layers.update(read_analysis_dir(args.analysis).layers)
+        tables = read_analysis_dir(args.analysis)
+        layers.update(tables.layers)
+        for note in tables.notes:
+            print(f"gridcover: note: {note}")
     for name in LAYER_OPTIONS:
         path = getattr(args, name, None)
         if path is not None:

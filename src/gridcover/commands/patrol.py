@@ -7,10 +7,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from gridcover.coverage.cells import cells_for_area
-from gridcover.coverage.patrol.zones import patrol_zones
-from gridcover.coverage.priority import priority_from_layers
-from gridcover.coverage.reach import post_reach
+from gridcover.coverage.patrol.plan import DEFAULT_PATROL_RES, PatrolConfig, plan_patrol
 from gridcover.errors import InputError
 from gridcover.gis import read_layer
 
@@ -47,7 +44,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("area", help="polygons of the area to cover (all features are joined)")
     parser.add_argument("posts", help="police posts (points, read as kind 'posts')")
     parser.add_argument("--area-level", type=int, metavar="N", help="only grids of this level")
-    parser.add_argument("--res", type=int, default=10, help="H3 resolution 9-13 (default 10)")
+    parser.add_argument(
+        "--res",
+        type=int,
+        default=DEFAULT_PATROL_RES,
+        help=f"H3 resolution 9-13 (default {DEFAULT_PATROL_RES})",
+    )
     parser.add_argument("--roads", help="street lines: travel along streets, road length")
     parser.add_argument("--boundary", help="polygons zones must not cross (e.g. districts)")
     parser.add_argument("--boundary-field", metavar="F", help="region key column (default code)")
@@ -119,66 +121,40 @@ def _read_locked(path: str) -> gpd.GeoDataFrame:
 
 def run(args: argparse.Namespace) -> int:
     area = _read_polygons(args.area, args.area_level)
-    posts = read_layer(args.posts, "posts")
-    roads = read_layer(args.roads, "roads") if args.roads else None
-    cells = cells_for_area(area, args.res)
-    priority = None
-    if args.roads or args.sites or args.buildings:
-        priority = priority_from_layers(
-            cells,
-            roads=roads,
-            sites=read_layer(args.sites, "sites") if args.sites else None,
-            buildings=read_layer(args.buildings, "buildings") if args.buildings else None,
-        ).weight
-    plan = patrol_zones(
-        area,
-        posts,
-        cells=cells,
-        roads=roads,
-        boundary=_read_polygons(args.boundary) if args.boundary else None,
-        boundary_field=args.boundary_field,
-        priority=priority,
-        incidents=read_layer(args.incidents, "incidents") if args.incidents else None,
-        locked=_read_locked(args.locked) if args.locked else None,
-        weights=parse_weights(args.weights),
+    config = PatrolConfig(
+        res=args.res,
         mode=args.mode,
         target_ratio=args.target,
+        weights=parse_weights(args.weights),
         exclaves=args.exclaves,
-    )
-    lines = [plan.report(), plan.zone_lines()]
-    grids = _read_polygons(args.grids) if args.grids else area
-    reach = post_reach(
-        cells,
-        posts,
-        roads=roads,
-        grids=grids,
+        boundary_field=args.boundary_field,
         day_radius_m=args.day_radius,
         night_minutes=args.night_minutes,
-        mode=args.mode,
     )
-    sh, per = reach.share, reach.grids
-    lines.append(
-        f"Patrol target: {sh['day']:.1%} of the area within {args.day_radius:g} m of a post "
-        f"(straight line), {sh['night']:.1%} within {args.night_minutes:g} min by {args.mode}, "
-        f"{sh['both']:.1%} both."
+    run_ = plan_patrol(
+        area,
+        read_layer(args.posts, "posts"),
+        config,
+        roads=read_layer(args.roads, "roads") if args.roads else None,
+        sites=read_layer(args.sites, "sites") if args.sites else None,
+        buildings=read_layer(args.buildings, "buildings") if args.buildings else None,
+        incidents=read_layer(args.incidents, "incidents") if args.incidents else None,
+        boundary=_read_polygons(args.boundary) if args.boundary else None,
+        locked=_read_locked(args.locked) if args.locked else None,
+        grids=_read_polygons(args.grids) if args.grids else None,
     )
-    if per is not None:
-        for lv, g in per.groupby("level", sort=True):
-            small = int(g["point_sample"].sum())
-            lines.append(
-                f"  level-{lv} grids meeting both: {int(g['meets_target'].sum())} of {len(g)}"
-                + (f" ({small} smaller than a cell, judged at a point inside)" if small else "")
-            )
-    text = "\n".join(lines)
+    text = run_.report()
     print(text)
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(text + "\n", encoding="utf-8")
         print(f"Wrote the report to {args.report}.")
+    per = run_.reach.grids if run_.reach is not None else None
     if args.target_out and per is not None:
         args.target_out.parent.mkdir(parents=True, exist_ok=True)
         per.to_csv(args.target_out, index=False, encoding="utf-8-sig")
         print(f"Wrote the target per grid to {args.target_out}.")
+    plan = run_.plan
     write(plan.zones, args.out)
     print(f"Wrote {len(plan.zones)} zone(s) to {args.out}.")
     if args.cells_out:

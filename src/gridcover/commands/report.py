@@ -38,10 +38,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from gridcover.errors import InputError
-    from gridcover.gis.maps.inputs import read_analysis_dir, read_table
+    from gridcover.gis.analysis_folder import read_analysis_dir, read_table
     from gridcover.gis.reports import write_report
 
     tables = read_analysis_dir(args.analysis)
+    for note in tables.notes:
+        print(f"gridcover: note: {note}")
     grid_stats = tables.get("grids")
     if grid_stats is None:
         raise InputError(

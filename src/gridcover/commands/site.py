@@ -5,14 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import geopandas as gpd
-
 from gridcover.commands.patrol import write
-from gridcover.coverage.cells import cells_for_area
-from gridcover.coverage.priority import priority_from_layers
-from gridcover.coverage.siting.cameras import SitingResult, key_site_levels, site_cameras
-from gridcover.coverage.siting.candidates import camera_candidates, candidate_sites
-from gridcover.coverage.siting.posts import site_posts
+from gridcover.coverage.cells import DEFAULT_RES
+from gridcover.coverage.siting.plan import SitingConfig, plan_siting
 from gridcover.gis import read_layer
 
 NAME = "site"
@@ -45,10 +40,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("what", choices=("cameras", "posts"), help="what to site")
     parser.add_argument("area", help="polygons of the area (all features are joined)")
     parser.add_argument("-k", type=int, required=True, help="how many new sites")
-    parser.add_argument("--res", type=int, default=12, help="H3 resolution 9-13 (default 12)")
+    parser.add_argument(
+        "--res", type=int, default=DEFAULT_RES, help=f"H3 resolution 9-13 (default {DEFAULT_RES})"
+    )
     parser.add_argument("--roads", help="street lines: candidates and priority")
     parser.add_argument("--buildings", help="buildings: occlusion and priority")
     parser.add_argument("--sites", help="key sites: priority (and --backup)")
+    parser.add_argument("--incidents", help="incident counts: priority (as in analyze)")
     parser.add_argument("--cameras", help="existing cameras (kept)")
     parser.add_argument("--posts", help="existing posts (kept)")
     parser.add_argument("--candidates", help="candidate site points (a user layer)")
@@ -68,85 +66,40 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=run)
 
 
-def report(res: SitingResult, what: str, rule: str, k: int) -> str:
-    """Objective, bound, gap and the ranking, for people."""
-    lines = [
-        f"{what}: chose {res.chosen.size} of K={k} among {res.n_candidates} candidates "
-        f"({rule}); {res.n_cells} cells, {res.n_rows} distinct demand rows after merging.",
-        f"Weight newly covered: {res.objective:.3f}; proven upper bound {res.upper_bound:.3f} "
-        f"({res.bound_source}); gap {res.gap:.2%}; method {res.method}"
-        + (f", greedy {res.greedy_objective:.3f}" if res.method == "exact" else ""),
-        "Time: " + ", ".join(f"{k} {v:.3f} s" for k, v in res.seconds.items()),
-    ]
-    lines += [f"Note: {n}" for n in res.notes]
-    return "\n".join(lines)
-
-
 def run(args: argparse.Namespace) -> int:
-    area = read_layer(args.area, "grids", duplicates="keep")
-    roads = read_layer(args.roads, "roads") if args.roads else None
-    buildings = read_layer(args.buildings, "buildings") if args.buildings else None
-    sites = read_layer(args.sites, "sites") if args.sites else None
-    cells = cells_for_area(area, args.res)
-    prio = priority_from_layers(cells, roads=roads, sites=sites, buildings=buildings)
-    layer = read_layer(args.candidates, args.what) if args.candidates else None
-    outline = area.geometry.union_all()
-    points = candidate_sites(
-        roads if (not args.no_intersections or args.every) else None,
+    config = SitingConfig(
+        k=args.k,
+        what=args.what,
+        res=args.res,
+        method=args.method,
+        time_limit=args.time_limit,
         intersections=not args.no_intersections,
         every_m=args.every,
-        layer=layer,
-        area=outline,
+        azimuths=args.azimuths,
+        dome=args.dome,
+        backup=args.backup,
+        radius_m=args.radius,
+        minutes=args.minutes,
+        mode=args.mode,
     )
-    levels = None
-    if sites is not None and args.backup > 1:
-        levels = key_site_levels(cells, sites, args.backup)
-    opts = {"method": args.method, "time_limit": args.time_limit}
-    if args.what == "cameras":
-        cand = camera_candidates(points, azimuths=args.azimuths, dome=args.dome)
-        existing = read_layer(args.cameras, "cameras") if args.cameras else None
-        out = site_cameras(
-            cells,
-            prio.weight,
-            cand,
-            args.k,
-            existing=existing,
-            buildings=buildings,
-            levels=levels,
-            **opts,
-        )
-        text = report(out.result, "Cameras", f"{len(points)} sites x orientations", args.k)
-        chosen: gpd.GeoDataFrame = out.chosen
-        if args.views_out:
-            write(out.views, args.views_out)
-    else:
-        existing = read_layer(args.posts, "posts") if args.posts else None
-        pout = site_posts(
-            cells,
-            prio.weight,
-            points,
-            args.k,
-            existing=existing,
-            radius_m=args.radius,
-            minutes=args.minutes,
-            roads=roads,
-            mode=args.mode,
-            levels=levels,
-            **opts,
-        )
-        text = report(pout.result, "Posts", pout.rule, args.k)
-        chosen = pout.chosen
-    cols = [
-        c
-        for c in ("rank", "camera_id", "site_id", "azimuth_deg", "marginal_gain", "removal_loss")
-        if c in chosen.columns
-    ]
-    text += "\n" + chosen[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}")
+    layers = {
+        kind: read_layer(getattr(args, kind), kind) if getattr(args, kind) else None
+        for kind in ("roads", "buildings", "sites", "incidents", "cameras", "posts")
+    }
+    run_ = plan_siting(
+        read_layer(args.area, "grids", duplicates="keep"),
+        config,
+        candidates=read_layer(args.candidates, args.what) if args.candidates else None,
+        **layers,
+    )
+    text = run_.report()
     print(text)
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(text + "\n", encoding="utf-8")
         print(f"Wrote the report to {args.report}.")
-    write(chosen, args.out)
-    print(f"Wrote {len(chosen)} site(s) to {args.out}.")
+    if args.views_out and run_.views is not None:
+        write(run_.views, args.views_out)
+    write(run_.chosen, args.out)
+    print(f"Wrote {len(run_.chosen)} site(s) to {args.out}.")
     return 0

@@ -3,7 +3,7 @@
 Per camera its covered cells (CSR of the baseline pairs, plus the edited cameras' new
 cells); per cell the counts; per blind spot (internal id, never reused) its cells,
 sums, smallest H3 id (the ranking's tie-break), outline, main grid and nearest features;
-per grid every sum of ``stats.cell_columns``. Each update keeps them equal to what a
+per grid every sum of ``stats.cell_values``. Each update keeps them equal to what a
 full run computes, in the same order of floating-point additions.
 """
 
@@ -20,11 +20,11 @@ from gridcover.coverage.analysis import AnalysisResult, _main_grid
 from gridcover.coverage.cover import Coverage, camera_counted
 from gridcover.coverage.gaps import _outline, cluster_cells
 from gridcover.coverage.priority import COMPONENTS
-from gridcover.coverage.stats import LEVELS, camera_counts, cell_columns, stats_columns
+from gridcover.coverage.stats import LEVELS, camera_counts, cell_values, stats_columns
 from gridcover.gis.crs import transformer
 
 NEAR = ("camera", "offline_camera")
-# sums of ``stats.cell_columns`` that no camera edit changes (areas and weights of cells)
+# sums of ``stats.cell_values`` that no camera edit changes (areas and weights of cells)
 _FIXED = frozenset({"area_m2", "open_area_m2", "weight"} | {f"_{k}_area" for k in COMPONENTS})
 
 
@@ -226,7 +226,7 @@ class LiveState:
             order = np.argsort(gl, kind="stable")
             self.g_cells[lv] = (order, np.searchsorted(gl[order], np.arange(-1, n + 1)))
         p = st.priority
-        cols = cell_columns(
+        cols = cell_values(
             st.cells.area_m2,
             self.counts > 0,
             p.weight,
@@ -263,7 +263,7 @@ class LiveState:
         at = np.concatenate(members)
         local = np.repeat(np.arange(gs.size), [m.size for m in members])
         cid = self.cell_cid[at]
-        cols = cell_columns(
+        cols = cell_values(
             self.st.cells.area_m2[at],
             self.counts[at] > 0,
             self.st.priority.weight[at],

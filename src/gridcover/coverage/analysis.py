@@ -47,7 +47,10 @@ __all__ = [
     "AnalysisResult",
     "AnalysisState",
     "Progress",
+    "RunInputs",
     "camera_notes",
+    "cell_columns",
+    "prepare_inputs",
     "run_analysis",
 ]
 
@@ -197,14 +200,59 @@ def compute_views(
     return camera_views(cameras, b, defaults=config.camera_defaults, metric_crs=crs)
 
 
-def _prepare_cameras(cameras: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+@dataclass(frozen=True, eq=False)
+class RunInputs:
+    """What every coverage run (single machine or Dask) derives from its layers first:
+    ``grids`` and ``cameras`` in EPSG:4326 indexed 0..n-1, the area (union of the grids), the
+    local metric CRS of its centroid, the weights and the notes on cameras outside it."""
+
+    config: AnalysisConfig
+    weights: Weights
+    grids: gpd.GeoDataFrame
+    area: shapely.Geometry
+    crs: pyproj.CRS
+    cameras: gpd.GeoDataFrame
+    notes: tuple[str, ...]
+
+
+def prepare_inputs(
+    grids: gpd.GeoDataFrame, cameras: gpd.GeoDataFrame, config: AnalysisConfig | None = None
+) -> RunInputs:
+    """Check and normalise the two required layers of a coverage run (see ``RunInputs``)."""
+    cfg = config or AnalysisConfig()
+    if grids.crs is None:
+        raise InputError("The grids layer has no CRS; read it with gis.read_layer.")
+    g = grids.to_crs("EPSG:4326").reset_index(drop=True)
+    area = shapely.union_all(np.asarray(g.geometry.values))
+    if area.is_empty:
+        raise InputError("The grids layer is empty: give at least one grid polygon.")
+    crs = metric_crs_for(area.centroid.x, area.centroid.y)
     if cameras.crs is None:
         raise InputError("The cameras layer has no CRS; read it with gis.read_layer.")
     if "camera_id" not in cameras.columns:
         raise InputError(
             "The cameras layer has no 'camera_id' column; read it with gis.read_layer."
         )
-    return cameras.to_crs("EPSG:4326").reset_index(drop=True)
+    cams = cameras.to_crs("EPSG:4326").reset_index(drop=True)
+    notes = tuple(camera_notes(cams, area, crs))
+    return RunInputs(cfg, cfg.weights or load_weights(), g, area, crs, cams, notes)
+
+
+def cell_columns(
+    grid_code: np.ndarray, coverage: Coverage, priority: Priority, blind_spot: np.ndarray
+) -> dict[str, Any]:
+    """The per-cell columns of the ``cells`` table (single machine and Dask parts alike)."""
+    return {
+        "grid_code": grid_code,
+        "cameras": coverage.counts,
+        "cameras_other": coverage.counts_other,
+        "covered": coverage.covered,
+        "in_building": priority.in_building,
+        "weight": priority.weight,
+        "priority": priority.priority,
+        **{f"w_{k}": priority.components[k] for k in COMPONENTS},
+        "blind_spot": blind_spot,
+    }
 
 
 def run_analysis(
@@ -224,20 +272,18 @@ def run_analysis(
     The area of interest is the union of the grids; every metre figure is computed in the
     local metric CRS of its centroid (``gis.crs.local_metric_crs``).
     """
-    cfg = config or AnalysisConfig()
-    weights = cfg.weights or load_weights()
+    run = prepare_inputs(grids, cameras, config)
+    cfg, weights, g, area, crs, cams = (
+        run.config,
+        run.weights,
+        run.grids,
+        run.area,
+        run.crs,
+        run.cameras,
+    )
+    notes = list(run.notes)
     step = progress or (lambda _s, _i, _n: None)
     n = len(STEPS)
-    if grids.crs is None:
-        raise InputError("The grids layer has no CRS; read it with gis.read_layer.")
-    g = grids.to_crs("EPSG:4326").reset_index(drop=True)
-    area = shapely.union_all(np.asarray(g.geometry.values))
-    if area.is_empty:
-        raise InputError("The grids layer is empty: give at least one grid polygon.")
-    centre = area.centroid
-    crs = metric_crs_for(centre.x, centre.y)
-    cams = _prepare_cameras(cameras)
-    notes = camera_notes(cams, area, crs)
     step(STEPS[0], 0, n)
     b_metric: gpd.GeoDataFrame | None = None
     walls: Walls | None = None
@@ -368,17 +414,7 @@ def _cells_table(state: AnalysisState, cluster: np.ndarray) -> gpd.GeoDataFrame:
     codes = state.grid_index.grids["code"].astype(str).to_numpy()
     cell_grid = state.grid_index.cell_grid
     grid_code = np.asarray(np.where(cell_grid >= 0, codes[np.maximum(cell_grid, 0)], None))
-    cols: dict[str, Any] = {
-        "grid_code": grid_code,
-        "cameras": cov.counts,
-        "cameras_other": cov.counts_other,
-        "covered": cov.covered,
-        "in_building": prio.in_building,
-        "weight": prio.weight,
-        "priority": prio.priority,
-        **{f"w_{k}": prio.components[k] for k in COMPONENTS},
-        "blind_spot": cluster,
-    }
+    cols = cell_columns(grid_code, cov, prio, cluster)
     return cells.to_geodataframe(state.config.cell_geometry, **cols)
 
 

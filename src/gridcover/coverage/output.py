@@ -1,25 +1,14 @@
-"""Write an analysis to a folder: GeoJSON + GeoParquet tables, CSV summary, text report.
+"""Write a coverage analysis into its output folder, and its plain-text report.
 
-Files (``write_analysis``): ``views``, ``cells``, ``blind_spots``, ``grid_stats`` as
-``.geojson`` (EPSG:4326, RFC 7946) and ``.parquet`` (GeoParquet); ``grid_stats.csv``
-(no geometry); ``summary.csv`` (key, value); ``report.txt`` (``text_report``); on request
-``cell_cameras.csv`` (every covering (cell, camera) pair).
-
-Every file is first written into a staging folder next to the output folder
-(``staged_output``); only when all of them are written do they replace the files of the
-same name in the output folder (``os.replace``: each one atomic). A run that fails while
-writing leaves the output folder exactly as it was (a previous good result stays whole).
+``write_analysis`` writes every table of an ``AnalysisResult`` with the names and the
+staging rule of :mod:`gridcover.gis.analysis_folder` (the module that owns the folder's
+layout); ``text_report`` is the ``report.txt`` text; ``cell_camera_table`` the optional
+``cell_cameras.csv``.
 """
 
 from __future__ import annotations
 
-import csv
-import os
-import secrets
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -28,60 +17,12 @@ import numpy as np
 import pandas as pd
 
 from gridcover.coverage.analysis import AnalysisResult
-from gridcover.errors import InputError
+from gridcover.gis import analysis_folder as folder
 
-__all__ = ["TABLES", "cell_camera_table", "staged_output", "text_report", "write_analysis"]
-
-TABLES = ("views", "cells", "blind_spots", "grid_stats")
+__all__ = ["cell_camera_table", "text_report", "write_analysis"]
 
 WriteProgress = Callable[[str, int, int], None]
 """progress(file name, files done, total files)."""
-
-
-def _geojson_ready(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    out = gdf.copy()
-    for col in out.columns:
-        if col == out.geometry.name:
-            continue
-        if out[col].dtype == object or str(out[col].dtype).startswith("string"):
-            out[col] = out[col].astype(object).where(out[col].notna(), None)
-    return out
-
-
-@contextmanager
-def staged_output(out_dir: str | Path) -> Iterator[Path]:
-    """A staging folder for the files of ``out_dir``, swapped in only on success.
-
-    Yields an empty folder created next to ``out_dir`` (same file system). When the block
-    ends normally, each entry of the staging folder replaces the entry of the same name in
-    ``out_dir`` (created if missing; other files there are left alone). When it raises,
-    the staging folder is removed and ``out_dir`` is untouched.
-    """
-    out = Path(out_dir).absolute()
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out} is a file, not a folder: give --out a folder path.")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # mkdir (not mkdtemp, which makes it 0700) so a new --out gets the usual permissions
-    stage = out.parent / f".{out.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
-    stage.mkdir()
-    try:
-        yield stage
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    if not out.exists():
-        os.replace(stage, out)  # one rename: the folder appears complete
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-    try:
-        for entry in sorted(stage.iterdir()):
-            target = out / entry.name
-            if target.is_dir() and not target.is_symlink():
-                os.replace(target, old / entry.name)  # a folder cannot be overwritten
-            os.replace(entry, target)
-    finally:
-        shutil.rmtree(old, ignore_errors=True)
-        shutil.rmtree(stage, ignore_errors=True)
 
 
 def write_analysis(
@@ -97,25 +38,24 @@ def write_analysis(
 
     ``report``: the text for ``report.txt`` (default ``text_report(result)``);
     ``cell_cameras``: also write ``cell_cameras.csv`` (``cell_camera_table``). Nothing in
-    ``out_dir`` changes unless every file was written (see ``staged_output``).
+    ``out_dir`` changes unless every file was written (see ``analysis_folder.staged_output``).
     """
     step = progress or (lambda _f, _i, _n: None)
     text = text_report(result) if report is None else report
     jobs: list[tuple[str, Callable[[Path], object]]] = []
-    for name in TABLES:
+    for name in folder.TABLES:
         gdf: gpd.GeoDataFrame = getattr(result, name)
         if "geojson" in formats:
-            jobs.append((f"{name}.geojson", partial(_write_geojson, gdf)))
+            jobs.append((f"{name}.geojson", partial(folder.write_geojson, gdf)))
         if "parquet" in formats:
             jobs.append((f"{name}.parquet", partial(_write_parquet, gdf)))
-    stats = pd.DataFrame(result.grid_stats.drop(columns="geometry"))
-    jobs.append(("grid_stats.csv", lambda p: stats.to_csv(p, index=False)))
+    jobs.append((folder.GRID_STATS_CSV, partial(folder.write_grid_stats_csv, result.grid_stats)))
     if cell_cameras:
         pairs = cell_camera_table(result)
-        jobs.append(("cell_cameras.csv", lambda p: pairs.to_csv(p, index=False)))
-    jobs.append(("summary.csv", lambda p: _write_summary(result, p)))
-    jobs.append(("report.txt", lambda p: p.write_text(text, encoding="utf-8")))
-    with staged_output(out_dir) as stage:
+        jobs.append((folder.CELL_CAMERAS, lambda p: pairs.to_csv(p, index=False)))
+    jobs.append((folder.SUMMARY, partial(folder.write_summary, result.summary)))
+    jobs.append((folder.REPORT, lambda p: p.write_text(text, encoding="utf-8")))
+    with folder.staged_output(out_dir) as stage:
         for i, (name, write) in enumerate(jobs):
             step(name, i, len(jobs))
             write(stage / name)
@@ -143,20 +83,8 @@ def cell_camera_table(result: AnalysisResult) -> pd.DataFrame:
     )
 
 
-def _write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:
-    _geojson_ready(gdf).to_file(path, driver="GeoJSON", engine="pyogrio")
-
-
 def _write_parquet(gdf: gpd.GeoDataFrame, path: Path) -> None:
     gdf.to_parquet(path, index=False)
-
-
-def _write_summary(result: AnalysisResult, path: Path) -> None:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["key", "value"])
-        for k, v in result.summary.items():
-            w.writerow([k, v])
 
 
 def _fmt_pct(v: float) -> str:

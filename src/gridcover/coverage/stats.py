@@ -30,7 +30,7 @@ __all__ = [
     "GridIndex",
     "blind_spot_counts",
     "camera_counts",
-    "cell_columns",
+    "cell_values",
     "grid_statistics",
     "index_grids",
     "locate_points",
@@ -191,7 +191,7 @@ def grid_statistics(
     blind_cluster = blind-spot id or 0) or with the cameras (camera_grid = deepest grid index
     or -1, camera_status).
     """
-    per_cell = cell_columns(cells.area_m2, covered, weight, components, in_building, blind_cluster)
+    per_cell = cell_values(cells.area_m2, covered, weight, components, in_building, blind_cluster)
     sums = {k: np.zeros(len(index.grids)) for k in per_cell}
     for lv in LEVELS:
         gl = index.at_level(index.cell_grid, lv)
@@ -205,7 +205,7 @@ def grid_statistics(
     return stats_table(index, cells.area_m2, sums, blind_count, cams, polygon_area, targets)
 
 
-def cell_columns(
+def cell_values(
     area: np.ndarray,
     covered: np.ndarray,
     weight: np.ndarray,
@@ -271,7 +271,7 @@ def stats_table(
     polygon_area: np.ndarray,
     targets: Mapping[str, float],
 ) -> gpd.GeoDataFrame:
-    """The grid statistics table from the per-grid sums of ``cell_columns`` (every level),
+    """The grid statistics table from the per-grid sums of ``cell_values`` (every level),
     blind-spot and camera counts and the grids' own polygon areas (m²)."""
     out = stats_columns(index, area, sums, blind_count, cams, polygon_area, targets)
     # one constructor call (column-by-column inserts cost more than the sums themselves)

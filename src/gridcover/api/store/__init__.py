@@ -19,7 +19,8 @@ from gridcover.api.store.base import (
     StoreBase,
     ViewSpec,
 )
-from gridcover.api.store.factory import open_store, store_label
+from gridcover.api.store.factory import open_store
+from gridcover.api.store.sql_target import store_label
 
 __all__ = [
     "CollectionInfo",

@@ -1,4 +1,4 @@
-"""The backend factory: which ``Store`` the settings name, and how to name it in messages.
+"""The backend factory: which ``Store`` the settings name.
 
 Kept apart from the protocol (``base.py``) so that the backends import the protocol and the
 factory imports the backends, never the other way round.
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from gridcover.api.store.base import Store
 from gridcover.api.store.gpkg.store import GeoPackageStore
-from gridcover.api.store.sql_target import is_postgres_url, safe_url
+from gridcover.api.store.sql_target import is_postgres_url
 from gridcover.settings import Settings
 
-__all__ = ["open_store", "store_label"]
+__all__ = ["open_store"]
 
 
 def open_store(settings: Settings) -> Store:
@@ -23,10 +23,3 @@ def open_store(settings: Settings) -> Store:
 
         return PostGISStore(str(settings.database_url))
     return GeoPackageStore(settings.store_path)
-
-
-def store_label(settings: Settings) -> str:
-    """Where the settings' store lives, for messages: a file path or a URL without password."""
-    if is_postgres_url(settings.database_url):
-        return f"the PostGIS database {safe_url(str(settings.database_url))}"
-    return f"the GeoPackage {settings.store_path}"

@@ -15,8 +15,7 @@ from typing import Any, Literal
 import geopandas as gpd
 
 from gridcover.api.store.base import LayerMeta, Store, ViewSpec
-from gridcover.api.store.factory import store_label
-from gridcover.api.store.sql_target import exclusive, target_of_store
+from gridcover.api.store.sql_target import exclusive, store_label, target_of_store
 from gridcover.gis.schemas import SCHEMAS
 from gridcover.settings import Settings
 
@@ -97,14 +96,9 @@ def bundled_sample_dir(settings: Settings) -> Path | None:
     """The folder of sample layers: ``settings.sample_dir`` or the one shipped with gridcover."""
     if settings.sample_dir is not None:
         return settings.sample_dir
-    here = Path(__file__).resolve()
-    for candidate in (
-        here.parents[1] / "data" / "sample_geodata",
-        here.parents[3] / "sample_geodata",
-    ):
-        if candidate.is_dir() and any(candidate.glob("*.geojson")):
-            return candidate
-    return None
+    from gridcover.sample import bundled_sample_dir as shipped
+
+    return shipped()
 
 
 def _read_input(path: Path, kind: str) -> gpd.GeoDataFrame:

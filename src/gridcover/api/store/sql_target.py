@@ -117,3 +117,10 @@ def safe_url(url: str) -> str:
     scheme, rest = url.split("://", 1)
     creds, host = rest.rsplit("@", 1)
     return f"{scheme}://{creds.split(':', 1)[0]}@{host}"
+
+
+def store_label(settings: Settings) -> str:
+    """Where the settings' store lives, for messages: a file path or a URL without password."""
+    if is_postgres_url(settings.database_url):
+        return f"the PostGIS database {safe_url(str(settings.database_url))}"
+    return f"the GeoPackage {settings.store_path}"

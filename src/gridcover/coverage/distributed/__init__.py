@@ -11,8 +11,8 @@ from gridcover.coverage.distributed.client import (
     DistributedResult,
     connect,
     parse_dask_spec,
-    read_parts,
     run_distributed,
 )
+from gridcover.gis.analysis_folder import read_parts
 
 __all__ = ["DistributedResult", "connect", "parse_dask_spec", "read_parts", "run_distributed"]

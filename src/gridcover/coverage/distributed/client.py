@@ -38,8 +38,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridcover.coverage.analysis import AnalysisConfig, camera_notes
-from gridcover.coverage.cells import metric_crs_for
+from gridcover.coverage.analysis import AnalysisConfig, prepare_inputs
 from gridcover.coverage.cover import camera_counted
 from gridcover.coverage.distributed.merge import (
     merge_blind_spots,
@@ -58,13 +57,11 @@ from gridcover.coverage.distributed.worker import (
 from gridcover.coverage.stats import locate_points
 from gridcover.coverage.views.camera_rows import validate_cameras
 from gridcover.coverage.views.defaults import CameraDefaults
-from gridcover.coverage.weights import load_weights
 from gridcover.errors import InputError
 
 __all__ = [
     "DistributedResult",
     "connect",
-    "read_parts",
     "run_distributed",
 ]
 
@@ -74,8 +71,9 @@ Progress = Callable[[str, int, int], None]
 @dataclass(frozen=True, eq=False)
 class DistributedResult:
     """Tables of a distributed run. ``cells_dir`` / ``views_dir``: partitioned GeoParquet
-    (read with ``read_parts`` or ``dask_geopandas.read_parquet``); ``partitions``: per
-    partition its cells, halo cameras and buildings, seconds per step and worker RSS."""
+    (read with ``gis.analysis_folder.read_parts`` or ``dask_geopandas.read_parquet``);
+    ``partitions``: per partition its cells, halo cameras and buildings, seconds per step and
+    worker RSS."""
 
     out_dir: Path
     blind_spots: gpd.GeoDataFrame
@@ -193,22 +191,17 @@ def run_distributed(
     t_all = time.perf_counter()
     step = progress or (lambda _s, _i, _n: None)
     secs: dict[str, float] = {}
-    cfg = config or AnalysisConfig()
-    weights = cfg.weights or load_weights()
-    if grids.crs is None:
-        raise InputError("The grids layer has no CRS; read it with gis.read_layer.")
-    g = grids.to_crs("EPSG:4326").reset_index(drop=True)
-    area = shapely.union_all(np.asarray(g.geometry.values))
-    if area.is_empty:
-        raise InputError("The grids layer is empty: give at least one grid polygon.")
-    crs = metric_crs_for(area.centroid.x, area.centroid.y)
-    if cameras.crs is None or "camera_id" not in cameras.columns:
-        raise InputError(
-            "The cameras layer needs a CRS and a 'camera_id' column; read it with gis.read_layer."
-        )
-    cams = cameras.to_crs("EPSG:4326").reset_index(drop=True)
+    run = prepare_inputs(grids, cameras, config)
+    cfg, weights, g, area, crs, cams = (
+        run.config,
+        run.weights,
+        run.grids,
+        run.area,
+        run.crs,
+        run.cameras,
+    )
     rows = validate_cameras(cams, cfg.camera_defaults or CameraDefaults())
-    notes = camera_notes(cams, area, crs)
+    notes = list(run.notes)
     pres = default_parent_res(cfg.res) if parent_res is None else int(parent_res)
     parts = plan_partitions(area, cfg.res, pres, crs)
     out = Path(out_dir)
@@ -350,15 +343,3 @@ def run_distributed(
         spots.spanning,
         spots.approximate,
     )
-
-
-def read_parts(folder: str | Path, columns: list[str] | None = None) -> gpd.GeoDataFrame:
-    """Every part of a partitioned GeoParquet output (``cells/`` or ``views/``) as one
-    GeoDataFrame: cells sorted by ``cell``, views by camera row. For small outputs and
-    tests; use ``dask_geopandas.read_parquet(folder)`` for large ones."""
-    files = sorted(Path(folder).glob("*.parquet"))
-    if not files:
-        return gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
-    df = pd.concat([gpd.read_parquet(f, columns=columns) for f in files])
-    df = df.sort_values("cell") if "cell" in df.columns else df.sort_index()
-    return gpd.GeoDataFrame(df, geometry=df.geometry.name, crs="EPSG:4326")

@@ -26,7 +26,7 @@ import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from gridcover.coverage.analysis import AnalysisConfig, compute_views
+from gridcover.coverage.analysis import AnalysisConfig, cell_columns, compute_views
 from gridcover.coverage.cells import Cells, cells_from_ids
 from gridcover.coverage.cover import Sectors, camera_counted, cover_cells, cover_pairs
 from gridcover.coverage.distributed.blind import local_blind_spots
@@ -181,17 +181,8 @@ def _cells_table(
     grid_code = np.full(len(cells), None, dtype=object)
     has = grid >= 0
     grid_code[has] = codes[pos[has]]
-    cols: dict[str, Any] = {
-        "grid_code": grid_code,
-        "cameras": cov.counts,
-        "cameras_other": cov.counts_other,
-        "covered": cov.covered,
-        "in_building": prio.in_building,
-        "weight": prio.weight,
-        "priority": prio.priority,
-        **{f"w_{k}": prio.components[k] for k in COMPONENTS},
-        "blind_spot": label + 1,  # local label + 1; finish_partition writes the global rank
-    }
+    # blind_spot: local label + 1; finish_partition writes the global rank
+    cols = cell_columns(grid_code, cov, prio, label + 1)
     return cells.to_geodataframe(job.config.cell_geometry, **cols)
 
 

@@ -1,6 +1,6 @@
 """Grid QA: is a multi-level grid map clean? ``check_grids`` returns one issue table.
 
-``base``: thresholds, issue rows, grid units, the sliver rule; ``codes``: duplicate codes and
+``rules``: thresholds, issue rows, grid units, the sliver rule; ``codes``: duplicate codes and
 parent links; ``topology``: slivers, overlaps, gaps; ``nesting``: children against parents;
 ``check``: the whole check.
 """

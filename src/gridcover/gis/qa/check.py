@@ -22,9 +22,9 @@ import shapely
 
 from gridcover.errors import CRSError, SchemaError
 from gridcover.gis.crs import local_metric_crs, transformer
-from gridcover.gis.qa.base import GeomArray, Issue, Thresholds, Units, polygonal
 from gridcover.gis.qa.codes import duplicate_codes, hierarchy, link_parents
 from gridcover.gis.qa.nesting import nesting
+from gridcover.gis.qa.rules import GeomArray, Issue, Thresholds, Units, polygonal
 from gridcover.gis.qa.topology import overlaps, sliver_grids, top_gaps
 
 __all__ = ["CHECKS", "COLUMNS", "GridCheck", "Thresholds", "check_grids"]

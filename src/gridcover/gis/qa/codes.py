@@ -12,7 +12,7 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-from gridcover.gis.qa.base import GeomArray, Issue, Units, fmt_m2
+from gridcover.gis.qa.rules import GeomArray, Issue, Units, fmt_m2
 
 #: Share of parent/child pairs whose child code starts with the parent code above which the
 #: dataset is taken to use hierarchical prefix codes (and the other pairs are reported).

@@ -16,7 +16,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from gridcover.gis.qa.base import (
+from gridcover.gis.qa.rules import (
     Issue,
     Thresholds,
     Units,

@@ -1,6 +1,6 @@
 """Grid QA on shapes: sliver grids, sibling overlaps, gaps, children outside or not tiling parents.
 
-Works on :class:`~gridcover.gis.qa.base.Units` (metric, polygonal geometries). Problem parts
+Works on :class:`~gridcover.gis.qa.rules.Units` (metric, polygonal geometries). Problem parts
 (overlaps, gaps, outside and uncovered parts) below ``ignore_below_m2`` are dropped; parts that
 are smaller than ``gap_min_area_m2`` or narrower than ``tolerance_m`` are slivers (warnings).
 """
@@ -11,7 +11,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from gridcover.gis.qa.base import (
+from gridcover.gis.qa.rules import (
     GeomArray,
     Issue,
     Thresholds,

@@ -21,7 +21,7 @@ import pandas as pd
 
 from gridcover.api.store.base import LayerWrite, ViewSpec
 from gridcover.api.store.gpkg import sql as g
-from gridcover.api.store.gpkg.tables import write_feature_table
+from gridcover.api.store.gpkg.features import write_feature_table
 from gridcover.errors import InputError
 
 LAYER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")

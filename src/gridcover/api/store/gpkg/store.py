@@ -37,7 +37,7 @@ from gridcover.api.store.base import (
 )
 from gridcover.api.store.gpkg import sql as g
 from gridcover.api.store.gpkg.catalog import prepare_write, write_layer
-from gridcover.api.store.gpkg.tables import init_geopackage, read_feature_table
+from gridcover.api.store.gpkg.features import init_geopackage, read_feature_table
 from gridcover.api.store.sql_target import SqlTarget, exclusive
 from gridcover.errors import NotFound
 
