@@ -124,12 +124,15 @@ def main() -> None:
         t = time.perf_counter()
         session = WhatIfSession(res)
         out["session_setup_s"] = time.perf_counter() - t
-        reaim, disable, cpu_reaim, cpu_disable = [], [], [], []
+        reaim, disable, cpu_reaim, cpu_disable, tables = [], [], [], [], []
         for cid in pick[:half]:
             t, c = time.perf_counter(), time.process_time()
-            session.reaim(cid, azimuth_deg=float(rng.uniform(0, 360)), fov_deg=90.0)
+            live = session.reaim(cid, azimuth_deg=float(rng.uniform(0, 360)), fov_deg=90.0)
             reaim.append(time.perf_counter() - t)
             cpu_reaim.append(time.process_time() - c)
+            t = time.perf_counter()
+            _ = live.blind_spots, live.grid_stats, live.grid_deltas  # built on first use
+            tables.append(time.perf_counter() - t)
         for cid in pick[half:]:
             t, c = time.perf_counter(), time.process_time()
             session.disable(cid)
@@ -138,6 +141,7 @@ def main() -> None:
         out["live_reaim"] = [_pct(reaim, 50), _pct(reaim, 95)]
         out["live_disable"] = [_pct(disable, 50), _pct(disable, 95)]
         out["live_cpu"] = [_pct(cpu_reaim, 50), _pct(cpu_disable, 50)]
+        out["live_tables"] = [_pct(tables, 50), _pct(tables, 95)]
     full_reaim, full_disable = [], []
     for cid in pick[: args.full_edits]:
         t = time.perf_counter()

@@ -197,7 +197,9 @@ def analysis(args: argparse.Namespace, t_core: float) -> None:
                 f"{r['session_setup_s']:.2f} s once): re-aim 1 camera p50 {a50 * 1e3:.0f} ms, "
                 f"p95 {a95 * 1e3:.0f} ms; disable 1 camera p50 {d50 * 1e3:.0f} ms, p95 "
                 f"{d95 * 1e3:.0f} ms [target p50 ≤ 100 ms, p95 ≤ 200 ms]; CPU time p50 "
-                f"{r['live_cpu'][0] * 1e3:.0f} / {r['live_cpu'][1] * 1e3:.0f} ms"
+                f"{r['live_cpu'][0] * 1e3:.0f} / {r['live_cpu'][1] * 1e3:.0f} ms; the edit's "
+                f"tables (blind spots, grid stats, grid deltas) when shown: p50 "
+                f"{r['live_tables'][0] * 1e3:.0f} ms, p95 {r['live_tables'][1] * 1e3:.0f} ms"
             )
         print(
             f"D. what-if, {label} code, full run_scenario of one edit: re-aim "
