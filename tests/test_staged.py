@@ -145,3 +145,35 @@ def test_each_partition_holds_only_its_halo(staged_run) -> None:
     assert plan_size < bld_size  # the client's share is the plan, not the layers
     cells = gpd.read_parquet(next(dist.cells_dir.glob("*.parquet")))
     assert len(cells) > 0
+
+
+def test_cli_stage_then_analyze_staged(cluster: str, tmp_path: Path) -> None:
+    """`gridcover stage` then `gridcover analyze --dask ADDRESS --staged URL`, as a user."""
+    from sample_analysis import sample_result
+
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    staged, out = tmp_path / "staged", tmp_path / "out"
+    gc = [sys.executable, "-m", "gridcover"]
+    run = subprocess.run(
+        [*gc, "stage", "--sample", "--parent-res", "8", "--out", str(staged), "--no-progress"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "staged" in run.stdout and (staged / "plan.pkl").is_file()
+    run = subprocess.run(
+        [*gc, "analyze", "--dask", cluster, "--staged", str(staged), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    got = gpd.read_parquet(out / "grid_stats.parquet")
+    want = sample_result(12).grid_stats
+    assert list(got["code"]) == list(want["code"])
+    for col in ("area_m2", "covered_m2", "weight", "weight_covered", "blind_spot_area_m2"):
+        np.testing.assert_allclose(got[col], want[col], rtol=1e-9, atol=1e-9, err_msg=col)
+    assert list(got["cameras_online"]) == list(want["cameras_online"])

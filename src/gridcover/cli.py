@@ -28,6 +28,7 @@ COMMANDS: tuple[str, ...] = (
     "check",
     "inspect",
     "analyze",
+    "stage",
     "patrol",
     "site",
     "map",

@@ -143,10 +143,10 @@ def run_distributed(
     step = progress or (lambda _s, _i, _n: None)
     secs: dict[str, float] = {}
     out = Path(out_dir)
-    clean_out_dir(out)
     run, rows, halo = plan_halo(
         grids, cameras, buildings, roads, sites, incidents, config, parent_res, out, gather_limit
     )
+    clean_out_dir(out)  # only once the inputs passed their checks
     win = window or 2 * max(1, sum(client.nthreads().values())) + 1
     step("pre-pass", 0, 4)
     t = time.perf_counter()

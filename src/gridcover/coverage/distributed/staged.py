@@ -42,9 +42,10 @@ from gridcover.coverage.distributed.assemble import (
 from gridcover.coverage.distributed.shared import weights_from_state, weights_state
 from gridcover.coverage.distributed.tasks import prepass_indexed
 from gridcover.coverage.distributed.worker import PartitionJob, PartitionOutput, run_partition
+from gridcover.coverage.weights import Weights
 from gridcover.errors import InputError
 
-__all__ = ["read_job", "run_staged", "run_staged_job", "stage_inputs"]
+__all__ = ["read_job", "run_staged", "run_staged_job", "stage_inputs", "staged_weights"]
 
 LAYERS = ("cameras", "buildings", "roads", "sites", "incidents", "grids")
 PLAN = "plan.pkl"
@@ -113,7 +114,11 @@ def stage_inputs(
         _write(fs, _join(folder, "job.pkl"), dataclasses.replace(job, **small))
         step(f"staged {n + 1}/{len(jobs)}", n + 1, len(jobs))
     ctx = context(run, rows, posts, buildings is not None, (roads, sites, incidents))
-    ctx = dataclasses.replace(ctx, weights=weights_state(ctx.weights))  # picklable
+    ctx = dataclasses.replace(  # picklable: the weights as plain dicts
+        ctx,
+        config=dataclasses.replace(ctx.config, weights=None),
+        weights=weights_state(ctx.weights),
+    )
     plan = {
         "keys": [j.key for j in jobs],
         "owned": dict(halo.owned),
@@ -121,6 +126,24 @@ def stage_inputs(
     }
     _write(fs, _join(root, PLAN), plan)
     return len(jobs)
+
+
+def _plan(url: str) -> dict[str, Any]:
+    fs, root = fsspec.core.url_to_fs(url)
+    path = _join(root, PLAN)
+    if not fs.exists(path):
+        raise InputError(f"No staged inputs at {url}: run 'gridcover stage ... --out {url}' first.")
+    with fs.open(path, "rb") as f:
+        plan: dict[str, Any] = pickle.load(f)
+    ctx = plan["context"]
+    plan["context"] = dataclasses.replace(ctx, weights=weights_from_state(ctx.weights))
+    return plan
+
+
+def staged_weights(url: str) -> Weights:
+    """The priority weights the inputs at ``url`` were staged with."""
+    weights: Weights = _plan(url)["context"].weights
+    return weights
 
 
 def read_job(url: str, key: str, out_dir: str) -> PartitionJob:
@@ -158,14 +181,8 @@ def run_staged(
 
     t_all = time.perf_counter()
     step = progress or (lambda _s, _i, _n: None)
-    fs, root = fsspec.core.url_to_fs(url)
-    path = _join(root, PLAN)
-    if not fs.exists(path):
-        raise InputError(f"No staged inputs at {url}: run 'gridcover stage ... --out {url}' first.")
-    with fs.open(path, "rb") as f:
-        plan = pickle.load(f)
+    plan = _plan(url)
     ctx = plan["context"]
-    ctx = dataclasses.replace(ctx, weights=weights_from_state(ctx.weights))
     out = Path(out_dir)
     clean_out_dir(out)
     win = window or 2 * max(1, sum(client.nthreads().values())) + 1
