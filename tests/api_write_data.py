@@ -10,6 +10,8 @@ cluster of ``postgis_server``).
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import os
 import signal
 import socket
@@ -105,6 +107,16 @@ def camera_inside(code: str, n: int = 0) -> tuple[str, shapely.Point]:
     cams = cameras()
     inside = cams[shapely.covers(area, cams.geometry.values)]
     return str(inside["camera_id"].iloc[n]), inside.geometry.iloc[n]
+
+
+def feature_sha(doc: dict[str, Any]) -> str:
+    """SHA-256 of a GeoJSON feature as the audit log and the ETag define it: its 2D WKB, then
+    its properties as JSON with sorted keys (computed from the HTTP answer, not by the server's
+    code)."""
+    geom = shapely.geometry.shape(doc["geometry"])
+    wkb = shapely.to_wkb(geom, output_dimension=2, byte_order=1)
+    props = json.dumps(doc["properties"], sort_keys=True).encode()
+    return hashlib.sha256(wkb + props).hexdigest()
 
 
 def _free_port() -> int:

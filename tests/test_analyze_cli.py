@@ -151,20 +151,20 @@ def test_failed_run_leaves_previous_result_whole(
     sample_out: Path, tmp_path: Path, monkeypatch, capsys
 ) -> None:
     """A run failing while writing (disk full, say) or before it leaves --out as it was."""
-    import gridcover.coverage.output as report
+    import gridcover.gis.analysis_folder as folder
 
     out = tmp_path / "out"
     shutil.copytree(sample_out, out)
     before = _snapshot(out)
     seen: list[str] = []
-    real = report._write_summary
+    real = folder.write_summary
 
-    def disk_full(result, path: Path) -> None:
+    def disk_full(summary, path: Path) -> None:
         seen.extend(p.name for p in path.parent.iterdir())  # tables already staged
-        real(result, path)
+        real(summary, path)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(report, "_write_summary", disk_full)
+    monkeypatch.setattr(folder, "write_summary", disk_full)
     with pytest.raises(OSError, match="No space left"):
         main(["analyze", "--sample", "--res", "11", "--out", str(out), "--no-progress"])
     assert "cells.parquet" in seen and "grid_stats.csv" in seen  # it failed late

@@ -8,7 +8,6 @@ the audit insert fails, the write is rolled back with it; the table refuses UPDA
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -84,14 +83,15 @@ def test_upload_edit_and_delete_are_audited_with_content_hashes(env: Env) -> Non
     )
     assert up.detail["rows"] == 160 and up.detail["source"] == "speed.csv"
     cid, p = w.camera_inside("D8")
+    doc = env.client.get(f"/collections/cameras/items/{cid}", headers=env.planner).json()
     r = env.client.delete(
         f"/collections/cameras/items/{cid}", headers={**env.planner, "X-Request-ID": "del-1"}
     )
     assert r.status_code == 204
     d = next(e for e in env.entries() if e.request_id == "del-1")
-    wkb = shapely.to_wkb(p, output_dimension=2, byte_order=1)
     assert (d.action, d.object_id, d.after_hash) == ("delete", cid, None)
-    assert d.before_hash == hashlib.sha256(wkb).hexdigest()
+    assert d.before_hash == w.feature_sha(doc)
+    assert shapely.from_wkt(d.detail["geometry"][0]).distance(p) < 1e-7
     assert d.grid is not None and d.grid.startswith("B08")  # a beat of district 8
     r = env.client.delete("/layers/grids", headers={**env.planner, "X-Request-ID": "del-2"})
     assert r.status_code == 204
@@ -169,6 +169,9 @@ def test_keys_and_audit_commands(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert token.startswith("gck_")
     assert main(["keys", "add", "--name", "x", "--role", "grid_chief", *store]) == 2
     assert "needs the code of his grid" in capsys.readouterr().err
+    bad = ["keys", "add", "--name", "x", "--role", "grid_chief", "--grid", "999", *store]
+    assert main(bad) == 2
+    assert "grid '999' is not a code of the stored grids layer" in capsys.readouterr().err
     assert main(["keys", "list", *store]) == 0
     listing = capsys.readouterr().out
     key_id = token.split("_")[1]
@@ -177,13 +180,15 @@ def test_keys_and_audit_commands(tmp_path: Path, capsys: pytest.CaptureFixture[s
         cid, _ = w.camera_inside("D8")
         r = client.patch(
             f"/collections/cameras/items/{cid}",
-            json={"properties": {"owner": "D8"}},
+            json={"properties": {"ADDRESS": "D8 desk"}},
             headers={"X-API-Key": token, "X-Request-ID": "cli-1"},
         )
         assert r.status_code == 200
+        old_address = w.cameras().set_index("camera_id")["ADDRESS"][cid]
         assert main(["audit", *store]) == 0
         out = capsys.readouterr().out
         assert "Li Wei" in out and "grid_chief" in out and "cli-1" in out and cid in out
+        assert f"ADDRESS: {old_address!r} -> 'D8 desk'" in out
         assert main(["audit", "--json", "--actor", key_id, *store]) == 0
         (line,) = capsys.readouterr().out.splitlines()
         assert json.loads(line)["object_id"] == cid

@@ -58,7 +58,7 @@ def serve(data_dir: Path, *args: str, **env: str) -> Iterator[tuple[str, Path]]:
             if proc.poll() is not None:
                 raise RuntimeError(f"gridcover serve exited: {out.read_text()[-2000:]}")
             try:
-                if httpx.get(base + "/", timeout=2).status_code == 200:
+                if httpx.get(base + "/", timeout=2).status_code in (200, 401):  # 401: keys
                     break
             except httpx.HTTPError:
                 pass

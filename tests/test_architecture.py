@@ -167,6 +167,7 @@ SAME_CONCEPT = {
     "__main__": "entry point",
     "store": "a storage backend's Store class (gpkg/, postgis/)",
     "sql": "a storage backend's SQL (gpkg/, postgis/)",
+    "edit": "a storage backend's one-feature edits (gpkg/, postgis/)",
     "plan": "the core's plan of a job (patrol/, siting/) or of a distributed run",
     "audit": "the audit log (api/store/audit.py) and its command (commands/audit.py)",
     "keys": "API keys (api/store/keys.py) and their command (commands/keys.py)",
@@ -181,3 +182,26 @@ def test_module_names_are_unique_across_packages() -> None:
         seen.setdefault(path.stem, []).append(str(path.parent.relative_to(SRC)))
     shared = {k: sorted(v) for k, v in seen.items() if len(v) > 1 and k not in SAME_CONCEPT}
     assert shared == {}, f"module names used in several packages: {shared}"
+
+
+def _store_files() -> list[Path]:
+    return sorted(SRC.joinpath("api", "store").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", _store_files(), ids=lambda p: str(p.relative_to(SRC)))
+def test_storage_imports_no_web_framework(path: Path) -> None:
+    """Storage, keys and the audit log are used by the CLI too: every import in
+    ``api/store/**`` (deferred ones inside functions included: the AST walk sees every node)
+    stays clear of fastapi, starlette and uvicorn, and of the routes in ``gridcover.api``."""
+    framework = ("fastapi", "starlette", "uvicorn")
+    for name in _imported_names(path):
+        top = name.split(".")[0]
+        assert top not in framework, f"{path.name} imports {name}"
+        if name.startswith("gridcover.api.") and not name.startswith("gridcover.api.store"):
+            raise AssertionError(f"{path.name} imports the web layer module {name}")
+
+
+def test_storage_scan_sees_deferred_imports() -> None:
+    probe = SRC / "api" / "store" / "probe.py"  # not a real file: its path places the code
+    code = "def f():\n    from starlette.responses import Response\n    return Response\n"
+    assert "starlette.responses" in _imported_names(probe, code)

@@ -20,7 +20,7 @@ import api_write_data as w
 from api_server import check_bbox_pages, helsinki_cameras
 from gridcover.api.store import ItemsQuery, Store
 from gridcover.api.store.audit import AuditedStore, ensure_audit_schema, layer_digest, read_entries
-from gridcover.api.store.edits import Actor, FeatureRow
+from gridcover.api.store.edits import Actor, FeatureRow, becomes
 from gridcover.api.store.postgis.store import PostGISStore
 from gridcover.api.store.publish import store_layer
 from gridcover.api.store.sql_target import SqlTarget
@@ -128,26 +128,28 @@ def test_rls_keeps_a_grid_chief_in_his_grid_without_the_api(chicago: PostGISStor
     base = layer_digest(chicago.read_layer("cameras"))
     row = _row(chicago, other)
     with pytest.raises(PermissionDenied, match="row-level security"):
-        chicago.edit_feature("cameras", other, row, mode="replace", actor=CHIEF)
+        chicago.edit_feature("cameras", other, becomes(row), mode="replace", actor=CHIEF)
     with pytest.raises(PermissionDenied, match="row-level security"):
-        chicago.edit_feature("cameras", other, None, mode="delete", actor=CHIEF)
+        chicago.edit_feature("cameras", other, becomes(None), mode="delete", actor=CHIEF)
     moved = FeatureRow(q, _row(chicago, own).properties)
     with pytest.raises(PermissionDenied, match="violates row-level security"):
-        chicago.edit_feature("cameras", own, moved, mode="replace", actor=CHIEF)
+        chicago.edit_feature("cameras", own, becomes(moved), mode="replace", actor=CHIEF)
     new = FeatureRow(q, {**row.properties, "camera_id": "chief-outside"})
     with pytest.raises(PermissionDenied, match="violates row-level security"):
-        chicago.edit_feature("cameras", "chief-outside", new, mode="create", actor=CHIEF)
+        chicago.edit_feature("cameras", "chief-outside", becomes(new), mode="create", actor=CHIEF)
     with pytest.raises(PermissionDenied, match="permission denied"):
         chicago.edit_feature(
-            "cameras", own, _row(chicago, own), mode="replace", actor=Actor("r", "reader")
+            "cameras", own, becomes(_row(chicago, own)), mode="replace", actor=Actor("r", "reader")
         )
     assert layer_digest(chicago.read_layer("cameras")) == base
     inside = FeatureRow(shapely.Point(p.x + 1e-4, p.y), {**_row(chicago, own).properties})
-    before = chicago.edit_feature("cameras", own, inside, mode="replace", actor=CHIEF)
+    before = chicago.edit_feature(
+        "cameras", own, becomes(inside), mode="replace", actor=CHIEF
+    ).before
     assert before is not None and before.geometry is not None and before.geometry.equals(p)
     assert _row(chicago, own).geometry.equals(inside.geometry)  # type: ignore[union-attr]
     with pytest.raises(Conflict):
-        chicago.edit_feature("cameras", own, inside, mode="create", actor=CHIEF)
+        chicago.edit_feature("cameras", own, becomes(inside), mode="create", actor=CHIEF)
 
 
 def test_rls_on_grid_attributes_and_shapes(chicago: PostGISStore) -> None:
@@ -164,7 +166,7 @@ def test_rls_on_grid_attributes_and_shapes(chicago: PostGISStore) -> None:
         chicago.edit_feature(
             "grids",
             code,
-            FeatureRow(r.geometry, {**r.properties, "name": "n"}),
+            becomes(FeatureRow(r.geometry, {**r.properties, "name": "n"})),
             mode="replace",
             actor=CHIEF,
         )
@@ -174,7 +176,7 @@ def test_rls_on_grid_attributes_and_shapes(chicago: PostGISStore) -> None:
         chicago.edit_feature(
             "grids",
             "D9",
-            FeatureRow(r.geometry, {**r.properties, "name": "x"}),
+            becomes(FeatureRow(r.geometry, {**r.properties, "name": "x"})),
             mode="replace",
             actor=CHIEF,
         )
@@ -183,13 +185,13 @@ def test_rls_on_grid_attributes_and_shapes(chicago: PostGISStore) -> None:
     bigger = r.geometry.buffer(0.01)
     with pytest.raises(PermissionDenied, match="not their shape"):
         chicago.edit_feature(
-            "grids", "D8", FeatureRow(bigger, r.properties), mode="replace", actor=CHIEF
+            "grids", "D8", becomes(FeatureRow(bigger, r.properties)), mode="replace", actor=CHIEF
         )
     with pytest.raises(PermissionDenied, match="not their shape"):
         chicago.edit_feature(
             "grids",
             "D8",
-            FeatureRow(r.geometry, {**r.properties, "level": 2}),
+            becomes(FeatureRow(r.geometry, {**r.properties, "level": 2})),
             mode="replace",
             actor=CHIEF,
         )
@@ -242,12 +244,12 @@ def test_audit_log_is_append_only_and_written_with_the_edit(
     own, p = w.camera_inside("D8")
     moved = FeatureRow(shapely.Point(p.x + 1e-4, p.y), _row(chicago, own).properties)
 
-    def failing_audit(conn: object, before: object) -> None:
+    def failing_audit(conn: object, before: object, after: object) -> None:
         raise RuntimeError("the audit insert failed")
 
     with pytest.raises(RuntimeError):
         chicago.edit_feature(
-            "cameras", own, moved, mode="replace", actor=CHIEF, on_commit=failing_audit
+            "cameras", own, becomes(moved), mode="replace", actor=CHIEF, on_commit=failing_audit
         )
     assert _row(chicago, own).geometry.equals(p)  # type: ignore[union-attr]  # no audit row, no edit
 
@@ -256,11 +258,11 @@ def test_pages_stay_exact_after_deletes_and_creates(chicago: PostGISStore) -> No
     ids = list(w.cameras()["camera_id"])
     planner = Actor("planner", "planner", key_id="kp")
     for cid in (ids[0], ids[70], ids[159]):
-        chicago.edit_feature("cameras", cid, None, mode="delete", actor=planner)
+        chicago.edit_feature("cameras", cid, becomes(None), mode="delete", actor=planner)
     extra = FeatureRow(
         shapely.Point(-87.65, 41.85), {**_row(chicago, ids[1]).properties, "camera_id": "new-1"}
     )
-    chicago.edit_feature("cameras", "new-1", extra, mode="create", actor=planner)
+    chicago.edit_feature("cameras", "new-1", becomes(extra), mode="create", actor=planner)
     expected = [c for c in ids if c not in (ids[0], ids[70], ids[159])] + ["new-1"]
     got: list[str] = []
     for offset in range(0, 200, 17):

@@ -61,3 +61,7 @@ class ValidationReport(InputError):
         more = f"\n  ... and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
         head = f"{source}: {len(self.problems)} problem(s) found, nothing was written:"
         super().__init__(f"{head}\n  - {shown}{more}")
+
+
+class PreconditionFailed(Conflict):
+    """A conditional write named a version that is no longer current (HTTP 412)."""

@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(
         default=64, ge=4, description="Deepest nesting accepted in uploaded or posted JSON."
     )
+    forwarded_allow_ips: str | None = Field(
+        default=None,
+        description="Addresses of the reverse proxies whose X-Forwarded-For / X-Forwarded-Proto "
+        "'gridcover serve' trusts (comma-separated IPs or networks, e.g. 10.0.0.5); default: "
+        "none, so per-address limits count the real peer and a client cannot reset them.",
+    )
     zip_max_entries: int = Field(default=200, ge=1, description="Most entries in an uploaded zip.")
     zip_max_bytes: int = Field(
         default=2 * 1024**3, ge=1, description="Largest declared unzipped size of an upload."

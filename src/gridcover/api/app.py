@@ -25,7 +25,6 @@ from gridcover.api.security import install_security
 from gridcover.api.store import Store, open_store
 from gridcover.api.store.audit import with_audit
 from gridcover.api.store.publish import load_sample_if_new
-from gridcover.api.store.sql_target import target_of_store
 from gridcover.settings import Settings
 
 
@@ -35,7 +34,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     store = with_audit(store if store is not None else open_store(settings))
     loaded = load_sample_if_new(store, settings)
 
-    jobs = JobManager(settings.job_workers, records=JobRecords(target_of_store(store)))
+    jobs = JobManager(settings.job_workers, records=JobRecords(store.sql_target()))
     cache = BaselineCache()
     if loaded and settings.sample_analyses:
         start_sample_runs(store, jobs, cache, settings)

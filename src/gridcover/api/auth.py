@@ -41,8 +41,17 @@ from gridcover.settings import Settings
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FEATURE_WRITE_PATH = re.compile(r"^/collections/[^/]+/items(/[^/]+)?/?$")
 PUBLIC_PATHS = frozenset({"/", "/conformance", "/api"})
+#: Static files that hold no data (Leaflet's JS, CSS and icons for the map pages): readable
+#: without a key, so a map page opened with a key (header or ?api_key=) loads its assets.
+PUBLIC_PREFIXES = ("/static/maps/",)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-_SECRET = re.compile(r"(?i)(api_key=)[^&\s\"']+|gck_[0-9a-f]{8}_[A-Za-z0-9_-]+")
+# An underscore and an equals sign as written plainly, percent-encoded (once or twice),
+# or escaped in JSON/Python text: a key is redacted however a client or a log encoded it.
+_US = r"(?:_|%5f|%255f|\\u005f|\\x5f)"
+_EQ = r"(?:=|%3d|%253d|\\u003d|\\x3d)"
+_SECRET = re.compile(
+    rf"(?i)(api{_US}key{_EQ})[^&\s\"']+|gck{_US}[0-9a-f]{{8}}{_US}[A-Za-z0-9_%\\-]+"
+)
 VERIFIED_TTL = 300.0
 #: Uncached key checks (one scrypt each, ~16 MiB and tens of ms) per client address: a bucket
 #: of its own, always on, so a generous request limit never opens the door to a scrypt flood.
@@ -50,7 +59,8 @@ VERIFY_PER_MINUTE, VERIFY_BURST = 60, 20
 
 
 def redact(text: str) -> str:
-    """``text`` with API keys (``api_key=...`` values, ``gck_...`` tokens) blanked out."""
+    """``text`` with API keys (``api_key=...`` values, ``gck_...`` tokens) blanked out, also
+    when percent-encoded (``api%5Fkey%3Dgck%5F...``, twice-encoded) or escaped (``\\u005f``)."""
     return _SECRET.sub(lambda m: (m.group(1) or "") + "[REDACTED]", text)
 
 
@@ -172,6 +182,9 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        query = scope.get("query_string", b"")
+        # the key leaves the query string before anything (routes, the access log) sees it
+        scope["query_string"] = _without_key(query)
         given = headers.get("x-request-id", "")
         request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         method, path = scope["method"], scope["path"]
@@ -195,7 +208,7 @@ class AuthMiddleware:
                 message = {**message, "headers": hs}
             await send(message)
 
-        actor, problem = await self._identify(scope, headers, request_id)
+        actor, problem = await self._identify(scope, query, headers, request_id)
         if problem is None:
             problem = self._limit(scope, actor)
         if problem is None:
@@ -205,7 +218,6 @@ class AuthMiddleware:
             await _json(send_with_headers, status, body, extra)
             return
         scope.setdefault("state", {})["actor"] = actor
-        scope["query_string"] = _without_key(scope.get("query_string", b""))
         token = current_actor.set(actor)
         try:
             await self.app(scope, receive, send_with_headers)
@@ -219,7 +231,7 @@ class AuthMiddleware:
         return mode == "open"
 
     async def _identify(
-        self, scope: Scope, headers: dict[str, str], request_id: str
+        self, scope: Scope, query_string: bytes, headers: dict[str, str], request_id: str
     ) -> tuple[Actor, tuple[int, dict[str, Any], dict[str, str]] | None]:
         token, source = None, ""
         if headers.get("x-api-key"):
@@ -227,7 +239,7 @@ class AuthMiddleware:
         elif headers.get("authorization", "").lower().startswith("bearer "):
             token, source = headers["authorization"][7:].strip(), "bearer"
         else:
-            query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+            query = dict(parse_qsl(query_string.decode("latin-1")))
             if "api_key" in query:
                 token, source = query["api_key"], "query"
         anonymous = Actor(ANONYMOUS.name, ANONYMOUS.role, request_id=request_id)
@@ -277,7 +289,7 @@ class AuthMiddleware:
     ) -> tuple[int, dict[str, Any], dict[str, str]] | None:
         challenge = {"www-authenticate": 'Bearer realm="gridcover"'}
         if method in SAFE_METHODS:
-            if open_reads or actor.key_id is not None:
+            if open_reads or actor.key_id is not None or path.startswith(PUBLIC_PREFIXES):
                 return None
             return (401, _error(401, "Unauthorized",
                 "this server's data is closed to anonymous readers; send an API key in the "
@@ -299,11 +311,15 @@ class AuthMiddleware:
 
 
 def _without_key(query: bytes) -> bytes:
-    """The query string without ``api_key`` (routes refuse unknown parameters; no echo)."""
-    if b"api_key" not in query:
+    """The query string without ``api_key`` however its name is encoded (``api%5Fkey``), and
+    without any value that is a key (routes refuse unknown parameters; logs never show it)."""
+    if not query:
         return query
     pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
-    return urlencode([(k, v) for k, v in pairs if k != "api_key"]).encode("latin-1")
+    kept = [(k, v) for k, v in pairs if k != "api_key" and redact(v) == v and redact(k) == k]
+    if len(kept) == len(pairs) and redact(query.decode("latin-1")) == query.decode("latin-1"):
+        return query
+    return urlencode(kept).encode("latin-1")
 
 
 def _client(scope: Scope) -> str:

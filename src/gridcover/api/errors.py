@@ -22,6 +22,7 @@ log = logging.getLogger("gridcover.api")
 STATUS_BY_ERROR: tuple[tuple[type[Exception], int, str], ...] = (
     (e.NotFound, 404, "NotFound"),
     (e.PermissionDenied, 403, "Forbidden"),
+    (e.PreconditionFailed, 412, "PreconditionFailed"),
     (e.Conflict, 409, "Conflict"),
     (e.UnsafeArchive, 400, "UnsafeArchive"),
     (e.ValidationReport, 400, "ValidationFailed"),

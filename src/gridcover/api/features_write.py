@@ -13,9 +13,11 @@ same transaction (geometry hashes before/after, the grid it lies in).
 """
 
 import json
+import math
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import shapely
 from fastapi import APIRouter, Depends, Request, Response
@@ -26,19 +28,24 @@ from starlette.exceptions import HTTPException
 from gridcover.api.auth import get_actor
 from gridcover.api.deps import get_settings, get_store
 from gridcover.api.geojson import GEOJSON
+from gridcover.api.grid_scope import Scope, check_scope
 from gridcover.api.openapi import responses_for
-from gridcover.api.store import CollectionInfo, ItemsQuery, Store
-from gridcover.api.store.audit import entry_for, geometry_hash, write_entry
+from gridcover.api.store import CollectionInfo, Store
+from gridcover.api.store.audit import changes, entry_for, write_entry
 from gridcover.api.store.edits import (
     Actor,
     EditMode,
     FeatureRow,
+    check_feature_id,
     coerce_property,
-    editor_for,
+    etag_of,
+    matches,
     row_of,
+    version_of,
 )
+from gridcover.api.store.field_values import check_text
 from gridcover.api.uploads import check_json_depth
-from gridcover.errors import InputError, PermissionDenied, ValidationReport
+from gridcover.errors import InputError, NotFound, PreconditionFailed, ValidationReport
 from gridcover.gis.schemas import SCHEMAS
 from gridcover.settings import Settings
 
@@ -51,26 +58,80 @@ _BODY = {
         "application/json": {"schema": {"type": "object"}},
     },
 }
+_IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "The feature's ETag as last read: the edit is refused (412) if the "
+    "feature has changed since",
+    "schema": {"type": "string"},
+}
+
+
+def _no_constant(name: str) -> Any:
+    raise InputError(f"the request body holds {name}, which is not a JSON number; send null")
 
 
 def parse_body(raw: bytes, settings: Settings) -> dict[str, Any]:
-    """A JSON object body (depth-checked before parsing); InputError if it is not one."""
+    """A JSON object body (depth-checked before parsing); InputError if it is not one, or if
+    it holds NaN/Infinity, undecodable bytes or strings with lone surrogates."""
     if not raw.strip():
         raise InputError("the request has no body; send a GeoJSON Feature")
     check_json_depth(raw, settings.max_json_depth, "the request body")
     try:
-        doc = json.loads(raw)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"the request body is not UTF-8 (byte {raw[exc.start]:#04x} at offset {exc.start});"
+            " send JSON encoded as UTF-8"
+        ) from None
+    try:
+        doc = json.loads(text, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
+        if isinstance(exc, InputError):
+            raise
         raise InputError(f"the request body is not valid JSON ({exc})") from None
     if not isinstance(doc, dict):
         raise InputError("the request body must be a JSON object (a GeoJSON Feature)")
+    _check_strings(doc, "the request body")
     return doc
+
+
+def _check_strings(value: Any, where: str) -> None:
+    """Every key and string of a parsed JSON document is UTF-8 text (no lone surrogates)."""
+    if isinstance(value, str):
+        check_text(value, where)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            check_text(k, f"a key of {where}")
+            _check_strings(v, f"{where}.{k}")
+    elif isinstance(value, list):
+        for v in value:
+            _check_strings(v, where)
+
+
+def _check_coordinates(value: Any) -> None:
+    """GeoJSON coordinates are nested arrays of finite JSON numbers (never strings)."""
+    if isinstance(value, list):
+        for v in value:
+            _check_coordinates(v)
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(
+            f"the feature's geometry has a coordinate {value!r} that is not a number; "
+            "coordinates are JSON numbers such as [116.397, 39.909]"
+        )
+    if not math.isfinite(float(value)) or abs(value) > 1e15:
+        raise InputError(f"the feature's geometry has a coordinate {value!r} out of range")
 
 
 def _geometry(doc: dict[str, Any]) -> BaseGeometry | None:
     raw = doc.get("geometry")
     if raw is None:
         return None
+    if not isinstance(raw, dict):
+        raise InputError("the feature's geometry must be a GeoJSON geometry object or null")
+    _check_coordinates(raw.get("coordinates", []))
     try:
         return shapely.geometry.shape(raw)
     except Exception as exc:
@@ -78,19 +139,37 @@ def _geometry(doc: dict[str, Any]) -> BaseGeometry | None:
 
 
 def validate_row(
-    info: CollectionInfo, geometry: BaseGeometry | None, properties: dict[str, Any]
+    info: CollectionInfo,
+    geometry: BaseGeometry | None,
+    properties: dict[str, Any],
+    changed: set[str] | None = None,
 ) -> FeatureRow:
-    """The foundation's checks on one feature; values typed like the stored fields."""
+    """The foundation's checks on one feature; values typed like the stored fields.
+
+    ``changed`` (a patch): only these canonical properties, the required ones and the
+    geometry go through the reader's checks; the others are the stored, already checked
+    values (a whole-feature check costs a file read per edit).
+    """
     from gridcover.gis import read_layer
 
     schema = SCHEMAS[info.kind]
     canonical = set(schema.columns)
+    if changed is not None:
+        required = {f.name for f in schema.fields if f.required} | {schema.id_field}
+        canonical &= changed | required
     stored = {f.name: f for f in info.fields}
-    unknown = sorted(set(properties) - canonical - set(stored))
+    unknown = sorted(set(properties) - set(schema.columns) - set(stored))
     if unknown:
         raise InputError(
             f"properties {unknown} are not fields of {info.id}; fields: {sorted(stored)}"
         )
+    for name, value in properties.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            f = stored.get(name)
+            wide = f.int64 if f is not None and f.type == "integer" else True
+            coerce_property(value, "integer", name, wide=wide)
+        elif isinstance(value, dict | list):
+            raise InputError(f"property {name!r} is a JSON {type(value).__name__}; send a value")
     feature = {
         "type": "Feature",
         "geometry": None if geometry is None else shapely.geometry.mapping(geometry),
@@ -111,103 +190,8 @@ def validate_row(
     values = {}
     for name, f in stored.items():
         value = checked.properties[name] if name in canonical else properties.get(name)
-        values[name] = coerce_property(value, f.type, name)
+        values[name] = coerce_property(value, f.type, name, wide=f.int64)
     return FeatureRow(checked.geometry, values)
-
-
-class Scope:
-    """Grid look-ups through the store's indexed queries (never a whole-layer read).
-
-    Works on the collections of the ``grids`` layer (one per level), finest level first.
-    """
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        grids = [c for c in store.collections() if c.layer == "grids"]
-        self.collections = sorted(grids, key=lambda c: -_level(c))
-
-    def _find(self, **query: object) -> list[tuple[str, BaseGeometry, dict[str, Any]]]:
-        out = []
-        for c in self.collections:
-            page = self.store.items(c.id, ItemsQuery(limit=10_000, **query))  # type: ignore[arg-type]
-            out += [(c.id, g, p) for g, p in zip(page.geometries, page.properties, strict=True)]
-        return out
-
-    def area(self, code: str) -> BaseGeometry | None:
-        """The union of the polygons with ``code`` (None if there is none)."""
-        hits = [g for _, g, _ in self._find(filters={"code": code}) if g is not None]
-        return shapely.union_all(hits) if hits else None
-
-    def codes_under(self, code: str) -> set[str]:
-        """``code`` and every descendant code (by parent_code)."""
-        out, todo = {code}, [code]
-        if not all(c.field("parent_code") for c in self.collections):
-            return out
-        while todo:
-            children = {
-                str(p["code"]) for _, _, p in self._find(filters={"parent_code": todo.pop()})
-            }
-            todo += list(children - out)
-            out |= children
-        return out
-
-    def grid_of(self, geom: BaseGeometry | None) -> str | None:
-        """Code of the finest grid that covers the geometry's representative point."""
-        if geom is None or geom.is_empty:
-            return None
-        pt = geom.representative_point()
-        for c in self.collections:
-            page = self.store.items(c.id, ItemsQuery(bbox=(pt.x, pt.y, pt.x, pt.y), limit=100))
-            for g, p in zip(page.geometries, page.properties, strict=True):
-                if g is not None and g.covers(pt):
-                    return str(p.get("code"))
-        return None
-
-
-def _level(c: CollectionInfo) -> int:
-    value = c.where[1] if c.where and c.where[0] == "level" else 0
-    return int(value) if isinstance(value, int | float | str) and str(value).isdigit() else 0
-
-
-def check_scope(
-    actor: Actor,
-    info: CollectionInfo,
-    scope: Scope,
-    before: FeatureRow | None,
-    after: FeatureRow | None,
-    feature_id: str,
-) -> None:
-    """403 unless a grid chief's object lies (and stays) inside his grid."""
-    if actor.role != "grid_chief":
-        return
-    code = actor.grid_code or ""
-    what = f"{info.kind[:-1]} {feature_id!r}"
-    if info.kind == "grids":
-        if feature_id not in scope.codes_under(code):
-            raise PermissionDenied(
-                f"grid {feature_id!r} is not grid {code!r} or one of its sub-grids; a grid "
-                "chief edits only his own grids"
-            )
-        return
-    area = scope.area(code)
-    if area is None:
-        raise PermissionDenied(f"your grid {code!r} is not in the stored grids layer")
-    if before is not None and (before.geometry is None or not area.covers(before.geometry)):
-        raise PermissionDenied(
-            f"{what} lies in grid {scope.grid_of(before.geometry)!r}, outside your grid "
-            f"{code!r}; only that grid's chief (or a planner) may change it"
-        )
-    if after is not None and (after.geometry is None or not area.covers(after.geometry)):
-        where = scope.grid_of(after.geometry)
-        if before is None:
-            raise PermissionDenied(
-                f"{what} would lie in grid {where!r}, outside your grid {code!r}; a grid chief "
-                "creates cameras and sites only inside his grid"
-            )
-        raise PermissionDenied(
-            f"{what} cannot be moved into grid {where!r}: the new position is outside your "
-            f"grid {code!r}"
-        )
 
 
 def apply_edit(
@@ -218,8 +202,14 @@ def apply_edit(
     feature_id: str | None,
     mode: str,
     doc: dict[str, Any] | None,
+    if_match: str | None = None,
 ) -> tuple[str, FeatureRow | None]:
-    """Check and apply one edit; (feature id, row after)."""
+    """Check and apply one edit; (feature id, row after).
+
+    Create and replace bodies are validated first; the version check (``If-Match``), the
+    merge of a patch with the stored row, and the grid-scope check run inside the store's
+    edit transaction on the row as it is then (``Store.edit_feature``).
+    """
     info = store.collection(collection_id)
     if info.kind not in (*EDITABLE, "grids") or (info.kind == "grids" and mode != "patch"):
         raise HTTPException(
@@ -230,39 +220,56 @@ def apply_edit(
         )
     if info.id_field is None:
         raise InputError(f"collection {collection_id!r} has no unique id field to edit by")
-    before = None
-    if feature_id is not None:
-        page = store.feature(collection_id, feature_id)
-        before = FeatureRow(page.geometries[0], page.properties[0])
-    after, feature_id = _after(info, mode, doc, before, feature_id)
+    ready: FeatureRow | None = None
+    seen: FeatureRow | None = None
+    if mode in ("create", "replace"):
+        ready, feature_id = _after(info, mode, doc, None, feature_id)
+    elif mode == "patch":
+        # Merge and check against the row as read now, outside the edit's lock; inside it the
+        # result is used only if the row is still that version (else merged again there).
+        page = store.feature(collection_id, str(feature_id))
+        seen = FeatureRow(page.geometries[0], page.properties[0])
+        ready = _after(info, mode, doc, seen, feature_id)[0]
+    fid = str(feature_id)
+    if mode == "create":
+        check_feature_id(fid, str(info.id_field))
     scope = Scope(store)
-    check_scope(actor, info, scope, before, after, feature_id)
-    grid = (
-        feature_id
-        if info.kind == "grids"
-        else scope.grid_of((after or before or FeatureRow(None)).geometry)
-    )
-    store_mode: EditMode = {"create": "create", "delete": "delete"}.get(mode, "replace")  # type: ignore[assignment]
 
-    def audit(conn: Any, old: FeatureRow | None) -> None:
+    def plan(before: FeatureRow | None) -> FeatureRow | None:
+        if if_match is not None and not matches(if_match, before):
+            raise PreconditionFailed(
+                f"{collection_id} {fid!r} changed since you read it (If-Match {if_match} is "
+                f"not its current version {etag_of(before) if before else 'none'}); GET it "
+                "again, re-apply your change and send the new ETag"
+            )
+        if info.where is not None and before is not None:
+            column, value = info.where
+            if before.properties.get(column) != value:
+                raise NotFound(f"collection {collection_id!r} has no feature with id {fid!r}")
+        after = ready
+        if mode == "patch" and (
+            seen is None or before is None or version_of(before) != version_of(seen)
+        ):
+            after = _after(info, mode, doc, before, fid)[0]
+        check_scope(actor, info, scope, before, after, fid)
+        return after
+
+    def audit(conn: Any, before: FeatureRow | None, after: FeatureRow | None) -> None:
+        shown = after or before or FeatureRow(None)
+        grid = fid if info.kind == "grids" else scope.grid_of(shown.geometry)
         write_entry(
             conn,
             entry_for(
-                actor,
-                mode,
-                collection_id,
-                object_id=feature_id,
-                grid=grid,
-                before_hash=geometry_hash(old.geometry) if old else None,
-                after_hash=geometry_hash(after.geometry) if after else None,
-                detail={"layer": info.layer},
+                actor, mode, collection_id, object_id=fid, grid=grid,
+                before_hash=version_of(before) if before else None,
+                after_hash=version_of(after) if after else None,
+                detail={"layer": info.layer, **changes(before, after)},
             ),
-        )
+        )  # fmt: skip
 
-    editor_for(store).edit_feature(
-        info.layer, feature_id, after, mode=store_mode, actor=actor, on_commit=audit
-    )
-    return feature_id, after
+    store_mode: EditMode = {"create": "create", "delete": "delete"}.get(mode, "replace")  # type: ignore[assignment]
+    done = store.edit_feature(info.layer, fid, plan, mode=store_mode, actor=actor, on_commit=audit)
+    return fid, done.after
 
 
 def _after(
@@ -289,12 +296,13 @@ def _after(
                     f"a grid's shape and {', '.join(GRID_FIXED)} cannot be patched "
                     f"({'geometry' if 'geometry' in doc else changed}); upload the grids layer"
                 )
+        patched: set[str] | None = set(props)
         props = {**before.properties, **props}
         geom = _geometry(doc) if "geometry" in doc else before.geometry
     else:
         if doc.get("type") != "Feature":
             raise InputError("the body must be a GeoJSON Feature ({'type': 'Feature', ...})")
-        geom = _geometry(doc)
+        geom, patched = _geometry(doc), None
     fid = feature_id if feature_id is not None else props.get(id_field, doc.get("id"))
     if fid is None or str(fid) == "":
         raise InputError(f"the feature needs its id in properties.{id_field}")
@@ -304,32 +312,39 @@ def _after(
             f"{fid!r} in the URL; ids cannot be changed"
         )
     props = {**props, id_field: props.get(id_field, fid)}
-    return validate_row(info, geom, props), str(fid)
+    return validate_row(info, geom, props, patched), str(fid)
 
 
-def _feature_doc(info: CollectionInfo, fid: str, row: FeatureRow) -> dict[str, Any]:
+def _feature_doc(fid: str, row: FeatureRow) -> dict[str, Any]:
     geom = None if row.geometry is None else shapely.geometry.mapping(row.geometry)
     return {"type": "Feature", "id": fid, "geometry": geom, "properties": dict(row.properties)}
 
 
 def features_write_router() -> APIRouter:
-    """The write routes on ``/collections/{collectionId}/items``."""
+    """The write routes on ``/collections/{collectionId}/items`` (OGC API - Features Part 4:
+    create, replace, update, delete, with optimistic locking by ETag / If-Match)."""
     router = APIRouter(tags=["Feature editing"])
     StoreDep = Annotated[Store, Depends(get_store)]
     SettingsDep = Annotated[Settings, Depends(get_settings)]
-    errors = responses_for(None, 400, 401, 403, 404, 405, 409, 413, 429)
+    errors = responses_for(None, 400, 401, 403, 404, 405, 409, 412, 413, 429)
+    versioned = {"requestBody": _BODY, "parameters": [_IF_MATCH]}
 
     async def run(
         request: Request, store: Store, settings: Settings, cid: str, fid: str | None, mode: str
     ) -> tuple[str, FeatureRow | None]:
         doc = None if mode == "delete" else parse_body(await request.body(), settings)
         actor = get_actor(request)
-        return await run_in_threadpool(apply_edit, store, settings, actor, cid, fid, mode, doc)
+        if_match = request.headers.get("if-match")
+        return await run_in_threadpool(
+            apply_edit, store, settings, actor, cid, fid, mode, doc, if_match
+        )
 
-    def answer(store: Store, cid: str, fid: str, row: FeatureRow | None, status: int) -> Response:
-        info = store.collection(cid)
-        body = json.dumps(_feature_doc(info, fid, row or FeatureRow(None)), default=str)
-        headers = {"Location": f"/collections/{cid}/items/{fid}"} if status == 201 else {}
+    def answer(cid: str, fid: str, row: FeatureRow | None, status: int) -> Response:
+        row = row or FeatureRow(None)
+        body = json.dumps(_feature_doc(fid, row), default=str, ensure_ascii=False)
+        headers = {"ETag": etag_of(row)}
+        if status == 201:
+            headers["Location"] = f"/collections/{quote(cid, safe='')}/items/{quote(fid, safe='')}"
         return Response(body, status_code=status, media_type=GEOJSON, headers=headers)
 
     @router.post(
@@ -343,36 +358,37 @@ def features_write_router() -> APIRouter:
         collectionId: str, request: Request, store: StoreDep, settings: SettingsDep
     ) -> Response:
         fid, row = await run(request, store, settings, collectionId, None, "create")
-        return answer(store, collectionId, fid, row, 201)
+        return answer(collectionId, fid, row, 201)
 
     @router.put(
         "/collections/{collectionId}/items/{featureId}",
         responses=errors,
-        openapi_extra={"requestBody": _BODY},
+        openapi_extra=versioned,
         summary="Replace a feature",
     )
     async def replace(
         collectionId: str, featureId: str, request: Request, store: StoreDep, settings: SettingsDep
     ) -> Response:
         fid, row = await run(request, store, settings, collectionId, featureId, "replace")
-        return answer(store, collectionId, fid, row, 200)
+        return answer(collectionId, fid, row, 200)
 
     @router.patch(
         "/collections/{collectionId}/items/{featureId}",
         responses=errors,
-        openapi_extra={"requestBody": _BODY},
+        openapi_extra=versioned,
         summary="Change some properties or the geometry",
     )
     async def patch(
         collectionId: str, featureId: str, request: Request, store: StoreDep, settings: SettingsDep
     ) -> Response:
         fid, row = await run(request, store, settings, collectionId, featureId, "patch")
-        return answer(store, collectionId, fid, row, 200)
+        return answer(collectionId, fid, row, 200)
 
     @router.delete(
         "/collections/{collectionId}/items/{featureId}",
         status_code=204,
         responses=errors,
+        openapi_extra={"parameters": [_IF_MATCH]},
         summary="Delete a feature",
     )
     async def delete(

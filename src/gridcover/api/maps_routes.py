@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse, HTMLResponse
 
 from gridcover.api.deps import get_store
+from gridcover.api.params import plain_params
 from gridcover.api.store import Store
 from gridcover.errors import NotFound
 
@@ -57,6 +58,7 @@ def maps_router() -> APIRouter:
         response_class=HTMLResponse,
         summary="An interactive map of stored layers (Leaflet served locally)",
         responses={404: {"description": "Unknown map or no stored layer for it"}},
+        dependencies=[Depends(plain_params("lang"))],
     )
     def map_page(
         name: Literal["coverage", "grids", "patrol", "siting"],

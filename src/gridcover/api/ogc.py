@@ -25,6 +25,7 @@ from gridcover.api.params import (
     plain_params,
 )
 from gridcover.api.store import CollectionInfo, Store
+from gridcover.api.store.edits import FeatureRow, etag_of
 from gridcover.settings import Settings
 
 JSON = "application/json"
@@ -34,6 +35,10 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/features",
 )
 ITEMS_PARAMETER_REFS = [
     {"$ref": f"#/components/parameters/{p}"}
@@ -272,6 +277,7 @@ def ogc_router(settings: Settings) -> APIRouter:
             _link(f"{chref}/items/{quote(str(featureId), safe='')}", "self", GEOJSON, "this"),
             _link(chref, "collection", JSON, "the collection"),
         ]
-        return geojson_response(single_feature(page, p.crs, links), p.crs)
+        etag = etag_of(FeatureRow(page.geometries[0], page.properties[0]))
+        return geojson_response(single_feature(page, p.crs, links), p.crs, {"ETag": etag})
 
     return router

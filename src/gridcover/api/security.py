@@ -14,14 +14,13 @@ from gridcover.api.auth import AuthMiddleware, install_log_redaction
 from gridcover.api.features_write import features_write_router
 from gridcover.api.store import Store
 from gridcover.api.store.keys import KeyStore
-from gridcover.api.store.sql_target import target_of_store
 from gridcover.api.uploads import BodyLimitMiddleware, uploads_router
 from gridcover.settings import Settings
 
 
 def install_security(app: FastAPI, settings: Settings, store: Store) -> None:
     """Add the upload and feature-editing routes and the security middleware to ``app``."""
-    keys = KeyStore(target_of_store(store))
+    keys = KeyStore(store.sql_target())
     keys.ensure_schema()
     app.state.keys = keys
     install_log_redaction()

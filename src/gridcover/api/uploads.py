@@ -13,10 +13,13 @@ a declared Content-Length over the limit is answered 413 before a byte is read, 
 body as soon as the running count passes it.
 """
 
+import codecs
 import json
 import re
 import shutil
 import tempfile
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,7 +33,7 @@ from gridcover.api.auth import require_roles
 from gridcover.api.deps import get_settings, get_store
 from gridcover.api.openapi import responses_for
 from gridcover.api.store import LayerMeta, Store
-from gridcover.api.store.edits import Actor, layer_write_lock
+from gridcover.api.store.edits import Actor
 from gridcover.api.store.publish import INPUT_KINDS, TITLES, views_for
 from gridcover.errors import InputError, NotFound, ValidationReport
 from gridcover.gis.archive import ArchiveLimits, check_archive
@@ -159,6 +162,7 @@ def _read_upload(
 ) -> Any:
     from gridcover.gis import read_layer
 
+    check_encoding(options.get("encoding"))
     try:
         if path.suffix == ".zip":
             limits = ArchiveLimits(
@@ -174,9 +178,39 @@ def _read_upload(
         raise ValidationReport(_relabel(exc.source, path, name), exc.problems) from None
     except InputError as exc:
         raise type(exc)(_relabel(str(exc), path, name)) from None
+    except UnicodeError as exc:
+        raise InputError(
+            f"{name}: the text cannot be decoded as {options.get('encoding') or 'UTF-8'} "
+            f"({_relabel(str(exc), path, name)[:160]}); give the file's encoding in the "
+            "'encoding' form field (e.g. gbk, gb18030, latin-1) or save it as UTF-8."
+        ) from None
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise InputError(
+            f"{name}: the zip archive is damaged or one of its members is not what its "
+            f"header declares ({_relabel(str(exc), path, name)[:160]}); zip the files again."
+        ) from None
     if len(gdf) == 0:
         raise InputError(f"{name}: the file holds no features; nothing was written")
     return gdf
+
+
+def check_encoding(encoding: str | None) -> None:
+    """InputError unless ``encoding`` is None or names a text encoding Python knows
+    (``rot13`` and ``zlib_codec`` are codecs but not text encodings)."""
+    if encoding is None:
+        return
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError:
+        raise InputError(
+            f"encoding={encoding!r} is not a known text encoding; use e.g. utf-8, gbk, "
+            "gb18030 or latin-1."
+        ) from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise InputError(
+            f"encoding={encoding!r} is a codec but not a text encoding; use e.g. utf-8, gbk, "
+            "gb18030 or latin-1."
+        )
 
 
 def _relabel(text: str, path: Path, name: str) -> str:
@@ -225,9 +259,8 @@ def uploads_router() -> APIRouter:
             kind=layer, title=title, id_field=schema.id_field,
             params={"source": name, "uploaded_by": actor.name, "crs_in": report.get("crs_in")},
         )  # fmt: skip
-        with layer_write_lock(store):
-            existed = store.has_layer(layer)
-            store.replace_layer(layer, gdf, meta, views_for(layer, gdf, title, ""))
+        existed = store.has_layer(layer)
+        store.replace_layer(layer, gdf, meta, views_for(layer, gdf, title, ""))
         body = {
             "layer": layer, "kind": layer, "rows": len(gdf), "replaced": existed,
             "collections": [c.id for c in store.collections() if c.layer == layer],
@@ -242,8 +275,7 @@ def uploads_router() -> APIRouter:
         responses=responses_for(None, 401, 403, 404, 429),
     )
     def delete_layer(layer: str, store: StoreDep, actor: Annotated[Actor, writer]) -> Response:
-        with layer_write_lock(store):
-            store.delete_layer(layer)
+        store.delete_layer(layer)
         return Response(status_code=204)
 
     return router

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Mapping
 from dataclasses import asdict
+from typing import Any
 
 from gridcover.commands.keys import add_store_options, settings_from
 
@@ -13,9 +15,10 @@ HELP = "show the audit log of writes (who, role, action, object, grid, hashes, t
 DESCRIPTION = """\
 Print the newest entries of the audit log: every write through the web service (uploads, feature
 edits, deletes, analysis results) with who made it (key holder, key id, role), the action, the
-collection and object id, the grid it lies in, SHA-256 hashes of the geometry (or the whole layer)
-before and after, the time (UTC) and the request id. The log is append-only: the store refuses
-changes to it.
+collection and object id, the grid it lies in, SHA-256 hashes of the whole feature (geometry and
+properties; the feature's ETag) or of the whole layer before and after, the time (UTC) and the
+request id. Under each feature edit, one line per changed property (before -> after) and one for a
+moved geometry. The log is append-only: the store refuses changes to it.
 
 examples:
   gridcover audit
@@ -57,4 +60,24 @@ def run(args: argparse.Namespace) -> int:
             f"{(e.object_id or '-')[:12]:12}  {(e.grid or '-')[:8]:8}  "
             f"{(e.before_hash or '-')[:8]:8}  {(e.after_hash or '-')[:8]:8}  {e.request_id or '-'}"
         )
+        for line in change_lines(e.detail):
+            print(f"{'':26}{line}")
     return 0
+
+
+def change_lines(detail: Mapping[str, Any]) -> list[str]:
+    """What a feature edit changed, one line per property (``name: before -> after``) and one
+    for the geometry, as recorded in the audit row's detail."""
+    out = []
+    for name, pair in dict(detail.get("changed") or {}).items():
+        old, new = [*pair, None, None][:2]
+        out.append(f"{name}: {_short(old)} -> {_short(new)}")
+    geometry = detail.get("geometry")
+    if geometry:
+        out.append(f"geometry: {_short(geometry[0])} -> {_short(geometry[1])}")
+    return out
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = "-" if value is None else repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= width else text[: width - 3] + "..."

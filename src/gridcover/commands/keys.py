@@ -86,7 +86,35 @@ def _operator() -> Actor:
     return Actor(name=f"{user} (gridcover keys)", role="system")
 
 
+def check_grid_code(settings: Settings, code: str) -> None:
+    """InputError unless ``code`` is a grid code of the stored grids layer (any level)."""
+    from gridcover.api.store import open_store
+    from gridcover.api.store.sql_target import store_label
+    from gridcover.errors import InputError
+
+    store = open_store(settings)
+    try:
+        codes = set()
+        if store.has_layer("grids"):
+            codes = set(store.read_layer("grids")["code"].dropna().astype(str))
+    finally:
+        store.close()
+    if not codes:
+        raise InputError(
+            f"{store_label(settings)} holds no grids layer, so grid {code!r} cannot be checked; "
+            "upload the grids first (PUT /layers/grids or gridcover serve's sample)"
+        )
+    if code not in codes:
+        near = sorted(c for c in codes if c.startswith(code[:2]))[:8] or sorted(codes)[:8]
+        raise InputError(
+            f"grid {code!r} is not a code of the stored grids layer; a grid chief's key needs an "
+            f"existing code (e.g. {', '.join(near)})"
+        )
+
+
 def run_add(args: argparse.Namespace) -> int:
+    if args.role == "grid_chief" and args.grid:
+        check_grid_code(settings_from(args), args.grid)
     made = _keys(args).add(args.name, args.role, args.grid, actor=_operator())
     r = made.record
     scope = f" for grid {r.grid_code}" if r.grid_code else ""

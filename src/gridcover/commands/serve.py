@@ -17,7 +17,8 @@ database instead of the GeoPackage.
 
 Settings come from GRIDCOVER_* environment variables (GRIDCOVER_DATA_DIR, GRIDCOVER_MAX_LIMIT,
 GRIDCOVER_PUBLIC_URL, GRIDCOVER_DATABASE_URL, ...; docs/API.md and docs/SECURITY.md list
-them); the options below override them.
+them); the options below override them. Behind a reverse proxy, name it in
+GRIDCOVER_FORWARDED_ALLOW_IPS so its X-Forwarded-For is trusted (nobody else's is).
 
 examples:
   gridcover serve
@@ -77,5 +78,15 @@ def run(args: argparse.Namespace) -> int:
             "'gridcover keys add' or set GRIDCOVER_READ_ACCESS=closed",
             flush=True,
         )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
+    # Forwarded headers are trusted only from the proxies the settings name (uvicorn's own
+    # default trusts 127.0.0.1, which lets any local client reset the per-address limits).
+    proxies = settings.forwarded_allow_ips
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=args.log_level,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or "",
+    )
     return 0

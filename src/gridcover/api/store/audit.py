@@ -26,17 +26,23 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gridcover.api.store.base import (
+    Actor,
     CollectionInfo,
     CommitHook,
+    EditHook,
+    EditMode,
+    EditPlan,
+    FeatureEdit,
     FeaturePage,
+    FeatureRow,
     ItemsQuery,
     LayerMeta,
     LayerWrite,
     Store,
     StoreBase,
 )
-from gridcover.api.store.edits import SYSTEM, Actor, current_actor
-from gridcover.api.store.sql_target import SqlTarget, run, target_of_store
+from gridcover.api.store.edits import SYSTEM, current_actor
+from gridcover.api.store.sql_target import SqlTarget, run
 
 COLUMNS = ("at", "request_id", "actor", "key_id", "role", "action", "collection", "object_id",
            "grid", "before_hash", "after_hash", "detail")  # fmt: skip
@@ -223,7 +229,7 @@ class AuditedStore(StoreBase):
 
     def __init__(self, inner: Store) -> None:
         self.inner = inner
-        self.target = target_of_store(inner)
+        self.target = inner.sql_target()
         ensure_audit_schema(self.target)
 
     # reads: plain delegation
@@ -260,8 +266,26 @@ class AuditedStore(StoreBase):
     def close(self) -> None:
         self.inner.close()
 
+    def sql_target(self) -> SqlTarget:
+        return self.target
+
     def __getattr__(self, name: str) -> Any:  # backend extras (path, database_url, ...)
         return getattr(self.inner, name)
+
+    def edit_feature(
+        self,
+        layer: str,
+        feature_id: str,
+        plan: EditPlan,
+        *,
+        mode: EditMode,
+        actor: Actor | None = None,
+        on_commit: EditHook | None = None,
+    ) -> FeatureEdit:
+        """The backend's edit; the caller's ``on_commit`` writes the edit's audit row."""
+        return self.inner.edit_feature(
+            layer, feature_id, plan, mode=mode, actor=actor, on_commit=on_commit
+        )
 
     # writes: audited
     def replace_layers(
@@ -318,3 +342,21 @@ def with_audit(store: Store) -> Store:
         return store
     audited: Store = AuditedStore(store)
     return audited
+
+
+def changes(before: FeatureRow | None, after: FeatureRow | None) -> dict[str, Any]:
+    """What an edit changed, for the audit row's detail: ``changed`` maps each property whose
+    value differs to ``[before, after]``; ``geometry`` is ``[WKT before, WKT after]`` when
+    the geometry changed (WKT with at most 7 decimals)."""
+    old = dict(before.properties) if before else {}
+    new = dict(after.properties) if after else {}
+    changed = {
+        k: [old.get(k), new.get(k)] for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)
+    }
+    out: dict[str, Any] = {"changed": changed}
+    g0 = before.geometry if before else None
+    g1 = after.geometry if after else None
+    if geometry_hash(g0) != geometry_hash(g1):
+        out["geometry"] = [None if g is None else shapely.to_wkt(g, rounding_precision=7)
+                           for g in (g0, g1)]  # fmt: skip
+    return out

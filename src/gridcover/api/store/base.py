@@ -19,8 +19,12 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import geopandas as gpd
 import numpy as np
+from shapely.geometry.base import BaseGeometry
+
+from gridcover.api.store.sql_target import SqlTarget
 
 FieldType = Literal["string", "integer", "number", "boolean"]
+EditMode = Literal["create", "replace", "delete"]
 Scalar = str | int | float | bool
 
 
@@ -116,6 +120,41 @@ class LayerWrite:
 CommitHook = Callable[[Any], None]
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a request: key id and name, role, grid scope (grid chiefs), request id."""
+
+    name: str
+    role: str
+    key_id: str | None = None
+    grid_code: str | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class FeatureRow:
+    """One feature: a shapely geometry in EPSG:4326 (or None) and its attribute values."""
+
+    geometry: BaseGeometry | None
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FeatureEdit:
+    """What one committed single-feature edit changed: the row before (None on create) and
+    after (None on delete)."""
+
+    before: FeatureRow | None
+    after: FeatureRow | None
+
+
+#: Decides the row after an edit from the row before, read under the edit's lock (None: the
+#: feature does not exist yet). Raises to refuse (stale version, scope, invalid values).
+EditPlan = Callable[[FeatureRow | None], FeatureRow | None]
+#: Runs inside the committing transaction with (connection, row before, row after).
+EditHook = Callable[[Any, FeatureRow | None, FeatureRow | None], None]
+
+
 @runtime_checkable
 class Store(Protocol):
     """What the web layer needs from storage. Methods raise ``NotFound`` / ``InputError``."""
@@ -179,6 +218,28 @@ class Store(Protocol):
 
     def is_new(self) -> bool:
         """True if the store holds no layer yet (first start)."""
+        ...
+
+    def edit_feature(
+        self,
+        layer: str,
+        feature_id: str,
+        plan: EditPlan,
+        *,
+        mode: EditMode,
+        actor: Actor | None = None,
+        on_commit: EditHook | None = None,
+    ) -> FeatureEdit:
+        """Create, replace or delete one feature of ``layer`` (found by its id column) in one
+        transaction: lock, read the row, ``plan(before)`` -> row after, write, ``on_commit``.
+
+        Raises NotFound (no such feature), Conflict (create of an existing id; another edit
+        held the layer too long) and PermissionDenied (the backend's own policy refused).
+        """
+        ...
+
+    def sql_target(self) -> SqlTarget:
+        """The database that holds the service's own tables (keys, audit log, jobs)."""
         ...
 
     def close(self) -> None:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import geopandas as gpd
 
 from gridcover.api.store.base import LayerMeta, Store, ViewSpec
-from gridcover.api.store.sql_target import exclusive, store_label, target_of_store
+from gridcover.api.store.sql_target import exclusive, store_label
 from gridcover.gis.schemas import SCHEMAS
 from gridcover.settings import Settings
 
@@ -137,7 +137,7 @@ def load_sample_if_new(store: Store, settings: Settings) -> list[str]:
     if folder is None:
         log.warning("no sample layers found; the store starts empty")
         return []
-    with exclusive(target_of_store(store), "sample-load"):
+    with exclusive(store.sql_target(), "sample-load"):
         if not store.is_new():  # another process loaded it while this one waited
             return []
         loaded = load_input_layers(store, folder)

@@ -34,6 +34,21 @@ def run(conn: Any, sql: str, params: Sequence[Any] = ()) -> Any:
     return conn.execute(sql.replace("?", "%s"), tuple(params))
 
 
+@contextmanager
+def sqlite_transaction(conn: sqlite3.Connection, *, write: bool = True) -> Iterator[None]:
+    """One SQLite transaction on ``conn`` (opened with ``isolation_level=None``): committed
+    when the block ends, rolled back on any error. ``write`` takes the write lock at once
+    (``BEGIN IMMEDIATE``), so a read inside the block sees what the commit will change."""
+    conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
 @dataclass(frozen=True)
 class SqlTarget:
     """A database holding the service tables: a SQLite/GeoPackage file or a PostgreSQL URL."""
@@ -49,14 +64,8 @@ class SqlTarget:
             conn = sqlite3.connect(self.location, isolation_level=None, timeout=30.0)
             try:
                 conn.execute("PRAGMA busy_timeout = 30000")
-                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                try:
+                with sqlite_transaction(conn, write=write):
                     yield conn
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
             finally:
                 conn.close()
             return
@@ -95,18 +104,6 @@ def target_for(settings: Settings) -> SqlTarget:
     if is_postgres_url(url):
         return SqlTarget("postgres", str(url))
     return SqlTarget("sqlite", str(settings.store_path))
-
-
-def target_of_store(store: Any) -> SqlTarget:
-    """The database of an open store (GeoPackageStore: its file; PostGISStore: its URL)."""
-    inner = getattr(store, "inner", store)
-    url = getattr(inner, "database_url", None)
-    if is_postgres_url(url):
-        return SqlTarget("postgres", str(url))
-    path = getattr(inner, "path", None)
-    if path is None:
-        raise TypeError(f"cannot find the database of store {type(inner).__name__}")
-    return SqlTarget("sqlite", str(path))
 
 
 def safe_url(url: str) -> str:

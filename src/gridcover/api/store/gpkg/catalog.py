@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 
+from gridcover.api.store import field_values as values
 from gridcover.api.store.base import LayerWrite, ViewSpec
 from gridcover.api.store.gpkg import sql as g
 from gridcover.api.store.gpkg.features import write_feature_table
@@ -46,7 +46,7 @@ def prepare_write(w: LayerWrite) -> PreparedWrite:
         )
     gdf = prepare_frame(w.gdf)
     views = list(w.views) if w.views else [ViewSpec(w.layer, w.meta.title, w.meta.description)]
-    return PreparedWrite(w, gdf, views, id_column_of(gdf, w.meta.id_field))
+    return PreparedWrite(w, gdf, views, values.id_column(gdf, w.meta.id_field))
 
 
 def write_layer(conn: sqlite3.Connection, pw: PreparedWrite) -> None:
@@ -131,14 +131,3 @@ def prepare_frame(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             if lo >= -(2**31) and hi < 2**31:
                 out[col] = out[col].astype(np.int32)
     return out
-
-
-def id_column_of(gdf: gpd.GeoDataFrame, id_field: str | None) -> str | None:
-    """The id column to publish as feature id, if present, complete and unique."""
-    if not id_field or id_field not in gdf.columns:
-        return None
-    col = gdf[id_field]
-    if col.isna().any() or not col.is_unique:
-        return None
-    ok = pd.api.types.is_integer_dtype(col) or pd.api.types.is_string_dtype(col)
-    return id_field if ok else None

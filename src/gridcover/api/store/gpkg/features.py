@@ -25,6 +25,7 @@ import pandas as pd
 import shapely
 
 from gridcover.api.store.base import FieldInfo
+from gridcover.api.store.field_values import typed_column
 from gridcover.api.store.gpkg.sql import blobs_to_geometries, quote
 
 GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
@@ -191,18 +192,5 @@ def read_feature_table(
     frame: dict[str, Any] = {}
     for j, f in enumerate(fields, start=1):
         values = [r[j] for r in data]
-        frame[f.name] = _typed(values, f)
+        frame[f.name] = typed_column(values, f)
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"))
-
-
-def _typed(values: list[Any], f: FieldInfo) -> Any:
-    has_null = any(v is None for v in values)
-    if f.type == "integer":
-        return pd.array(values, dtype="Int64") if has_null else np.array(values, dtype=np.int64)
-    if f.type == "number":
-        return np.array([np.nan if v is None else v for v in values], dtype=float)
-    if f.type == "boolean":
-        if has_null:
-            return pd.array([None if v is None else bool(v) for v in values], dtype="boolean")
-        return np.array(values, dtype=bool)
-    return pd.array(values, dtype="str") if values else pd.array([], dtype="str")

@@ -26,8 +26,13 @@ import geopandas as gpd
 import shapely
 
 from gridcover.api.store.base import (
+    Actor,
     CollectionInfo,
     CommitHook,
+    EditHook,
+    EditMode,
+    EditPlan,
+    FeatureEdit,
     FeaturePage,
     FieldInfo,
     ItemsQuery,
@@ -35,11 +40,13 @@ from gridcover.api.store.base import (
     LayerWrite,
     StoreBase,
 )
+from gridcover.api.store.field_values import decode
 from gridcover.api.store.gpkg import sql as g
 from gridcover.api.store.gpkg.catalog import prepare_write, write_layer
+from gridcover.api.store.gpkg.edit import edit_row
 from gridcover.api.store.gpkg.features import init_geopackage, read_feature_table
-from gridcover.api.store.sql_target import SqlTarget, exclusive
-from gridcover.errors import NotFound
+from gridcover.api.store.sql_target import SqlTarget, exclusive, sqlite_transaction
+from gridcover.errors import Conflict, NotFound
 
 _PHYSICAL = re.compile(r"^[a-z][a-z0-9_]{0,47}__[0-9a-f]{8}$")
 
@@ -113,16 +120,11 @@ class GeoPackageStore(StoreBase):
         conn = self._connect()
         try:
             conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("BEGIN IMMEDIATE")
-            init_geopackage(conn)
-            for statement in _CATALOG_SQL.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+            with sqlite_transaction(conn):
+                init_geopackage(conn)
+                for statement in _CATALOG_SQL.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
         finally:
             conn.close()
 
@@ -131,12 +133,11 @@ class GeoPackageStore(StoreBase):
         with self._write_lock:
             conn = self._connect()
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                used = {r[0] for r in conn.execute("SELECT table_name FROM gridcover_layers")}
-                for table in g.feature_tables(conn):
-                    if _PHYSICAL.match(table) and table not in used:
-                        g.drop_feature_table(conn, table)
-                conn.execute("COMMIT")
+                with sqlite_transaction(conn):
+                    used = {r[0] for r in conn.execute("SELECT table_name FROM gridcover_layers")}
+                    for table in g.feature_tables(conn):
+                        if _PHYSICAL.match(table) and table not in used:
+                            g.drop_feature_table(conn, table)
             finally:
                 conn.close()
 
@@ -275,17 +276,13 @@ class GeoPackageStore(StoreBase):
         matched: int,
     ) -> FeaturePage:
         names = [f.name for f in fields]
-        bools = [i for i, f in enumerate(fields) if f.type == "boolean"]
-        id_pos = names.index(info.id_field) if info.id_field in names else None
+        types = [f.type for f in fields]
         props: list[dict[str, Any]] = []
         ids: list[Any] = []
         for r in rows:
-            values = list(r[2 : 2 + len(names)])
-            for i in bools:
-                if values[i] is not None:
-                    values[i] = bool(values[i])
-            props.append(dict(zip(names, values, strict=True)))
-            ids.append(r[0] if id_pos is None else values[id_pos])
+            row = {n: decode(v, t) for n, v, t in zip(names, r[2:], types, strict=False)}
+            props.append(row)
+            ids.append(r[0] if info.id_field not in row else row[info.id_field])
         geoms = g.blobs_to_geometries([r[1] for r in rows])
         return FeaturePage(ids=ids, geometries=geoms, properties=props, number_matched=matched)
 
@@ -336,41 +333,68 @@ class GeoPackageStore(StoreBase):
         self, writes: Sequence[LayerWrite], on_commit: CommitHook | None = None
     ) -> None:
         prepared = [prepare_write(w) for w in writes]
-        with self._write_lock:
-            conn = self._connect()
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                for pw in prepared:
-                    write_layer(conn, pw)
-                if on_commit is not None:
-                    on_commit(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            finally:
-                conn.close()
+        with self._write() as conn:
+            for pw in prepared:
+                write_layer(conn, pw)
+            if on_commit is not None:
+                on_commit(conn)
 
     def delete_layer(self, layer: str, on_commit: CommitHook | None = None) -> None:
+        with self._write() as conn:
+            old = conn.execute(
+                "SELECT table_name FROM gridcover_layers WHERE name = ?", (layer,)
+            ).fetchone()
+            if old is None:
+                raise NotFound(f"layer {layer!r} is not stored")
+            conn.execute("DELETE FROM gridcover_collections WHERE layer = ?", (layer,))
+            conn.execute("DELETE FROM gridcover_layers WHERE name = ?", (layer,))
+            if on_commit is not None:
+                on_commit(conn)
+            g.drop_feature_table(conn, old[0])
+
+    def edit_feature(
+        self,
+        layer: str,
+        feature_id: str,
+        plan: EditPlan,
+        *,
+        mode: EditMode,
+        actor: Actor | None = None,
+        on_commit: EditHook | None = None,
+    ) -> FeatureEdit:
+        """One feature edited in place in one write transaction (``gpkg/edit.py``)."""
+        try:
+            with self._write() as conn:
+                row = conn.execute(
+                    "SELECT table_name, id_column FROM gridcover_layers WHERE name = ?", (layer,)
+                ).fetchone()
+                if row is None:
+                    raise NotFound(f"layer {layer!r} is not stored; upload it first")
+                table, id_column = str(row[0]), row[1]
+                _, _, fields = self._table(conn, table)
+                done = edit_row(conn, layer, table, id_column, fields, feature_id, plan, mode)
+                if on_commit is not None:
+                    on_commit(conn, done.before, done.after)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            raise Conflict(
+                f"another write held {self.path.name} for longer than 30 s, so this edit of "
+                f"{layer} {feature_id!r} was not made; retry it"
+            ) from None
+        self._tables.pop(table, None)  # the geometry type may have widened
+        return done
+
+    def sql_target(self) -> SqlTarget:
+        return SqlTarget("sqlite", str(self.path))
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A new connection in one write transaction (``BEGIN IMMEDIATE``), closed after."""
         with self._write_lock:
             conn = self._connect()
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                old = conn.execute(
-                    "SELECT table_name FROM gridcover_layers WHERE name = ?", (layer,)
-                ).fetchone()
-                if old is None:
-                    raise NotFound(f"layer {layer!r} is not stored")
-                conn.execute("DELETE FROM gridcover_collections WHERE layer = ?", (layer,))
-                conn.execute("DELETE FROM gridcover_layers WHERE name = ?", (layer,))
-                if on_commit is not None:
-                    on_commit(conn)
-                g.drop_feature_table(conn, old[0])
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+                with sqlite_transaction(conn):
+                    yield conn
             finally:
                 conn.close()

@@ -15,10 +15,19 @@ import numpy as np
 import shapely
 
 from gridcover.api.store.audit import now_iso
-from gridcover.api.store.base import FieldInfo
-from gridcover.api.store.edits import Actor, EditHook, EditMode, FeatureRow
+from gridcover.api.store.base import (
+    Actor,
+    EditHook,
+    EditMode,
+    EditPlan,
+    FeatureEdit,
+    FeatureRow,
+    FieldInfo,
+)
+from gridcover.api.store.edits import checked_after
+from gridcover.api.store.field_values import decode_row
 from gridcover.api.store.postgis import sql as q
-from gridcover.errors import Conflict, InputError, NotFound, PermissionDenied
+from gridcover.errors import Conflict, NotFound, PermissionDenied
 
 
 def lock_layer(conn: Any, layer: str) -> None:
@@ -74,16 +83,24 @@ def edit_feature(
     errors: Any,
     layer: str,
     feature_id: str,
-    after: FeatureRow | None,
+    plan: EditPlan,
     mode: EditMode,
     actor: Actor | None,
     on_commit: EditHook | None,
-) -> FeatureRow | None:
-    """Create, replace or delete one feature in the open transaction; the row before.
+) -> FeatureEdit:
+    """Create, replace or delete one feature in the open transaction (row read under the
+    layer's lock, then ``plan(before)``); what changed.
 
     ``errors`` is ``psycopg.errors`` (passed in so this module imports without psycopg).
     """
-    lock_layer(conn, layer)
+    conn.execute("SET LOCAL lock_timeout = '30s'")
+    try:
+        lock_layer(conn, layer)
+    except errors.LockNotAvailable:
+        raise Conflict(
+            f"another write held layer {layer!r} for longer than 30 s, so this edit of "
+            f"{feature_id!r} was not made; retry it"
+        ) from None
     row = conn.execute(
         "SELECT id_column, fields, geometry_type FROM gridcover.layers WHERE name = %s",
         (layer,),
@@ -101,12 +118,15 @@ def edit_feature(
         "WHERE layer = %s AND fkey = %s",
         (layer, str(feature_id)),
     ).fetchone()
-    before = None if old is None else FeatureRow(_geom(old[1]), old[2])
+    before = None if old is None else FeatureRow(_geom(old[1]), decode_row(old[2], fields))
     if mode == "create" and old is not None:
         raise Conflict(f"{layer} already has a feature with {id_column} {feature_id!r}")
     if mode != "create" and old is None:
         raise NotFound(f"{layer} has no feature with {id_column} {feature_id!r}")
-    props, geom = _row_values(after, fields, id_column, feature_id)
+    after = checked_after(plan(before), [f.name for f in fields], id_column, feature_id)
+    if after is None:
+        mode = "delete"
+    props, geom = _row_values(after, fields)
     if old is not None:
         fid = old[0]
     else:
@@ -132,8 +152,8 @@ def edit_feature(
         gtype = gtype if after.geometry.geom_type.upper() == gtype else "GEOMETRY"
     refresh_stats(conn, layer, gtype)
     if on_commit is not None:
-        on_commit(conn, before)
-    return before
+        on_commit(conn, before, after)
+    return FeatureEdit(before, after)
 
 
 def _geom(wkb: bytes | None) -> Any:
@@ -141,20 +161,12 @@ def _geom(wkb: bytes | None) -> Any:
 
 
 def _row_values(
-    after: FeatureRow | None, fields: tuple[FieldInfo, ...], id_column: str, feature_id: str
+    after: FeatureRow | None, fields: tuple[FieldInfo, ...]
 ) -> tuple[str | None, str | None]:
-    """(props JSON, hex EWKB) of the new row; checks fields and the unchanged id."""
+    """(props JSON, hex EWKB) of the new row (``checked_after`` checked fields and id)."""
     if after is None:
         return None, None
-    unknown = set(after.properties) - {f.name for f in fields}
-    if unknown:
-        raise InputError(
-            f"properties {sorted(unknown)} are not fields of this layer; fields: "
-            f"{[f.name for f in fields]}"
-        )
     props = {f.name: q.props_value(after.properties.get(f.name), f) for f in fields}
-    if str(props.get(id_column)) != str(feature_id):
-        raise InputError(f"{id_column} must stay {feature_id!r}; ids cannot be changed")
     geom = q.ewkb_hex(np.array([after.geometry], dtype=object))[0]
     return json.dumps(props, ensure_ascii=False), geom
 

@@ -30,6 +30,7 @@ import pandas as pd
 import shapely
 
 from gridcover.api.store.base import CollectionInfo, FieldInfo
+from gridcover.api.store.field_values import typed_column
 from gridcover.api.store.gpkg.sql import filter_value
 from gridcover.errors import InputError
 
@@ -164,17 +165,6 @@ def prepare(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf.to_crs("EPSG:4326").reset_index(drop=True)
 
 
-def id_column(gdf: gpd.GeoDataFrame, id_field: str | None) -> str | None:
-    """The id column to publish as feature id, if present, complete and unique."""
-    if not id_field or id_field not in gdf.columns:
-        return None
-    col = gdf[id_field]
-    if col.isna().any() or not col.is_unique:
-        return None
-    ok = pd.api.types.is_integer_dtype(col) or pd.api.types.is_string_dtype(col)
-    return id_field if ok else None
-
-
 def field_infos(gdf: gpd.GeoDataFrame) -> tuple[FieldInfo, ...]:
     """Attribute fields of a layer (every column but the geometry) with their JSON types."""
     out = []
@@ -250,20 +240,6 @@ def geometry_type_name(gdf: gpd.GeoDataFrame) -> str:
     """One upper-case geometry type if the layer has one, else ``GEOMETRY``."""
     types = set(gdf.geometry.dropna().geom_type.str.upper())
     return types.pop() if len(types) == 1 else "GEOMETRY"
-
-
-def typed_column(values: list[Any], f: FieldInfo) -> Any:
-    """A column of a read layer in the field's dtype (nullable where values are missing)."""
-    has_null = any(v is None for v in values)
-    if f.type == "integer":
-        return pd.array(values, dtype="Int64") if has_null else np.array(values, dtype=np.int64)
-    if f.type == "number":
-        return np.array([np.nan if v is None else v for v in values], dtype=float)
-    if f.type == "boolean":
-        if has_null:
-            return pd.array(values, dtype="boolean")
-        return np.array(values, dtype=bool)
-    return pd.array([None if v is None else str(v) for v in values], dtype="str")
 
 
 def load_props(texts: list[str]) -> list[dict[str, Any]]:

@@ -21,10 +21,16 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from gridcover.api.store import field_values as values
 from gridcover.api.store.audit import now_iso
 from gridcover.api.store.base import (
+    Actor,
     CollectionInfo,
     CommitHook,
+    EditHook,
+    EditMode,
+    EditPlan,
+    FeatureEdit,
     FeaturePage,
     FieldInfo,
     ItemsQuery,
@@ -33,11 +39,10 @@ from gridcover.api.store.base import (
     StoreBase,
     ViewSpec,
 )
-from gridcover.api.store.edits import Actor, EditHook, EditMode, FeatureRow
 from gridcover.api.store.postgis import edit as postgis_edit
 from gridcover.api.store.postgis import setup as postgis_setup
 from gridcover.api.store.postgis import sql as q
-from gridcover.api.store.sql_target import safe_url
+from gridcover.api.store.sql_target import SqlTarget, safe_url
 from gridcover.errors import GridcoverError, InputError, NotFound
 
 _SELECT = """
@@ -186,9 +191,8 @@ class PostGISStore(StoreBase):
 
     @staticmethod
     def _page(rows: list[Any], info: CollectionInfo, matched: int) -> FeaturePage:
-        names = [f.name for f in info.fields]
         raw = q.load_props([r[2] for r in rows])
-        props = [{n: p.get(n) for n in names} for p in raw]
+        props = [values.decode_row(p, info.fields) for p in raw]
         ids = [
             r[0] if info.id_field is None else p.get(info.id_field)
             for r, p in zip(rows, props, strict=True)
@@ -264,7 +268,7 @@ class PostGISStore(StoreBase):
             views = (
                 list(w.views) if w.views else [ViewSpec(w.layer, w.meta.title, w.meta.description)]
             )
-            prepared.append((w, gdf, views, q.id_column(gdf, w.meta.id_field)))
+            prepared.append((w, gdf, views, values.id_column(gdf, w.meta.id_field)))
         with self._write() as conn:
             for layer in sorted({w.layer for w in writes}):
                 postgis_edit.lock_layer(conn, layer)
@@ -348,14 +352,17 @@ class PostGISStore(StoreBase):
         self,
         layer: str,
         feature_id: str,
-        after: FeatureRow | None,
+        plan: EditPlan,
         *,
         mode: EditMode,
         actor: Actor | None = None,
         on_commit: EditHook | None = None,
-    ) -> FeatureRow | None:
-        """Create, replace or delete one feature as ``actor`` (row-level security applies)."""
+    ) -> FeatureEdit:
+        """One feature edited as ``actor`` in one transaction (row-level security applies)."""
         with self._write() as conn:
             return postgis_edit.edit_feature(
-                conn, self._psycopg.errors, layer, feature_id, after, mode, actor, on_commit
+                conn, self._psycopg.errors, layer, feature_id, plan, mode, actor, on_commit
             )
+
+    def sql_target(self) -> SqlTarget:
+        return SqlTarget("postgres", self.database_url)
