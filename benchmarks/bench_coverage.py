@@ -172,8 +172,9 @@ def _previous_code(rev: str) -> Path | None:
     return tmp / "src"
 
 
-def analysis(args: argparse.Namespace, t_core: float) -> None:
-    """C and D for the current code and (with --baseline) the previous one, same run."""
+def analysis(args: argparse.Namespace, t_core: float) -> float:
+    """C and D for the current code and (with --baseline) the previous one, same run;
+    returns the current code's run_analysis seconds."""
     runs = {"current": _pipeline(args, None)}
     src = _previous_code(args.baseline) if args.baseline else None
     if src is not None:
@@ -213,6 +214,87 @@ def analysis(args: argparse.Namespace, t_core: float) -> None:
             f"cover step {old['after_cover_s'] / cur['after_cover_s']:.1f}x faster, peak memory "
             f"{cur['peak_mb_run'] / old['peak_mb_run']:.2f}x"
         )
+    return float(runs["current"]["run_s"])
+
+
+def b3_3d(buildings, cams, cells: Cells, reps: int, seed: int, t_2d: float, cpu_2d: float):
+    """B3. the 3D cover step (bench_views3d: heights, tilt, resolution, night) on B's city
+    and cells, timed like B without the cells: walls + prisms + snapping + sight + levels."""
+    from bench_views3d import TARGET_H, heights
+
+    from gridcover.coverage.detail import detail_cover
+    from gridcover.coverage.views.sight import Optics, Prisms, roof_heights, sight_pairs
+
+    hb, optics = heights(buildings.size, cams, seed)
+    runs = []
+    for _ in range(reps):
+        t, cpu = time.perf_counter(), time.process_time()
+        walls = Walls.from_polygons(buildings)
+        prisms = Prisms.from_walls(walls, hb)
+        snap = snap_cameras(cams["x"], cams["y"], walls)
+        o = Optics(
+            snap.x, snap.y, *(getattr(optics, f) for f in list(Optics.__dataclass_fields__)[2:])
+        )
+        roof = roof_heights(prisms, cells.x, cells.y)
+        p = sight_pairs(
+            o,
+            cells.x,
+            cells.y,
+            target_height_m=TARGET_H,
+            tree=cells.tree,
+            prisms=prisms,
+            roof_m=roof,
+        )
+        on = np.ones(o.n, bool)
+        det = detail_cover(len(cells), p.cell_idx, p.camera_idx, p.level, p.night, on)
+        runs.append((time.perf_counter() - t, time.process_time() - cpu, p, det))
+    wall, cpu, p, det = min(runs, key=lambda r: r[0])
+    levels = ", ".join(f"{int((det.detail_level >= k).sum()):,}" for k in range(1, 5))
+    print(
+        f"B3. 3D (heights: buildings {hb.min():.0f}-{hb.max():.0f} m, cameras "
+        f"{optics.height_m.min():.1f}-{optics.height_m.max():.1f} m; tilt, resolution, night): "
+        f"walls + snapping + sight + levels {wall:.2f} s wall / {cpu:.2f} s CPU beside B's "
+        f"{t_2d:.2f} s / {cpu_2d:.2f} s without cells: 3D/2D = {wall / t_2d:.2f}x wall, "
+        f"{cpu / max(cpu_2d, 1e-9):.2f}x CPU ({p.cell_idx.size / 1e6:.2f} M seeing pairs; "
+        f"cells at level >= 1..4: {levels}); "
+        "naive per-camera 3D loop: python -m benchmarks.bench_views3d"
+    )
+
+
+def c3_3d(grids, cam_gdf, bld, roads, buildings, cams, args, t_2d: float) -> None:
+    """C3. the same run_analysis with ``visibility="3d"`` (heights from bench_views3d), its
+    cover step and its view drawing (3D outlines cut by shadows) apart."""
+    from bench_views3d import heights
+
+    from gridcover.coverage.analysis import AnalysisConfig, run_analysis
+
+    hb, o = heights(buildings.size, cams, args.seed)
+    light = np.where(o.night_m > 0, "infrared", "none")
+    cam3 = cam_gdf.assign(
+        height_m=o.height_m,
+        tilt_deg=o.tilt_deg,
+        resolution_px=o.width_px,
+        ir_range_m=o.night_m,
+        supply_light=light,
+    )
+    steps: list[tuple[str, float]] = []
+    t = time.perf_counter()
+    res = run_analysis(
+        grids,
+        cam3,
+        buildings=bld.assign(height_m=hb),
+        roads=roads,
+        config=AnalysisConfig(res=args.res, visibility="3d"),
+        progress=lambda s, _i, _n: steps.append((s, time.perf_counter() - t)),
+    )
+    t3 = time.perf_counter() - t
+    marks = [f"{a} @{b:.1f}s" for a, b in steps]
+    print(
+        f"C3. run_analysis 3D: {t3:.2f} s beside C's {t_2d:.2f} s = {t3 / t_2d:.2f}x; "
+        f"recognise or better {res.summary['recognise_pct']:.1f}%, seen at night "
+        f"{res.summary['night_detect_pct']:.1f}%\n   steps (camera views includes drawing the "
+        "3D outlines): " + ", ".join(marks)
+    )
 
 
 def main() -> None:
@@ -224,6 +306,7 @@ def main() -> None:
     ap.add_argument("--lon", type=float, default=116.40, help="default: Beijing")
     ap.add_argument("--lat", type=float, default=39.90)
     ap.add_argument("--no-analysis", action="store_true", help="skip C (run_analysis)")
+    ap.add_argument("--no-3d", action="store_true", help="skip B3 (the 3D cover step)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement; best is kept")
     ap.add_argument("--edits", type=int, default=40, help="what-if edits timed in D")
     ap.add_argument(
@@ -313,6 +396,8 @@ def main() -> None:
         f"{(counts > 0).mean() * 100:.1f}% of cells seen)  [target ≤ 10 s]"
     )
     print(f"   peak resident memory so far: {peak_mb():,.0f} MB")
+    if not args.no_3d:
+        b3_3d(buildings, cams, cells, reps, args.seed, t_full - t_cells, cpu_b - cpu_cells)
 
     # naive pipelines on a subset, scaled linearly
     k = min(args.naive, n)
@@ -363,7 +448,28 @@ def main() -> None:
     del nv, ci, ki
 
     if not args.no_analysis:
-        analysis(args, t_full)
+        t_an = analysis(args, t_full)
+        if not args.no_3d:
+            grids = grids_layer(square, crs)
+            roads = roads_layer(square, crs, 180.0)
+            cam_gdf = gpd.GeoDataFrame(
+                {
+                    "camera_id": [f"c{i}" for i in range(n)],
+                    "type": np.where(fov >= 360, "dome", "bullet"),
+                    "status": np.where(np.arange(n) % 20 == 0, "offline", "online"),
+                    "azimuth_deg": az,
+                    "fov_deg": fov,
+                    "range_m": rng,
+                },
+                geometry=shapely.points(cams["x"], cams["y"]),
+                crs=crs,
+            ).to_crs(4326)
+            bld = gpd.GeoDataFrame(
+                {"building_id": [f"b{i}" for i in range(buildings.size)]},
+                geometry=buildings,
+                crs=crs,
+            ).to_crs(4326)
+            c3_3d(grids, cam_gdf, bld, roads, buildings, cams, args, t_an)
     print(f"peak resident memory: {peak_mb():,.0f} MB")
     print(f"load average at the end: {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
 

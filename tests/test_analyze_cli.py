@@ -20,7 +20,9 @@ from sample_analysis import SAMPLE, sample_layers, sample_result
 @pytest.fixture(scope="module")
 def sample_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("analyze") / "sample"
-    assert main(["analyze", "--sample", "--out", str(out), "--no-progress"]) == 0
+    # the 2D model: these tests compare with the library's 2D run (3D: test_views3d_cli.py)
+    argv = ["analyze", "--sample", "--visibility", "2d", "--out", str(out), "--no-progress"]
+    assert main(argv) == 0
     return out
 
 
@@ -131,10 +133,17 @@ def test_azimuth_normalised_and_outside_camera_reported(tmp_path: Path) -> None:
     report = (out / "report.txt").read_text("utf-8")
     assert "modulo 360" in report
     far_id = cams.loc[far, "camera_id"]
-    assert f"camera {far_id}" in report and "outside the area of interest" in report
-    assert views.loc[far, "cells_seen"] == 0
+    # beyond its reach (1.1 km away, range <= 100 m): left out, one line first, listed in a file
+    assert report.startswith("Decision: 1 camera(s) lie beyond reach of the area")
+    assert far_id not in set(views["camera_id"]) and len(views) == len(cams) - 1
+    listed = pd.read_csv(out / "cameras_beyond_area.csv", dtype={"camera_id": str})
+    assert listed["camera_id"].tolist() == [far_id]
+    grids = gpd.read_file(SAMPLE / "grids.geojson").to_crs(3067)  # ETRS-TM35FIN, metres
+    point = gpd.GeoSeries([cams.geometry.iloc[-1]], crs=4326).to_crs(3067).iloc[0]
+    assert listed["distance_m"].iloc[0] == pytest.approx(grids.union_all().distance(point), abs=2)
     summary = pd.read_csv(out / "summary.csv").set_index("key")["value"]
-    assert int(summary["cameras_outside_grids"]) == 1
+    assert int(summary["cameras"]) == len(cams) - 1
+    assert int(summary["cameras_outside_grids"]) == 0
 
 
 def test_missing_required_layer(tmp_path: Path, capsys) -> None:
@@ -166,7 +175,19 @@ def test_failed_run_leaves_previous_result_whole(
 
     monkeypatch.setattr(folder, "write_summary", disk_full)
     with pytest.raises(OSError, match="No space left"):
-        main(["analyze", "--sample", "--res", "11", "--out", str(out), "--no-progress"])
+        main(
+            [
+                "analyze",
+                "--sample",
+                "--visibility",
+                "2d",
+                "--res",
+                "11",
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
     assert "cells.parquet" in seen and "grid_stats.csv" in seen  # it failed late
     assert _snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging folder left
@@ -177,7 +198,22 @@ def test_failed_run_leaves_previous_result_whole(
     assert _snapshot(out) == before
     # a successful run replaces the files and leaves other files in the folder alone
     (out / "map.html").write_text("<html></html>", "utf-8")
-    assert main(["analyze", "--sample", "--res", "11", "--out", str(out), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "--sample",
+                "--visibility",
+                "2d",
+                "--res",
+                "11",
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     after = _snapshot(out)
     assert after["map.html"] == b"<html></html>" and set(after) == set(before) | {"map.html"}
     assert after["summary.csv"] != before["summary.csv"]  # res 11 now
@@ -187,7 +223,22 @@ def test_failed_run_leaves_previous_result_whole(
     # a new folder gets the usual permissions (not a private temporary folder's 0700)
     fresh, plain = tmp_path / "fresh", tmp_path / "plain"
     plain.mkdir()
-    assert main(["analyze", "--sample", "--res", "11", "--out", str(fresh), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "--sample",
+                "--visibility",
+                "2d",
+                "--res",
+                "11",
+                "--out",
+                str(fresh),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert fresh.stat().st_mode == plain.stat().st_mode
 
 
@@ -212,6 +263,7 @@ def test_camera_defaults_override_and_cell_cameras(tmp_path: Path, capsys) -> No
 
     out = tmp_path / "out"
     args = ["analyze", "--sample", "--res", "11", "--no-progress", "--out", str(out)]
+    args += ["--visibility", "2d"]  # type default ranges and view polygons are the 2D model's
     extra = ["--camera-default", "dome_range_m=45", "--camera-default", "ptz_range_m=120"]
     assert main([*args, *extra, "--cell-cameras"]) == 0
     views = gpd.read_parquet(out / "views.parquet")

@@ -96,7 +96,8 @@ def test_coverage_job_records_parameters(client: TestClient, coverage: dict[str,
     meta = client.get("/collections/coverage_cells").json()["gridcover:params"]
     assert meta["analysis"] == "coverage" and meta["run_id"] == coverage["jobID"]
     assert meta["parameters"] == {"res": 12, "occlusion": True, "include_offline": False,
-                                  "unknown_online": True, "cell_geometry": "polygon"}  # fmt: skip
+                                  "unknown_online": True, "cell_geometry": "polygon",
+                                  "visibility": "2d", "target_height_m": 1.5}  # fmt: skip
     assert set(meta["inputs"]) >= {"grids", "cameras", "buildings"}
     assert meta["summary"]["cells"] == coverage["summary"]["cells"]
 

@@ -95,19 +95,21 @@ def test_grid_chief_edits_his_camera_and_it_is_audited(env: Env) -> None:
     assert old.headers["etag"] == f'"{w.feature_sha(old.json())}"'
     r = env.client.patch(
         f"/collections/cameras/items/{cid}",
-        json={"geometry": _moved(p), "properties": {"owner": "district 8"}},
+        json={"geometry": _moved(p), "properties": {"owner_name": "district 8"}},
         headers={**env.h("chief"), "X-Request-ID": "req-chief-1"},
     )
     assert r.status_code == 200, r.text
     got = env.client.get(f"/collections/cameras/items/{cid}", headers=env.h("reader")).json()
     assert got["geometry"]["coordinates"] == pytest.approx([p.x + 1e-4, p.y])
-    assert got["properties"]["owner"] == "district 8"
+    assert got["properties"]["owner_name"] == "district 8"  # owner is a class (issue 12)
     entry = next(e for e in env.audit() if e.request_id == "req-chief-1")
     assert (entry.actor, entry.role, entry.action) == ("Chief of D8", "grid_chief", "patch")
     assert (entry.collection, entry.object_id) == ("cameras", cid)
     assert entry.before_hash == w.feature_sha(old.json())
     assert entry.after_hash == w.feature_sha(got) == r.headers["etag"].strip('"')
-    assert entry.detail["changed"] == {"owner": [old.json()["properties"]["owner"], "district 8"]}
+    assert entry.detail["changed"] == {
+        "owner_name": [old.json()["properties"]["owner_name"], "district 8"]
+    }
     moved = shapely.from_wkt(entry.detail["geometry"][1])
     assert moved.distance(shapely.Point(p.x + 1e-4, p.y)) < 1e-7
     beats = w.grids()[w.grids()["level"] == 2]

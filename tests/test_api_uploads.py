@@ -181,7 +181,7 @@ BAD = {
         lambda: _csv(lambda r: [{**x, "type": "laser"} for x in r[:3]]),
         "is not a known camera type",
     ),
-    "unsupported file": ("cameras", "c.xlsx", lambda: b"PK\x03\x04", "unsupported file type"),
+    "unsupported file": ("cameras", "c.docx", lambda: b"PK\x03\x04", "unsupported file type"),
     "zip bomb": (
         "grids",
         "bomb.zip",

@@ -136,8 +136,11 @@ def test_geopackage_fids_are_kept_as_ids_and_in_messages(tmp_path: Path) -> None
     assert read_layer(path, "roads")["road_id"].tolist() == ["10", "20", "35", "36"]
     streets.loc[1, "geometry"] = streets.geometry.iloc[1].centroid
     pyogrio.write_dataframe(streets, tmp_path / "bad.gpkg", layer="streets")
-    with pytest.raises(ValidationReport, match=r"feature 20 \(road_id '20'\): is a Point"):
-        read_layer(tmp_path / "bad.gpkg", "roads")
+    # roads are an optional context layer: the stray point is dropped, named by its FID
+    bad = read_layer(tmp_path / "bad.gpkg", "roads")
+    assert bad["road_id"].tolist() == ["10", "35", "36"]
+    assert bad.attrs["gridcover"]["dropped"] == [20]
+    assert any("1 Point holding no LineString" in n for n in bad.attrs["gridcover"]["notes"])
 
 
 def test_chinese_grid_headers_and_20_digit_codes_as_bare_json_numbers(tmp_path: Path) -> None:

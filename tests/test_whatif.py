@@ -151,8 +151,14 @@ def test_added_camera_outside_the_grids_and_bad_reaim(scenario: Scenario) -> Non
     out = run_scenario(base, sc)
     full = _full(sc)
     assert out.result.notes == full.notes
-    assert any("camera far-1" in n and "outside the area of interest" in n for n in full.notes)
-    assert out.summary_deltas["cameras_outside_grids"] == 1
+    # beyond any camera's reach of the grids: left out in both runs, said in one line
+    assert any(n.startswith("1 camera(s) lie beyond reach") for n in full.notes)
+    assert "far-1" not in set(out.result.views["camera_id"])
+    assert out.summary_deltas["cameras"] == 0
+    near = scenario.added.iloc[:1].copy()
+    near["camera_id"] = ["near-1"]
+    near.geometry = near.geometry.translate(0.0, 0.0)  # inside: kept, no note
+    assert "near-1" in set(run_scenario(base, Scenario(added=near)).result.views["camera_id"])
     cid = str(base.views["camera_id"].iloc[7])
     with pytest.raises(InputError) as err:
         run_scenario(base, Scenario(reaimed={cid: {"range_m": -5.0}}))

@@ -31,6 +31,8 @@ COMMANDS: tuple[str, ...] = (
     "stage",
     "patrol",
     "site",
+    "scenario",
+    "worklist",
     "map",
     "report",
     "serve",

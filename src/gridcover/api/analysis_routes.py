@@ -47,6 +47,10 @@ class CoverageParams(_Strict):
     include_offline: bool = Field(False, description="offline cameras count as covering")
     unknown_online: bool = Field(True, description="cameras of unknown status count")
     cell_geometry: Literal["polygon", "point"] = "polygon"
+    visibility: Literal["2d", "3d"] = Field(
+        "2d", description="3d: heights, tilt, resolution -> detail levels (docs/VIEWS.md)"
+    )
+    target_height_m: float = Field(1.5, ge=0, lt=100, description="3d: target height, m")
 
 
 class GridCheckParams(_Strict):

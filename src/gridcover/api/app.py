@@ -21,10 +21,13 @@ from gridcover.api.jobs.plans import BaselineCache
 from gridcover.api.jobs.records import JobRecords
 from gridcover.api.maps_routes import maps_router
 from gridcover.api.ogc import ogc_router
+from gridcover.api.scenario_routes import scenario_router
 from gridcover.api.security import install_security
 from gridcover.api.store import Store, open_store
 from gridcover.api.store.audit import with_audit
 from gridcover.api.store.publish import load_sample_if_new
+from gridcover.api.units_routes import units_router
+from gridcover.api.webapp import webapp_router
 from gridcover.settings import Settings
 
 
@@ -62,6 +65,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(ogc_router(settings))
     app.include_router(downloads_router())
     app.include_router(analysis_router(cache))
+    app.include_router(scenario_router(cache))
+    app.include_router(units_router(cache))
     app.include_router(maps_router())
+    app.include_router(webapp_router())
     install_security(app, settings, store)
     return app

@@ -41,9 +41,12 @@ from gridcover.settings import Settings
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FEATURE_WRITE_PATH = re.compile(r"^/collections/[^/]+/items(/[^/]+)?/?$")
 PUBLIC_PATHS = frozenset({"/", "/conformance", "/api"})
-#: Static files that hold no data (Leaflet's JS, CSS and icons for the map pages): readable
-#: without a key, so a map page opened with a key (header or ?api_key=) loads its assets.
-PUBLIC_PREFIXES = ("/static/maps/",)
+#: Static files that hold no data (Leaflet's JS, CSS and icons for the map pages; the web
+#: app's page and its JS/CSS, whose sign-in form asks for the key): readable without a key.
+PUBLIC_PREFIXES = ("/static/maps/", "/app/static/")
+PUBLIC_FILES = frozenset({"/app", "/app/"})
+#: Routes besides single features where a grid chief may write (the route checks his grid).
+CHIEF_WRITE_PATHS = frozenset({"/app/qa-reviews"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # An underscore and an equals sign as written plainly, percent-encoded (once or twice),
 # or escaped in JSON/Python text: a key is redacted however a client or a log encoded it.
@@ -291,6 +294,8 @@ class AuthMiddleware:
         if method in SAFE_METHODS:
             if open_reads or actor.key_id is not None or path.startswith(PUBLIC_PREFIXES):
                 return None
+            if path in PUBLIC_FILES:
+                return None
             return (401, _error(401, "Unauthorized",
                 "this server's data is closed to anonymous readers; send an API key in the "
                 "X-API-Key header (or Authorization: Bearer)"), challenge)  # fmt: skip
@@ -300,7 +305,9 @@ class AuthMiddleware:
                 "grid chief; create one with 'gridcover keys add'"), challenge)  # fmt: skip
         if actor.role in ("admin", "planner"):
             return None
-        if actor.role == "grid_chief" and FEATURE_WRITE_PATH.match(path):
+        if actor.role == "grid_chief" and (
+            FEATURE_WRITE_PATH.match(path) or path in CHIEF_WRITE_PATHS
+        ):
             return None
         if actor.role == "grid_chief":
             why = ("a grid chief may only create, edit and delete single cameras and sites and "

@@ -26,6 +26,7 @@ MAPS: dict[str, dict[str, str]] = {
         "cells": "coverage_cells",
         "blind_spots": "blind_spots",
         "views": "camera_views",
+        "bands": "camera_view_bands",
         "cameras": "cameras",
         "posts": "posts",
     },
@@ -79,6 +80,9 @@ def maps_router() -> APIRouter:
                 f"Nothing to draw for the '{name}' map yet: run the analysis first "
                 "(POST /analysis/coverage, /analysis/patrol or /analysis/siting)."
             )
+        if "views" in layers:  # "occluded by buildings" only when the run used buildings
+            summary = store.layer_meta(MAPS[name]["views"]).params.get("summary", {})
+            layers["views"].attrs["occlusion"] = bool(summary.get("occlusion", False))
         m = build_map(**layers, lang=lang)
         return HTMLResponse(m.html(asset_base=ASSET_BASE))
 

@@ -41,7 +41,7 @@ from gridcover.gis.schemas import SCHEMAS
 from gridcover.settings import Settings
 
 UPLOAD_PATH = re.compile(r"^/layers/[^/]+/?$")
-SUFFIXES = (".geojson", ".json", ".zip", ".gpkg", ".csv")
+SUFFIXES = (".geojson", ".json", ".zip", ".gpkg", ".csv", ".xlsx", ".xml", ".kml", ".kmz")
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
 _CHUNK = 1024**2
 
@@ -157,9 +157,7 @@ def _save_upload(upload: UploadFile, folder: Path) -> tuple[Path, str]:
     return path, name
 
 
-def _read_upload(
-    path: Path, name: str, kind: str, settings: Settings, options: dict[str, str | None]
-) -> Any:
+def _read_upload(path: Path, name: str, kind: str, settings: Settings, options: dict) -> Any:
     from gridcover.gis import read_layer
 
     check_encoding(options.get("encoding"))
@@ -173,7 +171,7 @@ def _read_upload(
             check_archive(path, limits)
         if path.suffix in (".json", ".geojson"):
             check_json_depth(path.read_bytes(), settings.max_json_depth, name)
-        gdf = read_layer(path, kind, **options)  # type: ignore[arg-type]
+        gdf = read_layer(path, kind, **options)
     except ValidationReport as exc:
         raise ValidationReport(_relabel(exc.source, path, name), exc.problems) from None
     except InputError as exc:
@@ -192,6 +190,52 @@ def _read_upload(
     if len(gdf) == 0:
         raise InputError(f"{name}: the file holds no features; nothing was written")
     return gdf
+
+
+def upload_profile_fields(columns: str | None, profile: str | None) -> dict[str, Any]:
+    """``columns`` (JSON object) and ``profile`` (TOML text) form fields as read_layer options."""
+    import tomllib
+
+    from gridcover.gis.profile import profile_from_dict
+
+    out: dict[str, Any] = {}
+    if columns:
+        try:
+            mapping = json.loads(columns)
+        except json.JSONDecodeError as exc:
+            mapping = exc
+        if not isinstance(mapping, dict):
+            raise InputError(
+                'the columns form field must be a JSON object {"SOURCE": "canonical"}, e.g. '
+                '{"方位": "azimuth_deg"}'
+            )
+        out["columns"] = {str(k): (v or None) for k, v in mapping.items()}
+    if profile:
+        try:
+            data = tomllib.loads(profile)
+        except tomllib.TOMLDecodeError as exc:
+            raise InputError(f"the profile form field is not valid TOML ({exc}).") from None
+        out["profile"] = profile_from_dict(data, "the profile form field")
+    return out
+
+
+def _settle_offsets(gdf: Any, upload: tuple, store: Store) -> tuple[Any, str | None]:
+    """Points in China without a declared coordinate system are fitted to the stored roads,
+    buildings and grids (as in the CLI): the clearly better system is applied and stated;
+    unclear evidence is a 400 naming the coord_sys field."""
+    from gridcover.gis.layer_set import offset_decision, settle_offsets
+    from gridcover.gis.offset_fit import REFERENCE_KINDS, undeclared_china_points
+
+    path, name, kind, settings, options = upload
+    if not undeclared_china_points({kind: gdf}):
+        return gdf, None
+    others = {k: store.read_layer(k) for k in REFERENCE_KINDS if store.has_layer(k)}
+    fit = settle_offsets(kind, gdf, others, name, flag="the form field coord_sys={system}")
+    if fit is None:
+        return gdf, None
+    if fit.best != "wgs84":
+        gdf = _read_upload(path, name, kind, settings, {**options, "coord_sys": fit.best})
+    return gdf, offset_decision(kind, fit, name)
 
 
 def check_encoding(encoding: str | None) -> None:
@@ -243,15 +287,23 @@ def uploads_router() -> APIRouter:
         coord_sys: Annotated[str | None, Form(description="wgs84, gcj02 or bd09")] = None,
         encoding: Annotated[str | None, Form(description="text encoding override")] = None,
         sublayer: Annotated[str | None, Form(description="layer inside a GPKG/zip")] = None,
+        columns: Annotated[
+            str | None, Form(description='column mapping, JSON: {"SOURCE": "canonical"}')
+        ] = None,
+        profile: Annotated[
+            str | None, Form(description="import profile, TOML text (docs/DATA.md)")
+        ] = None,
     ) -> JSONResponse:
         if layer not in INPUT_KINDS:
             raise NotFound(
                 f"layer {layer!r} cannot be uploaded; upload one of {', '.join(INPUT_KINDS)}"
             )
         options = {"crs": crs, "coord_sys": coord_sys, "encoding": encoding, "layer": sublayer}
+        options.update(upload_profile_fields(columns, profile))
         with tempfile.TemporaryDirectory(prefix="gridcover-upload-") as tmp:
             path, name = _save_upload(file, Path(tmp))
             gdf = _read_upload(path, name, layer, settings, options)
+            gdf, decision = _settle_offsets(gdf, (path, name, layer, settings, options), store)
         report = gdf.attrs.get("gridcover", {})
         schema = SCHEMAS[layer]
         title = TITLES.get(layer, layer)
@@ -265,6 +317,7 @@ def uploads_router() -> APIRouter:
             "layer": layer, "kind": layer, "rows": len(gdf), "replaced": existed,
             "collections": [c.id for c in store.collections() if c.layer == layer],
             "notes": report.get("notes", []), "source": name,
+            "decisions": [decision] if decision else [],
         }  # fmt: skip
         return JSONResponse(body, status_code=200 if existed else 201)
 

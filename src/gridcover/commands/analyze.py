@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gridcover.commands.layer_options import add_layer_options, read_cli_layers
+
 if TYPE_CHECKING:
     from gridcover.coverage.views.defaults import CameraDefaults
 
@@ -61,6 +63,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "e.g. bullet_range_m=80 or other_fov_deg=120 (repeatable; docs/VIEWS.md)",
     )
     opt.add_argument("--no-occlusion", action="store_true", help="ignore buildings for views")
+    opt.add_argument(
+        "--visibility",
+        choices=("3d", "2d"),
+        default="3d",
+        help="3d (default): camera and building heights, tilt, resolution -> detail levels "
+        "day and night; 2d: sector views, buildings infinitely tall (docs/VIEWS.md)",
+    )
+    opt.add_argument(
+        "--target-height-m",
+        type=float,
+        default=1.5,
+        help="3d: height of the target above ground, metres (default 1.5)",
+    )
+    opt.add_argument(
+        "--building-height-m",
+        type=float,
+        default=9.0,
+        help="3d: height of a building with neither height_m nor levels, metres (default 9)",
+    )
     opt.add_argument("--include-offline", action="store_true", help="offline cameras count too")
     opt.add_argument(
         "--unknown-offline",
@@ -82,6 +103,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="also write cell_cameras.csv: every (cell, covering camera) pair, offline too",
     )
     out.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_layer_options(parser)
     parser.set_defaults(func=run)
     from gridcover.commands.analyze_dask import add_dask_arguments  # --dask: docs/SCALE.md
 
@@ -160,8 +182,8 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from gridcover.coverage.analysis import AnalysisConfig, run_analysis
+    from gridcover.coverage.beyond_reach import BEYOND_FILE, beyond_line
     from gridcover.coverage.output import text_report, write_analysis
-    from gridcover.gis import read_layer
 
     config = AnalysisConfig(
         res=args.res,
@@ -172,15 +194,17 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         cell_geometry=args.cell_geometry,
         camera_defaults=camera_defaults(args.camera_default),
+        visibility=args.visibility,
+        target_height_m=args.target_height_m,
+        building_height_m=args.building_height_m,
     )
     paths = _layer_paths(args)
     quiet = args.no_progress or not sys.stderr.isatty()
-    layers: dict[str, Any] = {}
-    read_notes: list[str] = []
-    for kind, path in tqdm(paths.items(), desc="reading layers", unit="layer", disable=quiet):
-        layers[kind] = read_layer(path, kind)
-        for note in layers[kind].attrs.get("gridcover", {}).get("notes", []):
-            read_notes.append(f"{path.name}: {note}")
+    read = read_cli_layers(args, paths)  # decisions (coordinate system chosen) come first
+    for line in read.decisions:
+        print(f"gridcover: {line}")
+    layers: dict[str, Any] = dict(read.layers)
+    read_notes = list(read.notes)
     if getattr(args, "dask", None):  # partitioned run on a Dask cluster (docs/SCALE.md)
         from gridcover.commands.analyze_dask import run_cli
 
@@ -195,7 +219,14 @@ def run(args: argparse.Namespace) -> int:
         result = run_analysis(**layers, config=config, progress=progress)
     finally:
         bar.close()
-    report = text_report(result)
+    beyond = result.state.beyond
+    indoor = [n for n in result.notes if "indoor camera(s)" in n]
+    decisions = [*read.decisions, *indoor]
+    decisions += [beyond_line(beyond)] if beyond is not None else []
+    decisions = [d for d in decisions if d]
+    for line in decisions[len(read.decisions) :]:
+        print(f"gridcover: {line}")
+    report = "".join(f"Decision: {d}\n" for d in decisions) + text_report(result)
     if read_notes:
         report += "Reading notes:\n" + "".join(f"  - {n}\n" for n in read_notes)
     # Written into a staging folder first: a failure here leaves --out as it was.
@@ -212,6 +243,9 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         files.close()
+    if beyond is not None and len(beyond):
+        beyond.to_csv(args.out / BEYOND_FILE, index=False, encoding="utf-8-sig")
+        written = [*written, args.out / BEYOND_FILE]
     print(report)
     print(f"gridcover: wrote {len(written)} files to {args.out}")
     return 0

@@ -15,8 +15,10 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from gridcover.commands.layer_options import add_layer_options, options_from_args
 from gridcover.errors import InputError, SchemaError
 from gridcover.gis import read_layer
+from gridcover.gis.profile import LayerOptions
 from gridcover.gis.qa.check import COLUMNS, GridCheck, check_grids
 
 NAME = "check"
@@ -46,12 +48,7 @@ Examples:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("grids", nargs="+", metavar="GRIDS", help="grid file(s) to check together")
-    parser.add_argument("--layer", help="layer name inside a GeoPackage (same for every file)")
-    parser.add_argument("--crs", help="source CRS when the files have none or a wrong one")
-    parser.add_argument(
-        "--coord-sys", choices=("wgs84", "gcj02", "bd09"), help="Chinese web-map offset to remove"
-    )
-    parser.add_argument("--encoding", help="text encoding (default: detected)")
+    add_layer_options(parser, single=True)  # --layer, --crs, --coord-sys, ... (every file)
     parser.add_argument("--code-field", metavar="F", help="column holding the grid code")
     parser.add_argument("--parent-field", metavar="F", help="column holding the parent grid code")
     parser.add_argument("--level-field", metavar="F", help="column holding the level (1-3)")
@@ -63,6 +60,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="level of every grid of a single-level file; give once for all files or once per file",
     )
+    parser.add_argument("--mask", type=Path, metavar="FILE",
+                        help="water, rail yards, closed areas: not gaps")  # fmt: skip
     parser.add_argument("--out", type=Path, metavar="FILE", help="write issues as GeoJSON here")
     parser.add_argument("--csv", type=Path, metavar="FILE", help="write issues as CSV here")
     parser.add_argument(
@@ -117,7 +116,8 @@ def read_grids(args: argparse.Namespace) -> gpd.GeoDataFrame:
         )
         if f
     }
-    fields = [_fields(path, args.layer) for path in args.grids]
+    options = options_from_args(args, ["grids"], single="grids")["grids"]
+    fields = [_fields(path, options.layer) for path in args.grids]
     for src in columns:
         if all(f is not None and src not in f for f in fields):
             raise InputError(
@@ -135,7 +135,7 @@ def read_grids(args: argparse.Namespace) -> gpd.GeoDataFrame:
         level = (levels[0] if len(levels) == 1 else levels[k]) if levels else None
         if level is not None:  # --level wins over --level-field for this file
             mine = {c: t for c, t in mine.items() if t != "level"}
-        gdf = _read_one(path, args, mine, level)
+        gdf = _read_one(path, options, mine, level)
         name = Path(path).name
         gdf.index = pd.Index([f"{name}:{i}" for i in range(len(gdf))])
         frames.append(gdf[["code", "parent_code", "level", "name", "geometry"]])
@@ -151,22 +151,15 @@ def _fields(path: str, layer: str | None) -> set[str] | None:
 
 
 def _read_one(
-    path: str, args: argparse.Namespace, columns: dict[str, str], level: int | None
+    path: str, options: LayerOptions, columns: dict[str, str], level: int | None
 ) -> gpd.GeoDataFrame:
     """Read one GRIDS file; ``level`` (from --level) is the level of every row."""
+    kw = options.kwargs()
+    kw["columns"] = {**kw.get("columns", {}), **columns} or None
+    if level is not None:
+        kw["constants"] = {**kw.get("constants", {}), "level": level}
     try:
-        return read_layer(
-            path,
-            "grids",
-            layer=args.layer,
-            crs=args.crs,
-            coord_sys=args.coord_sys,
-            encoding=args.encoding,
-            columns=dict(columns) or None,
-            constants=None if level is None else {"level": level},
-            duplicates="keep",
-            on_invalid="keep",
-        )
+        return read_layer(path, "grids", **kw, duplicates="keep", on_invalid="keep")
     except SchemaError as exc:
         if "no column found for required" not in str(exc):
             raise
@@ -193,6 +186,7 @@ def run(args: argparse.Namespace) -> int:
         sliver_thinness=args.sliver_thinness,
         gap_min_area_m2=args.gap_min_area,
         tolerance_m=args.tolerance,
+        mask=_read_mask(args.mask) if args.mask else None,
     )
     print(report(result, grids, limit=args.limit))
     write_all(result.issues, [(path, writer) for path, writer, _ in staged])
@@ -278,3 +272,12 @@ def anchor_points(geoms: np.ndarray) -> np.ndarray:
         first = order[np.r_[True, idx[order][1:] != idx[order][:-1]]]
         out[idx[first]] = shapely.point_on_surface(parts[first])
     return out
+
+
+def _read_mask(path: Path) -> gpd.GeoDataFrame:
+    from gridcover.gis.analysis_folder import read_table
+
+    mask = read_table(path)
+    if mask.crs is None:
+        raise InputError(f"{path}: the mask has no CRS; give a file with one (e.g. GeoJSON).")
+    return mask

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 
-from gridcover.errors import InputError
+from gridcover.commands.layer_options import add_layer_options, options_from_args
 from gridcover.gis import list_layers, read_layer
+from gridcover.gis.aliases import shared_targets
+from gridcover.gis.profile import LayerOptions, profile_toml
 from gridcover.gis.schemas import KINDS, SCHEMAS
 
 NAME = "inspect"
@@ -25,6 +28,8 @@ examples:
   gridcover inspect bubenec.gpkg --kind roads --layer streets
   gridcover inspect police_stations.csv --kind posts --crs EPSG:3435
   gridcover inspect districts.geojson --kind grids --coord-sys gcj02 --column adcode=code
+  gridcover inspect 台账.xlsx --kind cameras --write-profile cameras.toml
+  gridcover inspect 台账.xlsx --kind cameras --profile cameras.toml --out cameras.geojson
 """
 CATEGORICAL = ("type", "status", "kind", "class", "level")
 
@@ -32,34 +37,21 @@ CATEGORICAL = ("type", "status", "kind", "class", "level")
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", help="layer file: .geojson .gpkg .shp .zip .csv .parquet .pbf")
     parser.add_argument("--kind", required=True, choices=KINDS, help="layer kind")
-    parser.add_argument("--layer", help="layer name inside a GeoPackage, OSM file or zip")
-    parser.add_argument("--crs", help="source CRS when the file has none or a wrong one")
-    parser.add_argument(
-        "--coord-sys", choices=("wgs84", "gcj02", "bd09"), help="Chinese web-map offset to remove"
-    )
-    parser.add_argument("--encoding", help="text encoding (default: detected)")
-    parser.add_argument(
-        "--column",
-        action="append",
-        default=[],
-        metavar="SOURCE=CANONICAL",
-        help="map a source column onto a canonical one (repeatable; CANONICAL empty = ignore)",
-    )
+    add_layer_options(parser, single=True)
     parser.add_argument(
         "--repair", action="store_true", help="repair invalid polygons with shapely.make_valid"
     )
     parser.add_argument("--list-layers", action="store_true", help="only list the layers")
+    parser.add_argument(
+        "--write-profile",
+        type=Path,
+        metavar="TOML",
+        help="write an import profile of what was recognised (edit it, pass it with --profile)",
+    )
+    parser.add_argument(
+        "--out", type=Path, metavar="FILE", help="write the canonical layer (GeoJSON, EPSG:4326)"
+    )
     parser.set_defaults(func=run)
-
-
-def _columns(pairs: list[str]) -> dict[str, str | None] | None:
-    out: dict[str, str | None] = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise InputError(f"--column '{pair}' must look like SOURCE=CANONICAL, e.g. ID=code.")
-        src, dst = pair.split("=", 1)
-        out[src] = dst or None
-    return out or None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,19 +59,53 @@ def run(args: argparse.Namespace) -> int:
         for name in list_layers(args.file):
             print(name)
         return 0
+    options = options_from_args(args, [args.kind], single=args.kind)[args.kind]
     gdf = read_layer(
         args.file,
         args.kind,
-        layer=args.layer,
-        crs=args.crs,
-        coord_sys=args.coord_sys,
-        encoding=args.encoding,
-        columns=_columns(args.column),
+        **options.kwargs(),
         on_invalid="repair" if args.repair else None,
         duplicates="keep",
     )
     print(summary(gdf))
+    if args.write_profile is not None:
+        text = recognised_profile(gdf, options)
+        args.write_profile.write_text(text, encoding="utf-8")
+        print(
+            f"gridcover: wrote the import profile to {args.write_profile}; edit it, then pass "
+            "it with --profile."
+        )
+    if args.out is not None:
+        gdf.to_file(args.out, driver="GeoJSON", engine="pyogrio")
+        print(f"gridcover: wrote {len(gdf)} feature(s) to {args.out} (EPSG:4326).")
     return 0
+
+
+def recognised_profile(gdf: gpd.GeoDataFrame, given: LayerOptions) -> str:
+    """TOML of an import profile that reads the file as it was just read: the source column
+    of every canonical column, the encoding, coordinate system and sheet/layer."""
+    rep: dict[str, Any] = gdf.attrs.get("gridcover", {})
+    kind = rep["kind"]
+    shared = shared_targets(kind)
+    columns: dict[str, str | None] = {}
+    for dst, src in rep.get("sources", {}).items():  # a shared column: its shared target
+        if src not in columns or dst in shared:
+            columns[src] = dst
+    columns.update(given.columns)
+    found = LayerOptions(
+        columns=columns,
+        values=given.values,
+        constants=given.constants,
+        crs=given.crs,
+        coord_sys=rep.get("coord_sys") if rep.get("coord_sys") != "wgs84" else given.coord_sys,
+        encoding=rep.get("encoding") or given.encoding,
+        layer=rep.get("layer") or given.layer,
+    )
+    note = (
+        f"# made by: gridcover inspect {rep['source']} --kind {kind}\n"
+        f"# canonical columns of {kind}: {', '.join(SCHEMAS[kind].columns)}"
+    )
+    return profile_toml(kind, found, note)
 
 
 def summary(gdf: gpd.GeoDataFrame) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gridcover.commands.layer_options import add_layer_options, read_given
+
 NAME = "map"
 HELP = "offline interactive map (HTML) of grids, coverage, blind spots, cameras, posts, zones"
 DESCRIPTION = """\
@@ -56,6 +58,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="inline Leaflet (default) or copy it to a folder beside the HTML",
     )
     parser.add_argument("--out", type=Path, required=True, metavar="HTML", help="output file")
+    add_layer_options(parser)  # for the grids, cameras and posts files given
     parser.set_defaults(func=run)
 
 
@@ -68,11 +71,17 @@ def gather_layers(args: argparse.Namespace) -> dict[str, object]:
     if args.analysis is not None:
         tables = read_analysis_dir(args.analysis)
         layers.update(tables.layers)
+        views = tables.layers.get("views")
+        if views is not None:  # "occluded by buildings" only when the run used buildings
+            views.attrs["occlusion"] = bool(tables.summary.get("occlusion", False))
         for note in tables.notes:
             print(f"gridcover: note: {note}")
+    canonical = ("grids", "cameras", "posts")  # raw layers: the reader with layer options
+    paths = {k: getattr(args, k, None) for k in canonical}
+    layers.update(read_given(args, paths, references={"grids": layers.get("grids")}))
     for name in LAYER_OPTIONS:
         path = getattr(args, name, None)
-        if path is not None:
+        if path is not None and name not in canonical:
             layers[name] = read_table(path)
     if getattr(args, "qa", False):
         if layers.get("grids") is None:

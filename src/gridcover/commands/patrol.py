@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 
+from gridcover.commands.layer_options import CliReader, add_layer_options
 from gridcover.coverage.patrol.plan import DEFAULT_PATROL_RES, PatrolConfig, plan_patrol
 from gridcover.errors import InputError
 from gridcover.gis import read_layer
@@ -80,6 +82,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="zones file (.geojson/.parquet)")
     parser.add_argument("--cells-out", type=Path, help="per-cell file (.geojson/.parquet)")
     parser.add_argument("--report", type=Path, help="also write the report to this text file")
+    add_layer_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -106,8 +109,8 @@ def write(gdf: gpd.GeoDataFrame, path: Path) -> None:
         gdf.to_file(path, driver="GeoJSON", engine="pyogrio")
 
 
-def _read_polygons(path: str, level: int | None = None) -> gpd.GeoDataFrame:
-    gdf = read_layer(path, "grids", duplicates="keep")
+def _read_polygons(path: str, level: int | None = None, read: Any = read_layer) -> gpd.GeoDataFrame:
+    gdf = read(path, "grids", duplicates="keep")
     return gdf[gdf["level"] == level] if level is not None else gdf
 
 
@@ -120,7 +123,10 @@ def _read_locked(path: str) -> gpd.GeoDataFrame:
 
 
 def run(args: argparse.Namespace) -> int:
-    area = _read_polygons(args.area, args.area_level)
+    kinds = ("posts", "roads", "sites", "buildings", "incidents")
+    paths = {"grids": args.area, **{k: getattr(args, k) for k in kinds}}
+    read = CliReader(args, paths, {"grids": {"duplicates": "keep"}})  # layer options, offsets
+    area = _read_polygons(args.area, args.area_level, read)
     config = PatrolConfig(
         res=args.res,
         mode=args.mode,
@@ -133,17 +139,17 @@ def run(args: argparse.Namespace) -> int:
     )
     run_ = plan_patrol(
         area,
-        read_layer(args.posts, "posts"),
+        read(args.posts, "posts"),
         config,
-        roads=read_layer(args.roads, "roads") if args.roads else None,
-        sites=read_layer(args.sites, "sites") if args.sites else None,
-        buildings=read_layer(args.buildings, "buildings") if args.buildings else None,
-        incidents=read_layer(args.incidents, "incidents") if args.incidents else None,
-        boundary=_read_polygons(args.boundary) if args.boundary else None,
+        roads=read(args.roads, "roads") if args.roads else None,
+        sites=read(args.sites, "sites") if args.sites else None,
+        buildings=read(args.buildings, "buildings") if args.buildings else None,
+        incidents=read(args.incidents, "incidents") if args.incidents else None,
+        boundary=_read_polygons(args.boundary, None, read) if args.boundary else None,
         locked=_read_locked(args.locked) if args.locked else None,
-        grids=_read_polygons(args.grids) if args.grids else None,
+        grids=_read_polygons(args.grids, None, read) if args.grids else None,
     )
-    text = run_.report()
+    text = "".join(f"Decision: {d}\n" for d in read.layer_set.decisions) + run_.report()
     print(text)
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)

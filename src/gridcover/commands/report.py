@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gridcover.commands.layer_options import add_layer_options, read_given
+
 NAME = "report"
 HELP = "meeting report of an analysis: report.html, grid_report.xlsx/.csv, map.png, map.html"
 DESCRIPTION = """\
@@ -33,11 +35,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cameras", type=Path, metavar="FILE", help="cameras for map.html")
     parser.add_argument("--posts", type=Path, metavar="FILE", help="posts for map.html")
     parser.add_argument("--no-html-map", action="store_true", help="skip map.html")
+    parser.add_argument("--grids", type=Path, metavar="FILE",
+                        help="grids with chief_name / chief_phone (网格长)")  # fmt: skip
+    parser.add_argument("--units", type=Path, metavar="DIR",
+                        help="'gridcover worklist' --out folder: the blind-spot work list "
+                        "(default: ANALYSIS when it holds units.geojson)")  # fmt: skip
+    parser.add_argument("--compare", type=Path, metavar="CSV",
+                        help="a scenario comparison (scenarios/compare_A_B_kpis.csv)")  # fmt: skip
+    add_layer_options(parser)  # for the cameras and posts files
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from gridcover.errors import InputError
+    from gridcover.gis import read_layer
     from gridcover.gis.analysis_folder import read_analysis_dir, read_table
     from gridcover.gis.reports import write_report
 
@@ -50,12 +61,27 @@ def run(args: argparse.Namespace) -> int:
             f"{args.analysis}: no grid_stats table (.parquet or .geojson); run 'gridcover "
             "analyze ... --out DIR' and pass DIR."
         )
-    extra = {k: tables.get(k) for k in ("cameras", "posts", "zones", "siting", "qa_issues")}
-    if args.cameras is not None:
-        extra["cameras"] = read_table(args.cameras)
-    if args.posts is not None:
-        extra["posts"] = read_table(args.posts)
+    names = ("cameras", "posts", "zones", "siting", "qa_issues", "bands")
+    extra = {k: tables.get(k) for k in names}
+    paths = {"cameras": args.cameras, "posts": args.posts}
+    extra.update(read_given(args, paths, references={"grids": grid_stats}))
     out = args.out or (args.analysis / "report")
+    grids_layer = read_layer(args.grids, "grids", duplicates="keep") if args.grids else None
+    units_dir = args.units or args.analysis
+    units = proposals = None
+    if (units_dir / "units.geojson").is_file():
+        units = read_table(units_dir / "units.geojson")
+        cams = units_dir / "proposed_cameras.geojson"
+        proposals = read_table(cams) if cams.is_file() else None
+    elif args.units is not None:
+        raise InputError(f"{args.units}: no units.geojson; run 'gridcover worklist --out DIR'.")
+    comparison = None
+    if args.compare is not None:
+        import pandas as pd
+
+        stem = args.compare.name.removeprefix("compare_").removesuffix("_kpis.csv")
+        a, _, b = stem.partition("_")
+        comparison = (a, b, pd.read_csv(args.compare))
     rep = write_report(
         out,
         grid_stats=grid_stats,
@@ -68,6 +94,10 @@ def run(args: argparse.Namespace) -> int:
         top=args.top,
         interactive_map=not args.no_html_map,
         map_layers={k: v for k, v in extra.items() if v is not None},
+        grids_layer=grids_layer,
+        units=units,
+        proposals=proposals,
+        comparison=comparison,
     )
     print(f"gridcover: wrote the report to {out}")
     for p in rep.files:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gridcover.commands.layer_options import CliReader, add_layer_options
 from gridcover.commands.patrol import write
 from gridcover.coverage.cells import DEFAULT_RES
 from gridcover.coverage.siting.plan import SitingConfig, plan_siting
-from gridcover.gis import read_layer
+from gridcover.errors import InputError
 
 NAME = "site"
 HELP = "Choose K new cameras or police posts that cover the most uncovered priority weight."
@@ -39,7 +40,13 @@ examples:
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("what", choices=("cameras", "posts"), help="what to site")
     parser.add_argument("area", help="polygons of the area (all features are joined)")
-    parser.add_argument("-k", type=int, required=True, help="how many new sites")
+    parser.add_argument("-k", type=int, help="how many new sites (cameras: or --budget)")
+    parser.add_argument("--budget", type=float, metavar="AMOUNT",
+                        help="cameras: total price limit (with -k: both hold); models and "
+                        "prices from --catalogue (docs/PATROL_SITING.md)")  # fmt: skip
+    parser.add_argument("--catalogue", metavar="TOML", help="camera models and prices")
+    parser.add_argument("--allow-motorway", action="store_true",
+                        help="budget: allow poles on motorways / overpasses")  # fmt: skip
     parser.add_argument(
         "--res", type=int, default=DEFAULT_RES, help=f"H3 resolution 9-13 (default {DEFAULT_RES})"
     )
@@ -63,10 +70,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="chosen sites (.geojson/.parquet)")
     parser.add_argument("--views-out", type=Path, help="chosen camera views (cameras only)")
     parser.add_argument("--report", type=Path, help="also write the report to this text file")
+    add_layer_options(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.budget is not None:
+        return _run_budget(args)
+    if args.k is None:
+        raise InputError("gridcover site needs -k (how many new sites) or, for cameras, --budget.")
     config = SitingConfig(
         k=args.k,
         what=args.what,
@@ -82,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
         minutes=args.minutes,
         mode=args.mode,
     )
+    kinds = ("roads", "buildings", "sites", "incidents", "cameras", "posts")
+    paths = {"grids": args.area, **{k: getattr(args, k) for k in kinds}}
+    read_layer = CliReader(args, paths, {"grids": {"duplicates": "keep"}})  # options, offsets
     layers = {
         kind: read_layer(getattr(args, kind), kind) if getattr(args, kind) else None
         for kind in ("roads", "buildings", "sites", "incidents", "cameras", "posts")
@@ -92,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         candidates=read_layer(args.candidates, args.what) if args.candidates else None,
         **layers,
     )
-    text = run_.report()
+    text = "".join(f"Decision: {d}\n" for d in read_layer.layer_set.decisions) + run_.report()
     print(text)
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
@@ -102,4 +117,36 @@ def run(args: argparse.Namespace) -> int:
         write(run_.views, args.views_out)
     write(run_.chosen, args.out)
     print(f"Wrote {len(run_.chosen)} site(s) to {args.out}.")
+    return 0
+
+
+def _run_budget(args: argparse.Namespace) -> int:
+    from gridcover.coverage.siting.budget_sites import BudgetConfig, plan_budget_siting
+
+    if args.what != "cameras":
+        raise InputError("--budget applies to cameras (posts have no catalogue of prices).")
+    config = BudgetConfig(
+        budget=args.budget, k=args.k, catalogue=args.catalogue, res=args.res,
+        method=args.method, time_limit=args.time_limit, intersections=not args.no_intersections,
+        every_m=args.every, allow_motorway=args.allow_motorway,
+    )  # fmt: skip
+    kinds = ("roads", "buildings", "sites", "incidents", "cameras")
+    paths = {"grids": args.area, **{k: getattr(args, k) for k in kinds}}
+    read_layer = CliReader(args, paths, {"grids": {"duplicates": "keep"}})  # options, offsets
+    layers = {
+        kind: read_layer(getattr(args, kind), kind) if getattr(args, kind) else None
+        for kind in kinds
+    }
+    out, text = plan_budget_siting(
+        read_layer(args.area, "grids", duplicates="keep"),
+        config,
+        candidates=read_layer(args.candidates, "cameras") if args.candidates else None,
+        **layers,
+    )
+    print(text)
+    if args.report:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(text + "\n", encoding="utf-8")
+    write(out.chosen, args.out)
+    print(f"Wrote {len(out.chosen)} camera(s) to {args.out}.")
     return 0

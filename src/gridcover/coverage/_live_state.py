@@ -1,10 +1,9 @@
 """The mutable arrays behind ``whatif_session.WhatIfSession`` (private helper).
 
-Per camera its covered cells (CSR of the baseline pairs, plus the edited cameras' new
-cells); per cell the counts; per blind spot (internal id, never reused) its cells,
-sums, smallest H3 id (the ranking's tie-break), outline, main grid and nearest features;
-per grid every sum of ``stats.cell_values``. Each update keeps them equal to what a
-full run computes, in the same order of floating-point additions.
+Per camera its covered cells (CSR of baseline pairs plus edited cameras' new cells); per cell
+the counts; per blind spot (internal id, never reused) its cells, sums, smallest H3 id (the
+tie-break), outline, main grid and nearest features; per grid every ``stats.cell_values`` sum.
+Each update keeps them equal to a full run's, in the same order of floating-point additions.
 """
 
 from __future__ import annotations
@@ -16,7 +15,8 @@ import h3.api.numpy_int as h3n
 import numpy as np
 import shapely
 
-from gridcover.coverage.analysis import AnalysisResult, _main_grid
+from gridcover.coverage._tables import main_grid
+from gridcover.coverage.analysis import AnalysisResult
 from gridcover.coverage.cover import Coverage, camera_counted
 from gridcover.coverage.gaps import _outline, cluster_cells
 from gridcover.coverage.priority import COMPONENTS
@@ -150,7 +150,7 @@ class LiveState:
             groups = [region[labels == j] for j in range(k)]
             geoms = np.array([_outline(cells.h3[g]) for g in groups], dtype=object)
             codes = st.grid_index.grids["code"].astype(str).to_numpy()
-            grid = _main_grid(
+            grid = main_grid(
                 labels + 1, st.grid_index.cell_grid[region], cells.area_m2[region], codes, k
             )
             for j, g in enumerate(groups):
@@ -380,7 +380,7 @@ class LiveState:
         )
 
     def light_state(self) -> Any:
-        """The baseline state with today's counts and statuses (for ``analysis._summary``)."""
+        """The baseline state with today's counts and statuses (for ``_tables.run_summary``)."""
         cov = Coverage(
             len(self.counts),
             np.zeros(0, np.int64),

@@ -27,18 +27,24 @@ import pandas as pd
 import pyproj
 import shapely
 
-from gridcover.coverage.cells import DEFAULT_RES, Cells, cells_for_area, check_res, metric_crs_for
-from gridcover.coverage.cover import (
-    Coverage,
-    Sectors,
-    camera_counted,
-    cover_cells,
-    cover_pairs,
+from gridcover.coverage import beyond_reach as left
+from gridcover.coverage._tables import (
+    cell_columns,
+    cells_table,
+    main_grid,
+    run_summary,
+    views_table,
 )
+from gridcover.coverage.cells import DEFAULT_RES, Cells, cells_for_area, check_res, metric_crs_for
+from gridcover.coverage.cover import Coverage
+from gridcover.coverage.cover3d import cover_step, views_3d
+from gridcover.coverage.detail import DetailCoverage, add_levels, blind_cells, check_3d
 from gridcover.coverage.gaps import find_blind_spots
-from gridcover.coverage.priority import COMPONENTS, Priority, priority_from_layers
+from gridcover.coverage.priority import Priority, priority_from_layers
+from gridcover.coverage.road_classes import road_class_note
 from gridcover.coverage.stats import GridIndex, grid_statistics, index_grids, locate_points
 from gridcover.coverage.views.occlusion import Walls
+from gridcover.coverage.views.views3d import Views3D
 from gridcover.coverage.weights import Weights, load_weights
 from gridcover.errors import InputError
 
@@ -67,7 +73,7 @@ class AnalysisConfig:
     ``include_offline`` / ``unknown_online``: which camera statuses count (see cover.py);
     ``camera_defaults``: per-type FOV/range (None = views defaults); ``threads``: cover
     step threads (None = CPU count); ``cell_geometry``: "polygon" or "point" in the cells
-    table."""
+    table. ``visibility`` "2d" or "3d" and the 3D fields after it: docs/VIEWS.md."""
 
     res: int = DEFAULT_RES
     weights: Weights | None = None
@@ -77,9 +83,14 @@ class AnalysisConfig:
     camera_defaults: Any = None
     threads: int | None = None
     cell_geometry: str = "polygon"
+    visibility: str = "2d"
+    target_height_m: float = 1.5
+    building_height_m: float = 9.0
+    optics_defaults: Any = None
 
     def __post_init__(self) -> None:
         check_res(self.res)
+        check_3d(self.visibility, self.target_height_m, self.building_height_m)
         if self.cell_geometry not in ("polygon", "point"):
             raise InputError(
                 f"cell_geometry must be 'polygon' or 'point', not {self.cell_geometry!r}."
@@ -108,6 +119,9 @@ class AnalysisState:
     notes: tuple[str, ...]
     walls: Walls | None = None  # the buildings prepared for ray casting (reused by what-if)
     camera_points: np.ndarray | None = None  # cameras as shapely Points in ``crs`` (metres)
+    beyond: pd.DataFrame | None = None  # cameras left out: beyond reach of the area
+    views3d: Views3D | None = None  # 3D visibility: optics and prisms (reused by what-if)
+    detail: DetailCoverage | None = None  # 3D visibility: detail levels per pair and cell
 
     def known_lonlat(self) -> np.ndarray | None:
         """The EPSG:4326 views reprojected so far (None: none yet)."""
@@ -146,42 +160,26 @@ class AnalysisResult:
     notes: tuple[str, ...]
     state: AnalysisState = field(repr=False)
     cell_cluster: np.ndarray = field(repr=False)  # per cell, blind-spot id or 0
+    required_level: np.ndarray | None = field(default=None, repr=False)  # 3D: per cell
 
     @cached_property
     def views(self) -> gpd.GeoDataFrame:
         """One row per camera: its view polygon (EPSG:4326), counted, cells_seen, area."""
-        return _views_table(self.state)
+        return views_table(self.state)
 
     @cached_property
     def cells(self) -> gpd.GeoDataFrame:
-        """One row per H3 cell (hexagons or centroids, ``AnalysisConfig.cell_geometry``)."""
-        return _cells_table(self.state, self.cell_cluster)
+        """One row per H3 cell (hexagons or centroids, ``AnalysisConfig.cell_geometry``);
+        a 3D run adds the detail-level columns (``detail.detail_columns``)."""
+        return cells_table(self.state, self.cell_cluster, self.required_level)
 
 
 def camera_notes(
     cameras: gpd.GeoDataFrame, area: shapely.Geometry, crs: pyproj.CRS, first_row: int = 0
 ) -> list[str]:
-    """One sentence per camera (EPSG:4326) outside the area of interest (they are kept).
-
-    Rows are named from ``first_row`` on (0-based, as in the views step's messages).
-    """
-    lon, lat = cameras.geometry.x.to_numpy(), cameras.geometry.y.to_numpy()
-    shapely.prepare(area)
-    out = np.flatnonzero(~shapely.intersects_xy(area, lon, lat))
-    if out.size == 0:
-        return []
-    pts = cameras.geometry.iloc[out].to_crs(crs)
-    area_m = gpd.GeoSeries([area], crs="EPSG:4326").to_crs(crs).iloc[0]
-    d = np.zeros(len(cameras))
-    d[out] = shapely.distance(area_m, np.asarray(pts.values))
-    notes = []
-    for i in np.flatnonzero(d > 0):
-        notes.append(
-            f"camera {cameras['camera_id'].iloc[i]} (row {first_row + i}) lies {d[i]:.0f} m "
-            "outside the area of interest (the grids); it is kept and counts only where its "
-            "view reaches into the area."
-        )
-    return notes
+    """One aggregated note for the cameras (EPSG:4326) outside the area of interest but
+    within reach (they are kept); ``first_row`` is kept for callers, ids name the cameras."""
+    return left.outside_note(cameras, area, crs)
 
 
 def compute_views(
@@ -213,6 +211,7 @@ class RunInputs:
     crs: pyproj.CRS
     cameras: gpd.GeoDataFrame
     notes: tuple[str, ...]
+    beyond: pd.DataFrame | None = None  # cameras left out: beyond reach of the area
 
 
 def prepare_inputs(
@@ -234,25 +233,11 @@ def prepare_inputs(
             "The cameras layer has no 'camera_id' column; read it with gis.read_layer."
         )
     cams = cameras.to_crs("EPSG:4326").reset_index(drop=True)
-    notes = tuple(camera_notes(cams, area, crs))
-    return RunInputs(cfg, cfg.weights or load_weights(), g, area, crs, cams, notes)
-
-
-def cell_columns(
-    grid_code: np.ndarray, coverage: Coverage, priority: Priority, blind_spot: np.ndarray
-) -> dict[str, Any]:
-    """The per-cell columns of the ``cells`` table (single machine and Dask parts alike)."""
-    return {
-        "grid_code": grid_code,
-        "cameras": coverage.counts,
-        "cameras_other": coverage.counts_other,
-        "covered": coverage.covered,
-        "in_building": priority.in_building,
-        "weight": priority.weight,
-        "priority": priority.priority,
-        **{f"w_{k}": priority.components[k] for k in COMPONENTS},
-        "blind_spot": blind_spot,
-    }
+    cams, indoor = left.split_indoor(cams)
+    cams, beyond = left.split_beyond_reach(cams, area, crs, cfg.camera_defaults)
+    lines = (indoor, left.beyond_line(beyond, None))
+    notes = (*(line for line in lines if line), *camera_notes(cams, area, crs))
+    return RunInputs(cfg, cfg.weights or load_weights(), g, area, crs, cams, notes, beyond)
 
 
 def run_analysis(
@@ -281,7 +266,7 @@ def run_analysis(
         run.crs,
         run.cameras,
     )
-    notes = list(run.notes)
+    notes = list(run.notes) + list(road_class_note(roads, weights))
     step = progress or (lambda _s, _i, _n: None)
     n = len(STEPS)
     step(STEPS[0], 0, n)
@@ -291,27 +276,16 @@ def run_analysis(
         b_metric = buildings.to_crs(crs)
         walls = Walls.from_polygons(np.asarray(b_metric.geometry.values))
     cams_m = cams.to_crs(crs)  # once: the views step and the blind spots' nearest camera
-    views = compute_views(cams_m, walls, cfg, crs).reset_index(drop=True)
+    v3 = views_3d(cams, b_metric, walls, crs, cfg) if cfg.visibility == "3d" else None
+    views = (compute_views(cams_m, walls, cfg, crs) if v3 is None else v3.views).reset_index(
+        drop=True
+    )
     step(STEPS[1], 1, n)
     cells = cells_for_area(area, cfg.res, crs)
     _ = cells.area_m2  # a property of the cells (one h3 call per cell): part of this step
     index = index_grids(g, cells)
     step(STEPS[2], 2, n)
-    geoms = np.asarray(views.geometry.values)
-    ci, ki = cover_pairs(
-        geoms,
-        cells.x,
-        cells.y,
-        threads=cfg.threads,
-        tree=cells.tree,
-        sectors=Sectors.from_views(views),
-    )
-    counted = camera_counted(
-        views["status"].to_numpy(),
-        include_offline=cfg.include_offline,
-        unknown_online=cfg.unknown_online,
-    )
-    coverage = cover_cells(len(cells), ci, ki, counted)
+    coverage, detail = cover_step(views, v3, cells, cfg)
     step(STEPS[3], 3, n)
     prio = priority_from_layers(
         cells,
@@ -344,6 +318,9 @@ def run_analysis(
         tuple(notes),
         walls,
         np.asarray(cams_m.geometry.values),
+        beyond=run.beyond,
+        views3d=v3,
+        detail=detail,
     )
     return finish(state, progress=step, first_step=4)
 
@@ -356,7 +333,8 @@ def finish(
     n = len(STEPS)
     cells, cov, prio = state.cells, state.coverage, state.priority
     step(STEPS[4], first_step, n)
-    blind = prio.priority & ~cov.covered
+    # 3D: a priority cell is blind below its required level (``required`` None in 2D)
+    blind, required = blind_cells(prio, cov.covered, state.detail, state.weights.detail_targets)
     spots = find_blind_spots(
         cells,
         blind,
@@ -385,97 +363,13 @@ def finish(
     cell_grid = state.grid_index.cell_grid
     table = spots.table
     table.insert(
-        1, "grid_code", _main_grid(spots.cell_cluster, cell_grid, cells.area_m2, codes, len(table))
+        1, "grid_code", main_grid(spots.cell_cluster, cell_grid, cells.area_m2, codes, len(table))
     )
-    summary = _summary(state, stats, table)
+    summary = run_summary(state, stats, table)
+    if state.detail is not None and required is not None:
+        # the per-grid and whole-area levels now; the per-cell levels when ``cells`` is built
+        stats, _ = add_levels(state, required, stats, None, summary)
     step("done", n, n)
     return AnalysisResult(
-        table, stats, MappingProxyType(summary), state.notes, state, spots.cell_cluster
+        table, stats, MappingProxyType(summary), state.notes, state, spots.cell_cluster, required
     )
-
-
-def _main_grid(
-    cluster: np.ndarray, cell_grid: np.ndarray, area: np.ndarray, codes: np.ndarray, k: int
-) -> np.ndarray:
-    """Per blind spot, the code of the deepest grid holding most of its area."""
-    out = np.full(k, None, dtype=object)
-    sel = (cluster > 0) & (cell_grid >= 0)
-    if not sel.any():
-        return out
-    df = pd.DataFrame({"c": cluster[sel], "g": cell_grid[sel], "a": area[sel]})
-    agg = df.groupby(["c", "g"], sort=True)["a"].sum().reset_index()
-    best = agg.sort_values(["c", "a", "g"], ascending=[True, False, True]).drop_duplicates("c")
-    out[best["c"].to_numpy() - 1] = codes[best["g"].to_numpy()]
-    return out
-
-
-def _cells_table(state: AnalysisState, cluster: np.ndarray) -> gpd.GeoDataFrame:
-    cells, cov, prio = state.cells, state.coverage, state.priority
-    codes = state.grid_index.grids["code"].astype(str).to_numpy()
-    cell_grid = state.grid_index.cell_grid
-    grid_code = np.asarray(np.where(cell_grid >= 0, codes[np.maximum(cell_grid, 0)], None))
-    cols = cell_columns(grid_code, cov, prio, cluster)
-    return cells.to_geodataframe(state.config.cell_geometry, **cols)
-
-
-def _views_table(state: AnalysisState) -> gpd.GeoDataFrame:
-    v = state.views
-    out = v.drop(columns=[c for c in ("x_m", "y_m") if c in v.columns]).copy()
-    out["counted"] = state.coverage.counted
-    out["cells_seen"] = state.coverage.cells_seen_per_camera()
-    out["view_area_m2"] = v.geometry.area.to_numpy()
-    return gpd.GeoDataFrame(
-        pd.DataFrame(out.drop(columns=v.geometry.name)),
-        geometry=state.lonlat_views,
-        crs="EPSG:4326",
-    )
-
-
-def _summary(
-    state: AnalysisState,
-    stats: pd.DataFrame,
-    spots: pd.DataFrame,
-    status: np.ndarray | None = None,
-) -> dict[str, Any]:
-    """The run's figures; ``stats`` needs ``targets_met``, ``spots`` ``area_m2`` and
-    ``weight``; ``status``: per camera as text (default: the cameras' status column)."""
-    cells, cov, prio = state.cells, state.coverage, state.priority
-    a = cells.area_m2
-    open_ = ~prio.in_building
-    covered = cov.covered
-    if status is None:
-        has = "status" in state.cameras.columns
-        status = state.cameras["status"].astype(str).to_numpy() if has else None
-    n_cams = len(state.cameras) if status is None else len(status)
-    online = 0 if status is None else int((status == "online").sum())
-    offline = 0 if status is None else int((status == "offline").sum())
-
-    def pct(num: float, den: float) -> float:
-        return float(100.0 * num / den) if den > 0 else float("nan")
-
-    return {
-        "res": int(cells.res),
-        "metric_crs": state.crs.to_string(),
-        "cells": len(cells),
-        "area_m2": float(a.sum()),
-        "covered_m2": float(a[covered].sum()),
-        "covered_pct": pct(a[covered].sum(), a.sum()),
-        "open_area_m2": float(a[open_].sum()),
-        "open_covered_pct": pct(a[open_ & covered].sum(), a[open_].sum()),
-        "priority_cells": int(prio.priority.sum()),
-        "priority_weighted_pct": pct(prio.weight[covered].sum(), prio.weight.sum()),
-        "cameras": n_cams,
-        "cameras_online": online,
-        "cameras_offline": offline,
-        "cameras_unknown": n_cams - online - offline,
-        "cameras_counted": int(cov.counted.sum()),
-        "cameras_outside_grids": int((state.camera_grid < 0).sum()),
-        "blind_spots": len(spots),
-        "blind_spot_area_m2": float(spots["area_m2"].sum()) if len(spots) else 0.0,
-        "blind_spot_weight": float(spots["weight"].sum()) if len(spots) else 0.0,
-        "grids": len(stats),
-        "grids_missing_targets": int((~stats["targets_met"]).sum()),
-        "occlusion": bool(state.buildings is not None),
-        "uniform_priority": bool(prio.uniform),
-        "weights": state.weights.source,
-    }

@@ -2,7 +2,8 @@
 
 ``write_analysis`` writes every table of an ``AnalysisResult`` with the names and the
 staging rule of :mod:`gridcover.gis.analysis_folder` (the module that owns the folder's
-layout); ``text_report`` is the ``report.txt`` text; ``cell_camera_table`` the optional
+layout), plus ``view_bands`` for a 3D run (each camera's detail bands, docs/VIEWS.md);
+``text_report`` is the ``report.txt`` text; ``cell_camera_table`` the optional
 ``cell_cameras.csv``.
 """
 
@@ -17,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from gridcover.coverage.analysis import AnalysisResult
+from gridcover.coverage.cover3d import band_table
+from gridcover.coverage.detail import report_lines
 from gridcover.gis import analysis_folder as folder
 
 __all__ = ["cell_camera_table", "text_report", "write_analysis"]
@@ -49,6 +52,11 @@ def write_analysis(
             jobs.append((f"{name}.geojson", partial(folder.write_geojson, gdf)))
         if "parquet" in formats:
             jobs.append((f"{name}.parquet", partial(_write_parquet, gdf)))
+    bands = band_table(result.state)  # 3D runs: detail bands per camera (view_bands.*)
+    if bands is not None and "geojson" in formats:
+        jobs.append((f"{folder.BANDS}.geojson", partial(folder.write_geojson, bands)))
+    if bands is not None and "parquet" in formats:
+        jobs.append((f"{folder.BANDS}.parquet", partial(_write_parquet, bands)))
     jobs.append((folder.GRID_STATS_CSV, partial(folder.write_grid_stats_csv, result.grid_stats)))
     if cell_cameras:
         pairs = cell_camera_table(result)
@@ -115,7 +123,10 @@ def text_report(result: AnalysisResult, top: int = 10) -> str:
         f"cell); metres computed in {s['metric_crs']}.",
         f"Views: {'occluded by buildings' if s['occlusion'] else 'not occluded (no buildings)'}.",
         "Rule: a cell is covered when its centroid lies inside the view of at least one "
-        "counted (online) camera.",
+        "counted (online) camera."
+        if s.get("visibility") != "3d"
+        else "Rule (3D): a cell is covered when at least one counted (online) camera sees its "
+        "centroid: in its fields, at detect level or better, no building prism in the way.",
         "",
         f"Covered: {_fmt_pct(s['covered_pct'])} of the area ({s['covered_m2'] / 1e6:.3f} km²), "
         f"{_fmt_pct(s['open_covered_pct'])} of open ground outside buildings.",
@@ -125,6 +136,7 @@ def text_report(result: AnalysisResult, top: int = 10) -> str:
         f"{s['blind_spot_weight']:.1f}).",
         "",
     ]
+    lines += report_lines(s)  # detail levels of a 3D run
     spots = result.blind_spots.head(top)
     if len(spots):
         lines.append(f"Top {len(spots)} blind spots (heaviest first):")
@@ -152,8 +164,9 @@ def text_report(result: AnalysisResult, top: int = 10) -> str:
             for _, r in sub.head(5).iterrows():
                 lines.append(
                     f"  {r['code']:<20} covered {_fmt_pct(r['covered_pct']):>6}  weighted "
-                    f"{_fmt_pct(r['priority_weighted_pct']):>6}  cameras {r['cameras_online']}+"
-                    f"{r['cameras_offline']} off  blind spots {r['blind_spots']}"
+                    f"{_fmt_pct(r['priority_weighted_pct']):>6}  cameras {r['cameras_online']} on "
+                    f"+{r['cameras_unknown']} unknown +{r['cameras_offline']} off  "
+                    f"blind spots {r['blind_spots']}"
                     + (f"  missed: {r['targets_missed']}" if r["targets_missed"] else "")
                 )
     if result.notes:

@@ -34,6 +34,7 @@ import pyproj
 import shapely
 
 from gridcover.coverage.cells import Cells
+from gridcover.coverage.road_classes import weight_classes
 from gridcover.coverage.weights import Weights, load_weights
 from gridcover.errors import CRSError, SchemaError
 
@@ -163,7 +164,8 @@ def priority_weights(
 ) -> Priority:
     """Array core. Geometries are shapely arrays in ``cells.crs`` (metres).
 
-    ``roads`` = (lines, class names); ``sites`` = (geometries, weight per site);
+    ``roads`` = (lines, class names of any origin: ``road_classes.weight_classes``);
+    ``sites`` = (geometries, weight per site);
     ``incidents`` = (points or polygons, counts); ``buildings`` = footprint polygons.
     """
     w = weights or load_weights()
@@ -172,7 +174,8 @@ def priority_weights(
     comp = {k: np.zeros(n) for k in COMPONENTS}
     nodes_xy = np.empty((0, 2))
     if roads is not None and len(roads[0]):
-        lines, classes = np.asarray(roads[0]), np.asarray(roads[1], dtype=object).astype(str)
+        lines = np.asarray(roads[0])
+        classes = weight_classes(roads[1], w).classes  # any origin -> weight classes
         rw = np.array([w.road_weight(c) for c in classes])
         comp["roads"] = _road_weight(cells, lines, rw, w.road_buffer_m)
         use = np.isin(classes, w.intersection_classes) if w.intersection_classes else slice(None)

@@ -28,9 +28,18 @@ TARGET_KEYS = (
     "incidents_pct",
 )
 
+DETAIL_KEYS = ("roads", "intersections", "sites", "incidents")
+DETAIL_LEVELS = {"detect": 1, "observe": 2, "recognise": 3, "identify": 4}
+
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "cells": {"exclude_buildings": bool, "base": float, "combine": str, "priority_min": float},
-    "roads": {"buffer_m": float, "default": float, "class_weights": dict},
+    "roads": {
+        "buffer_m": float,
+        "default": float,
+        "class_weights": dict,
+        "other_class": str,
+        "class_map": dict,
+    },
     "intersections": {
         "min_degree": int,
         "radius_m": float,
@@ -42,6 +51,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "sites": {"radius_m": float, "kind_weights": dict},
     "incidents": {"radius_m": float, "per_incident": float, "max": float},
     "targets": dict.fromkeys(TARGET_KEYS, float),
+    "detail": dict.fromkeys(DETAIL_KEYS, str),
 }
 
 
@@ -78,6 +88,10 @@ class Weights:
     incident_max: float
     targets: MappingProxyType[str, float] = field(default_factory=lambda: _frozen({}))
     source: str = "default weights"
+    road_other_class: str = "residential"
+    road_class_map: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    detail_targets: MappingProxyType[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    """Required DORI level (1 detect .. 4 identify) per priority class, ``[detail]``."""
 
     def road_weight(self, road_class: str) -> float:
         return float(self.road_classes.get(road_class, self.road_default))
@@ -108,12 +122,24 @@ def _check(doc: dict[str, Any], source: str) -> None:
                 raise SchemaError(f"{source}: {section}.{key} = {v!r} should be a {kind}.")
             if isinstance(v, int | float) and not isinstance(v, bool) and v < 0:
                 raise SchemaError(f"{source}: {section}.{key} = {v} must not be negative.")
-            if isinstance(v, dict):
+            if isinstance(v, dict) and (section, key) == ("roads", "class_map"):
+                for k2, w in v.items():
+                    if not isinstance(w, str):
+                        raise SchemaError(
+                            f"{source}: roads.class_map.{k2} = {w!r} must be a class name "
+                            '(text), e.g. "primary".'
+                        )
+            elif isinstance(v, dict):
                 for k2, w in v.items():
                     if isinstance(w, bool) or not isinstance(w, int | float) or w < 0:
                         raise SchemaError(
                             f"{source}: {section}.{key}.{k2} = {w!r} must be a number ≥ 0."
                         )
+    for key, name in doc.get("detail", {}).items():
+        if name not in DETAIL_LEVELS:
+            raise SchemaError(
+                f"{source}: detail.{key} = {name!r}; use one of {', '.join(DETAIL_LEVELS)}."
+            )
     combine = doc.get("cells", {}).get("combine", "sum")
     if combine not in ("sum", "max"):
         raise SchemaError(f'{source}: cells.combine = {combine!r} must be "sum" or "max".')
@@ -157,6 +183,16 @@ def load_weights(path: str | Path | None = None) -> Weights:
         if "targets" in user:
             doc["targets"] = dict(user["targets"])
     c, r, i, s, n = (doc[k] for k in ("cells", "roads", "intersections", "sites", "incidents"))
+    class_map = {str(k): str(v) for k, v in r.get("class_map", {}).items()}
+    other = str(r.get("other_class", "residential"))
+    for what, cls in [("other_class", other)] + [
+        (f"class_map.{k}", v) for k, v in class_map.items()
+    ]:
+        if cls not in r["class_weights"]:
+            raise SchemaError(
+                f"{source}: roads.{what} = {cls!r} is not a class of [roads.class_weights]; "
+                f"use one of {', '.join(sorted(r['class_weights']))}."
+            )
     return Weights(
         exclude_buildings=bool(c["exclude_buildings"]),
         base=float(c["base"]),
@@ -178,4 +214,9 @@ def load_weights(path: str | Path | None = None) -> Weights:
         incident_max=float(n["max"]),
         targets=_frozen({k: float(v) for k, v in doc.get("targets", {}).items()}),
         source=source,
+        road_other_class=other,
+        road_class_map=MappingProxyType(class_map),
+        detail_targets=MappingProxyType(
+            {k: DETAIL_LEVELS[v] for k, v in doc.get("detail", {}).items()}
+        ),
     )

@@ -35,7 +35,10 @@ from gridcover.coverage.analysis import (
     compute_views,
     finish,
 )
+from gridcover.coverage.beyond_reach import beyond_line, split_beyond_reach
 from gridcover.coverage.cover import Sectors, camera_counted, cover_cells, cover_pairs
+from gridcover.coverage.cover3d import cover_3d_pairs, views_3d
+from gridcover.coverage.detail import detail_cover
 from gridcover.coverage.stats import locate_points
 from gridcover.errors import InputError
 
@@ -46,13 +49,15 @@ REAIM_FIELDS = ("azimuth_deg", "fov_deg", "range_m")
 
 @dataclass(frozen=True)
 class Scenario:
-    """Cameras to disable (ids), to add (canonical camera rows, any CRS) and to re-aim
-    (id -> {azimuth_deg, fov_deg, range_m}; degrees clockwise from north, metres)."""
+    """Cameras to disable (ids), to add (canonical camera rows, any CRS), to re-aim
+    (id -> {azimuth_deg, fov_deg, range_m}; degrees clockwise from north, metres) and to
+    repair (ids set back to status online)."""
 
     name: str = "scenario"
     disabled: tuple[str, ...] = ()
     added: gpd.GeoDataFrame | None = None
     reaimed: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    repaired: tuple[str, ...] = ()  # ids back online (status "online"), e.g. "repair camera X"
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,6 +91,7 @@ def apply_scenario(cameras: gpd.GeoDataFrame, scenario: Scenario) -> gpd.GeoData
     if "status" not in cams.columns:
         cams["status"] = "unknown"
     cams.loc[off, "status"] = "offline"
+    cams.loc[_positions(ids, [str(c) for c in scenario.repaired], "repaired"), "status"] = "online"
     aim = _positions(ids, [str(c) for c in scenario.reaimed], "re-aimed")
     for p, (cid, change) in zip(aim, scenario.reaimed.items(), strict=True):
         bad = set(change) - set(REAIM_FIELDS)
@@ -118,6 +124,16 @@ def run_scenario(
     st = baseline.state
     n_old = len(st.cameras)
     cams = apply_scenario(st.cameras, scenario)
+    beyond_notes: tuple[str, ...] = ()
+    if len(cams) > n_old:  # added cameras beyond reach are left out, as in a full run
+        area = shapely.union_all(np.asarray(st.grid_index.grids.geometry.values))
+        added, beyond = split_beyond_reach(
+            cams.iloc[n_old:], area, st.crs, st.config.camera_defaults
+        )
+        cams = gpd.GeoDataFrame(
+            pd.concat([cams.iloc[:n_old], added], ignore_index=True), crs="EPSG:4326"
+        )
+        beyond_notes = tuple(line for line in (beyond_line(beyond, None),) if line)
     ids = cams["camera_id"].astype(str).to_numpy()
     aim = _positions(ids[:n_old], [str(c) for c in scenario.reaimed], "re-aimed")
     changed = np.unique(np.r_[aim, np.arange(n_old, len(cams))]).astype(np.int64)
@@ -126,9 +142,17 @@ def run_scenario(
     cell_idx, cam_idx = st.coverage.cell_idx, st.coverage.camera_idx
     known = st.known_lonlat()  # EPSG:4326 views already built for the baseline's table
     lonlat = None if known is None else np.r_[known, np.full(len(cams) - n_old, None, object)]
+    cfg, v3 = st.config, st.views3d
+    levels = None if st.detail is None else (st.detail.pair_level, st.detail.pair_night)
     if changed.size:
         walls = st.walls if st.walls is not None else st.buildings  # prepared once
-        new = compute_views(cams.iloc[changed], walls, st.config, st.crs)
+        if v3 is not None:  # 3D: the changed cameras among the same prisms
+            h_t = cfg.target_height_m
+            new3 = views_3d(cams.iloc[changed], st.buildings, st.walls, st.crs, cfg)
+            v3 = dataclasses.replace(v3, optics=v3.optics.updated(changed, new3.optics))
+            new = new3.views
+        else:
+            new = compute_views(cams.iloc[changed], walls, st.config, st.crs)
         new.index = changed
         if lonlat is not None:
             lonlat[changed] = None  # reprojected when the scenario's views table is built
@@ -136,17 +160,23 @@ def run_scenario(
         views = gpd.GeoDataFrame(views, geometry="geometry", crs=st.crs)
         geoms = np.asarray(new.geometry.values)
         cells = st.cells
-        ci, ki = cover_pairs(
-            geoms,
-            cells.x,
-            cells.y,
-            threads=st.config.threads,
-            tree=cells.tree,
-            sectors=Sectors.from_views(new),
-        )
+        if v3 is not None:
+            sp = cover_3d_pairs(new3, cells, target_height_m=h_t, threads=cfg.threads)
+            ci, ki = sp.cell_idx, sp.camera_idx
+        else:
+            ci, ki = cover_pairs(
+                geoms,
+                cells.x,
+                cells.y,
+                threads=st.config.threads,
+                tree=cells.tree,
+                sectors=Sectors.from_views(new),
+            )
         keep = ~np.isin(cam_idx, changed)
         cell_idx = np.r_[cell_idx[keep], ci]
         cam_idx = np.r_[cam_idx[keep], changed[ki]]
+        if levels is not None:
+            levels = (np.r_[levels[0][keep], sp.level], np.r_[levels[1][keep], sp.night])
     counted = camera_counted(
         views["status"].to_numpy(),
         include_offline=st.config.include_offline,
@@ -155,6 +185,9 @@ def run_scenario(
     # A disabled camera never covers, even in a run that counts offline cameras.
     counted[_positions(ids[:n_old], [str(c) for c in scenario.disabled], "disabled")] = False
     coverage = cover_cells(len(st.cells), cell_idx, cam_idx, counted)
+    detail = None
+    if levels is not None:
+        detail = detail_cover(len(st.cells), cell_idx, cam_idx, *levels, counted)
     added_grid = locate_points(
         np.asarray(st.grid_index.grids.geometry.values),
         st.grid_index.level,
@@ -165,7 +198,7 @@ def run_scenario(
     if points is not None and len(cams) > n_old:
         added_m = cams.geometry.iloc[n_old:].to_crs(st.crs)
         points = np.r_[points, np.asarray(added_m.values)]
-    notes = st.notes
+    notes = beyond_notes + st.notes
     if len(cams) > n_old:  # added cameras outside the grids get the same note as in a full run
         area = shapely.union_all(np.asarray(st.grid_index.grids.geometry.values))
         notes += tuple(camera_notes(cams.iloc[n_old:], area, st.crs, first_row=n_old))
@@ -178,6 +211,8 @@ def run_scenario(
         camera_grid=np.r_[st.camera_grid, added_grid],
         notes=notes,
         camera_points=points,
+        views3d=v3,
+        detail=detail,
     )
     result = finish(state, progress=progress)
     return ScenarioResult(

@@ -37,7 +37,8 @@ import numpy as np
 import pandas as pd
 
 from gridcover.coverage._live_state import LiveState
-from gridcover.coverage.analysis import AnalysisResult, _summary, compute_views
+from gridcover.coverage._tables import run_summary
+from gridcover.coverage.analysis import AnalysisResult, compute_views
 from gridcover.coverage.cover import Coverage, Sectors, cover_pairs
 from gridcover.coverage.whatif import REAIM_FIELDS, Scenario, summary_deltas
 from gridcover.errors import InputError
@@ -93,6 +94,11 @@ class WhatIfSession:
     """
 
     def __init__(self, baseline: AnalysisResult) -> None:
+        if baseline.state.detail is not None or baseline.state.config.visibility != "2d":
+            raise InputError(
+                "What-if session: the baseline is a 3D-visibility run; the incremental what-if "
+                "supports visibility '2d' runs; use run_scenario for 3d."
+            )
         self.baseline = baseline
         self._live = LiveState(baseline)
         st = baseline.state
@@ -197,7 +203,7 @@ class WhatIfSession:
         counted = live.base_counted[switched] & ~disabled
         changed = live.update_cameras(new_hits, switched, status, counted)
         spots, stats = live.spot_columns(), live.stat_columns()
-        summary = _summary(
+        summary = run_summary(
             live.light_state(),
             pd.DataFrame({"targets_met": stats["targets_met"]}),
             pd.DataFrame({"area_m2": spots["area_m2"], "weight": spots["weight"]}),
@@ -246,7 +252,7 @@ class WhatIfSession:
         )
         last = self._apply(np.empty(0, np.int64), np.empty(0, np.int64))
         table, stats = last.blind_spots, last.grid_stats
-        summary = _summary(state, stats, table)
+        summary = run_summary(state, stats, table)
         return AnalysisResult(
             table, stats, MappingProxyType(summary), st.notes, state, last.cell_cluster
         )

@@ -6,7 +6,8 @@
   and ``.parquet`` (GeoParquet); a ``--dask`` run writes ``cells/`` and ``views/`` instead, as
   partitioned GeoParquet folders (one part per partition) plus ``partitions.csv``;
 - ``grid_stats.csv`` (no geometry), ``summary.csv`` (key, value), ``report.txt``, and on
-  request ``cell_cameras.csv``.
+  request ``cell_cameras.csv``; a 3D run adds ``view_bands`` (.geojson, .parquet: each
+  camera's detail bands).
 
 Writers stage every file in a folder beside ``DIR`` and swap them in only when all are
 written (:func:`staged_output`); readers (maps, reports) use :func:`read_analysis_dir`, which
@@ -33,6 +34,7 @@ import pandas as pd
 from gridcover.errors import InputError
 
 __all__ = [
+    "BANDS",
     "CELL_CAMERAS",
     "GRID_STATS_CSV",
     "MAP_TABLES",
@@ -61,6 +63,8 @@ GRID_STATS_CSV = "grid_stats.csv"
 SUMMARY = "summary.csv"
 REPORT = "report.txt"
 CELL_CAMERAS = "cell_cameras.csv"
+BANDS = "view_bands"
+"""A 3D run's detail bands per camera and level (``view_bands.geojson`` / ``.parquet``)."""
 PARTITIONS = "partitions.csv"
 
 #: Map layer name -> file stems looked up in an analysis folder (first found wins).
@@ -69,6 +73,7 @@ MAP_TABLES: dict[str, tuple[str, ...]] = {
     "cells": ("cells",),
     "blind_spots": ("blind_spots",),
     "views": ("views",),
+    "bands": ("view_bands",),
     "cameras": ("cameras",),
     "posts": ("posts",),
     "zones": ("zones", "patrol_zones"),

@@ -7,13 +7,14 @@ Values that cannot be parsed become row problems, collected, never raised one by
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from gridcover.gis import gbt28181 as G
 from gridcover.gis import values as V
 from gridcover.gis.columns import DEFAULTS, ColumnPlan, Source, get_schema, norm
 from gridcover.gis.schemas import Field
@@ -33,6 +34,15 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "camera_status": V.synonym_parser(V.CAMERA_STATUS_SYNONYMS, "camera status"),
     "post_kind": V.synonym_parser(V.POST_KIND_SYNONYMS, "post kind"),
     "site_kind": V.synonym_parser(V.SITE_KIND_SYNONYMS, "site kind"),
+    "ptz_code": G.parse_ptz_code,
+    "direction_code": G.parse_direction_code,
+    "room": G.parse_room,
+    "use": G.parse_use,
+    "light": G.parse_light,
+    "owner": G.parse_owner,
+    "resolution_px": G.parse_resolution_px,
+    "millimetres": G.parse_millimetres,
+    "storeys": G.parse_storeys,
 }
 
 
@@ -141,7 +151,12 @@ def _osm_ids(frame: pd.DataFrame, elements: np.ndarray | None) -> list[str | Non
 
 
 def _convert(
-    frame: pd.DataFrame, src: Source, f: Field, fids: np.ndarray, elements: np.ndarray | None
+    frame: pd.DataFrame,
+    src: Source,
+    f: Field,
+    fids: np.ndarray,
+    elements: np.ndarray | None,
+    values: Mapping[str, Mapping[str, Any]],
 ) -> tuple[list[Any], list[RowProblem], str | None]:
     n = len(frame)
     if src.origin in ("constant", "default"):
@@ -153,6 +168,9 @@ def _convert(
     if src.column is None:
         raise ValueError(f"column plan for {f.name} names no source column")
     series = frame[src.column]
+    table = values.get(f.name)
+    if table:  # a value map of the profile/CLI: raw text -> canonical value, before parsing
+        series = series.map(lambda v: table.get(str(v).strip(), v) if not V.is_blank(v) else v)
     parse = src.parse
     if parse in ("auto", "code", "code2"):
         if f.dtype == "str":
@@ -164,7 +182,11 @@ def _convert(
     conv, failures = V.convert_series(series, PARSERS[parse])
     probs = [
         RowProblem(
-            rows, f"'{src.column}' {reason}", f"correct the value or map another column to {f.name}"
+            rows,
+            f"'{src.column}' {reason}",
+            f"correct the value, map it with a value map (values={{'{f.name}': {{RAW: VALUE}}}}; "
+            f"CLI: --value KIND:{f.name}:RAW=VALUE; profile: [KIND.values.{f.name}]), or map "
+            f"another column to {f.name}",
         )
         for reason, rows in failures.items()
     ]
@@ -193,13 +215,13 @@ def apply_plan(
         if src is None:
             out[f.name] = [None] * len(frame)
             continue
-        vals, probs, note = _convert(frame, src, f, fids, elements)
+        vals, probs, note = _convert(frame, src, f, fids, elements, plan.values)
         problems.extend(probs)
         if note:
             notes.append(note)
         mapping[f.name] = src.describe()
         for fb in plan.fallbacks.get(f.name, ()):
-            more, probs, _ = _convert(frame, fb, f, fids, elements)
+            more, probs, _ = _convert(frame, fb, f, fids, elements, plan.values)
             problems.extend(probs)
             filled = [i for i, v in enumerate(vals) if v is None and more[i] is not None]
             for i in filled:

@@ -22,16 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gridcover.errors import SchemaError
+from gridcover.gis.aliases import ALIASES, PARSE_NOTES, Rule, _r, shared_targets
 from gridcover.gis.schemas import KINDS, SCHEMAS, LayerSchema
 
-
-@dataclass(frozen=True)
-class Rule:
-    """Fill canonical column ``target`` from the first present column of ``names``."""
-
-    target: str
-    names: tuple[str, ...]
-    parse: str = "auto"
+__all__ = ["ALIASES", "DEFAULTS", "FLAGS", "PROFILES", "ColumnPlan", "Rule", "Source"]
 
 
 @dataclass(frozen=True)
@@ -62,67 +56,6 @@ def norm(name: str) -> str:
     """Normalised column name used for matching: lower case, no separators."""
     return re.sub(r"[\s_\-:./()（）]", "", str(name)).lower()
 
-
-def _r(target: str, names: str, parse: str = "auto") -> Rule:
-    return Rule(target, tuple(n.strip() for n in names.split("|")), parse)
-
-
-ALIASES: dict[str, tuple[Rule, ...]] = {
-    "grids": (
-        _r("code", "code|grid_code|gridcode|网格编码|网格代码|网格编号|编码|代码"),
-        _r(
-            "parent_code",
-            "parent_code|parent_cod|parent|上级网格编码|上级编码|上级网格代码|父级编码",
-        ),
-        _r("level", "level|grid_level|层级|网格层级|级别"),
-        _r("name", "name|grid_name|网格名称|名称|网格名"),
-        _r("chief_name", "chief_name|chief|网格长|网格员|负责人"),
-        _r("chief_phone", "chief_phone|chief_phon|phone|联系电话|电话"),
-        _r("households", "households|户数"),
-        _r("population", "population|人口数|人口"),
-    ),
-    "cameras": (
-        _r("camera_id", "camera_id|设备编码|设备编号|国标编码|摄像机编号|点位编号|device_id|id"),
-        _r(
-            "azimuth_deg",
-            "azimuth_deg|azimuth_de|azimuth|camera:direction|direction|朝向|朝向角|方位角|方向",
-            "degrees",
-        ),
-        _r("azimuth_deg", "first approach|approach", "approach"),
-        _r("fov_deg", "fov_deg|fov|hfov|水平视场角|视场角|视角", "float"),
-        _r("range_m", "range_m|range|有效距离|监控距离|可视距离", "length"),
-        _r("height_m", "height_m|height|安装高度|杆高|高度|est_height", "length"),
-        _r("type", "type|camera:type|camera_type|摄像机类型|设备类型|类型", "camera_type"),
-        _r("status", "status|在线状态|设备状态|状态", "camera_status"),
-        _r("owner", "owner|operator|建设单位|权属单位|管理单位"),
-    ),
-    "posts": (
-        _r("post_id", "post_id|编号|编码|id"),
-        _r("name", "name|名称"),
-        _r("kind", "kind|类别|类型|type|amenity", "post_kind"),
-    ),
-    "buildings": (
-        _r("building_id", "building_id|building_i|建筑编号|id|uid|objectid|fid|gid"),
-        _r("height_m", "height_m|height|建筑高度|高度", "length"),
-        _r("height_m", "building:levels|levels|floors|层数|楼层数", "levels"),
-    ),
-    "roads": (
-        _r("road_id", "road_id|道路编号|id|objectid|fid|gid"),
-        _r("class", "class|highway|fclass|道路等级|等级"),
-        _r("name", "name|道路名称|名称"),
-    ),
-    "sites": (
-        _r("site_id", "site_id|编号|id|objectid|fid"),
-        _r("kind", "kind|类别|类型|amenity|type", "site_kind"),
-        _r("name", "name|名称"),
-        _r("weight", "weight|权重", "float"),
-    ),
-    "incidents": (
-        _r("count", "count|警情数|数量|incidents|n", "int"),
-        _r("period", "period|统计时段|时段"),
-        _r("category", "category|类别"),
-    ),
-}
 
 PROFILES: tuple[Profile, ...] = (
     Profile(
@@ -178,8 +111,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 """Values of required columns that no source column fills (documented in docs/DATA.md)."""
 
-FID_ID_KINDS = ("buildings", "roads", "sites")
-"""Kinds whose id falls back to the file's feature id (FID) when no id column exists."""
+FID_ID_KINDS = ("buildings", "roads", "sites", "posts", "cameras")
+"""Kinds whose id falls back to the file's feature id (FID, or the CSV/sheet row number)
+when no id column exists; grids never do (a grid code is the planner's own key)."""
+
+OSM_ID_KINDS = ("cameras", "posts", "buildings", "roads", "sites", "incidents")
+"""Kinds whose id may come from OSM ids; not grids (osm_id is not a grid code)."""
 
 OSM_ID_COLUMNS = ("osm_id", "osm_way_id")
 
@@ -213,6 +150,7 @@ class ColumnPlan:
     flags: tuple[Flag, ...]
     used: frozenset[str]
     notes: tuple[str, ...]
+    values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 def get_schema(kind: str) -> LayerSchema:
@@ -263,7 +201,8 @@ def _explicit(
         rule = next((r for r in ALIASES[schema.kind] if r.target == target), None)
         parse = rule.parse if rule and rule.parse not in ("approach", "levels") else "auto"
         sources[target] = Source(src, parse, origin="explicit")
-        used.add(src)
+        if target not in shared_targets(schema.kind):
+            used.add(src)
     return sources, used, ignored
 
 
@@ -307,12 +246,15 @@ def plan_columns(
     explicit: Mapping[str, str | None] | None = None,
     label: str = "input",
     constants: Mapping[str, Any] | None = None,
+    values: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ColumnPlan:
     """Decide the source of every canonical column of ``kind`` from the column names.
 
     ``constants`` ({canonical: value}) fills a canonical column with one value for every
     row (e.g. ``{"level": 2}`` for a single-level grid file); it wins over alias and profile
-    columns, and may not name a column that ``explicit`` already maps.
+    columns, and may not name a column that ``explicit`` already maps. ``values``
+    ({canonical: {raw text: value}}) maps a column's raw values before they are parsed
+    (e.g. ``{"type": {"枪机A": "bullet"}}``); a value the schema does not allow is an error.
 
     Raises SchemaError naming the missing required columns, what was found and the
     ``columns=`` fix.
@@ -345,18 +287,23 @@ def plan_columns(
         cols = _find_all(rule.names, by_norm, used)
         if not cols:
             continue
+        take = set() if rule.share else used  # a shared column stays free for later rules
         if rule.target not in sources:
             sources[rule.target] = Source(cols[0], rule.parse, origin="column")
-            used.add(cols[0])
+            take.add(cols[0])
             cols = cols[1:]
         if rule.target in keys or sources[rule.target].origin != "column":
             continue
         for col in cols:  # further columns fill the blanks of the first (not for keys)
             fallbacks.setdefault(rule.target, []).append(Source(col, rule.parse, origin="column"))
-            used.add(col)
+            take.add(col)
+    for note_parse, note in PARSE_NOTES.items():
+        chosen = [*sources.values(), *(s for fb in fallbacks.values() for s in fb)]
+        if any(s.parse == note_parse for s in chosen):
+            notes.append(note)
     id_field = schema.id_field
     osm_cols = [by_norm[norm(c)] for c in OSM_ID_COLUMNS if norm(c) in by_norm]
-    if id_field and id_field not in sources and osm_cols:
+    if id_field and id_field not in sources and osm_cols and kind in OSM_ID_KINDS:
         sources[id_field] = Source(None, "osm", origin="osm")
         used.update(osm_cols)
     flags = tuple(f for f in FLAGS if f.kind == kind and norm(f.column) in by_norm)
@@ -367,6 +314,10 @@ def plan_columns(
             sources[f.name] = Source(None, "auto", defaults[f.name], "default")
         elif f.name == id_field and kind in FID_ID_KINDS:
             sources[f.name] = Source(None, "auto", origin="fid")
+            notes.append(
+                f"no id column: {id_field} generated from the row order (feature id or row "
+                "number), stable while the file's rows keep their order"
+            )
         elif f.name == "level" and kind == "grids" and "parent_code" not in sources:
             sources[f.name] = Source(None, "auto", 1, "default")
             notes.append("no level column and no parent_code column: a single-level grid, level 1")
@@ -374,7 +325,38 @@ def plan_columns(
     if missing:
         raise _missing_error(label, schema, missing, present)
     fb = {k: tuple(v) for k, v in fallbacks.items()}
-    return ColumnPlan(kind, sources, fb, flags, frozenset(used), tuple(notes))
+    vmap = check_value_maps(values or {}, schema, label)
+    return ColumnPlan(kind, sources, fb, flags, frozenset(used), tuple(notes), vmap)
+
+
+def check_value_maps(
+    values: Mapping[str, Mapping[str, Any]], schema: LayerSchema, label: str
+) -> dict[str, dict[str, Any]]:
+    """Validated value maps {canonical: {raw: value}}; SchemaError naming the fix otherwise."""
+    out: dict[str, dict[str, Any]] = {}
+    for target, table in values.items():
+        if target not in schema.columns:
+            raise SchemaError(
+                f"{label}: a value map is given for '{target}', which is not a column of kind "
+                f"'{schema.kind}'; use one of: {', '.join(schema.columns)}."
+            )
+        f = schema.get(target)
+        for raw, value in table.items():
+            bad = (f.allowed and value not in f.allowed) or (
+                f.dtype != "str" and not isinstance(value, int | float)
+            )
+            if bad:
+                want = (
+                    f"one of {', '.join(f.allowed)}"
+                    if f.allowed
+                    else ("a number" if f.dtype != "str" else "text")
+                )
+                raise SchemaError(
+                    f"{label}: the value map of '{target}' maps '{raw}' to {value!r}, which "
+                    f"{target} does not allow; map it to {want}."
+                )
+        out[target] = {str(k).strip(): v for k, v in table.items()}
+    return out
 
 
 def _missing_error(
@@ -385,10 +367,18 @@ def _missing_error(
         names = [n for r in ALIASES[schema.kind] if r.target == f.name for n in r.names]
         parts.append(f"'{f.name}' ({f.zh}, {f.en}; recognised names: {', '.join(names)})")
     example = ", ".join(f"'YOUR_COLUMN': '{f.name}'" for f in missing)
-    cli = " ".join(f"--column YOUR_COLUMN={f.name}" for f in missing)
+    kind = schema.kind
+    cli = " ".join(f"--column {kind}:YOUR_COLUMN={f.name}" for f in missing)
+    same = [f for f in missing if f.name == "level" or f.allowed]
     also = (
-        " or, when every row has the same level, give it with constants={'level': N}"
-        if any(f.name == "level" for f in missing)
+        ", or, when every row has the same value, give it with constants={"
+        + ", ".join(f"'{f.name}': {'N' if f.name == 'level' else repr(f.allowed[0])}" for f in same)
+        + "} (CLI: "
+        + " ".join(
+            f"--const {kind}:{f.name}={'N' if f.name == 'level' else f.allowed[0]}" for f in same
+        )
+        + f"; profile: [{kind}.constants])"
+        if same
         else ""
     )
     return SchemaError(

@@ -37,7 +37,14 @@ VECTOR_SUFFIXES = {
 TABLE_SUFFIXES = {".csv": "CSV", ".txt": "CSV", ".tsv": "CSV"}
 PARQUET_SUFFIXES = {".parquet": "GeoParquet", ".geoparquet": "GeoParquet"}
 OSM_SUFFIXES = {".pbf": "OSM", ".osm": "OSM"}
-SUPPORTED = {**VECTOR_SUFFIXES, **TABLE_SUFFIXES, **PARQUET_SUFFIXES, **OSM_SUFFIXES}
+LEDGER_SUFFIXES = {".xlsx": "XLSX", ".xml": "GB/T 28181 XML", ".kml": "KML", ".kmz": "KMZ"}
+SUPPORTED = {
+    **VECTOR_SUFFIXES,
+    **TABLE_SUFFIXES,
+    **PARQUET_SUFFIXES,
+    **OSM_SUFFIXES,
+    **LEDGER_SUFFIXES,
+}
 
 # OSM (GDAL OSM driver): which layer holds a kind, and which features belong to it.
 OSM_LAYERS: dict[str, tuple[str, str]] = {
@@ -265,3 +272,24 @@ def expand_other_tags(frame: pd.DataFrame, kind: str) -> tuple[pd.DataFrame, lis
     if kind == "cameras":
         out = out.drop(columns="other_tags")
     return out, ([f"other_tags parsed into columns: {', '.join(keys)}"] if keys else [])
+
+
+def osm_elements(geoms: np.ndarray) -> np.ndarray:
+    """OSM element type per row: points are nodes, others ways; rows without a geometry
+    take the layer's most common type."""
+    types = np.asarray(shapely.get_type_id(geoms))
+    elements = np.where(types == 0, "node", "way")
+    present = types >= 0
+    if present.any() and not present.all():
+        common = "node" if (types[present] == 0).mean() >= 0.5 else "way"
+        elements[~present] = common
+    return elements
+
+
+def osm_guards(frame: pd.DataFrame, kind: str) -> np.ndarray:
+    """Rows of a camera layer tagged OSM ``surveillance:type=guard`` (a person, no camera)."""
+    col = next((c for c in frame.columns if norm(c) == "surveillancetype"), None)
+    if kind != "cameras" or col is None:
+        return np.zeros(len(frame), dtype=bool)
+    value = frame[col].astype("string").str.strip().str.lower()
+    return value.eq("guard").fillna(False).to_numpy(dtype=bool)

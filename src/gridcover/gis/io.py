@@ -25,10 +25,15 @@ from gridcover.errors import CRSError, InputError, SchemaError
 from gridcover.gis import formats, tables
 from gridcover.gis.archive import safe_extract
 from gridcover.gis.attributes import apply_plan
-from gridcover.gis.chinese_offsets import OFFSET_SYSTEMS, convert_geometries, in_china_box
-from gridcover.gis.columns import ColumnPlan, get_schema, norm, plan_columns
+from gridcover.gis.chinese_offsets import OFFSET_SYSTEMS, convert_geometries
+from gridcover.gis.columns import ColumnPlan, get_schema, plan_columns
 from gridcover.gis.crs import crs_label, normalize_crs, transformer
+from gridcover.gis.geometry_mix import keep_fitting_parts
+from gridcover.gis.kml import read_kml
+from gridcover.gis.ledger import read_catalog_xml, read_xlsx
+from gridcover.gis.offset_fit import china_offset_hint
 from gridcover.gis.privacy import refuse_personal_columns
+from gridcover.gis.profile import ImportProfile, LayerOptions, load_profile
 from gridcover.gis.schemas import LayerSchema
 from gridcover.gis.validate import (
     REPAIR_DEFAULT,
@@ -50,6 +55,7 @@ from gridcover.gis.validate_coords import (
 )
 
 WGS84 = pyproj.CRS.from_epsg(4326)
+LEDGERS = (".xml", ".kml", ".kmz")
 Duplicates = Literal["raise", "keep"]
 
 
@@ -109,6 +115,12 @@ def _read_raw(
             f"{', '.join(sorted(formats.SUPPORTED))} and .zip archives of them."
         )
     fmt = formats.SUPPORTED[suffix]
+    if fmt == "XLSX":
+        return read_xlsx(path, label, crs, layer)
+    if fmt == "GB/T 28181 XML":
+        return read_catalog_xml(path, label, crs)
+    if fmt in ("KML", "KMZ"):
+        return read_kml(path, label, crs)
     if fmt == "CSV":
         return tables.read_csv(path, label, crs, encoding)
     if fmt == "GeoParquet":
@@ -130,7 +142,15 @@ def list_layers(source: str | Path) -> list[str]:
             if len(found) == 1 and found[0].suffix.lower() in (".gpkg",):
                 return [n for n, _ in formats.list_vector_layers(found[0])]
             return [p.stem for p in found]
-    if path.suffix.lower() in (".csv", ".txt", ".tsv", ".parquet", ".geoparquet"):
+    if path.suffix.lower() == ".xlsx":
+        import openpyxl
+
+        book = openpyxl.load_workbook(path, read_only=True)
+        try:
+            return list(book.sheetnames)
+        finally:
+            book.close()
+    if path.suffix.lower() in (".csv", ".txt", ".tsv", ".parquet", ".geoparquet", *LEDGERS):
         return [path.stem]
     return [n for n, _ in formats.list_vector_layers(path)]
 
@@ -174,42 +194,6 @@ def _bounds(geoms: np.ndarray, ok: np.ndarray) -> np.ndarray:
     return b
 
 
-def _osm_elements(geoms: np.ndarray) -> np.ndarray:
-    """OSM element type per row: points are nodes, others ways; rows without a geometry
-    take the layer's most common type."""
-    types = np.asarray(shapely.get_type_id(geoms))
-    elements = np.where(types == 0, "node", "way")
-    present = types >= 0
-    if present.any() and not present.all():
-        common = "node" if (types[present] == 0).mean() >= 0.5 else "way"
-        elements[~present] = common
-    return elements
-
-
-def _osm_guards(frame: pd.DataFrame, kind: str) -> np.ndarray:
-    """Rows of a camera layer tagged OSM ``surveillance:type=guard`` (a person, no camera)."""
-    col = next((c for c in frame.columns if norm(c) == "surveillancetype"), None)
-    if kind != "cameras" or col is None:
-        return np.zeros(len(frame), dtype=bool)
-    value = frame[col].astype("string").str.strip().str.lower()
-    return value.eq("guard").fillna(False).to_numpy(dtype=bool)
-
-
-def _china_offset_hint(geoms: np.ndarray, ok: np.ndarray) -> list[str]:
-    """A note for lon/lat tables assumed WGS84 whose points lie in China, where lon/lat
-    exported from AMap/Tencent is GCJ-02 and from Baidu BD-09 (a few hundred metres off)."""
-    if not ok.any():
-        return []
-    pts = shapely.point_on_surface(geoms[ok])
-    if not in_china_box(shapely.get_x(pts), shapely.get_y(pts)).mean() >= 0.5:
-        return []
-    return [
-        "the points lie in China: if they were picked on or exported from AMap/Tencent "
-        "(GCJ-02) or Baidu (BD-09), pass coord_sys='gcj02' or 'bd09' (CLI: --coord-sys), "
-        "or they land a few hundred metres off"
-    ]
-
-
 def _rows_of(problems: list[RowProblem], n: int) -> np.ndarray:
     mask = np.zeros(n, dtype=bool)
     for p in problems:
@@ -227,6 +211,8 @@ def read_layer(
     encoding: str | None = None,
     columns: Mapping[str, str | None] | None = None,
     constants: Mapping[str, Any] | None = None,
+    values: Mapping[str, Mapping[str, Any]] | None = None,
+    profile: str | Path | ImportProfile | Mapping[str, Any] | None = None,
     on_invalid: OnInvalid | None = None,
     duplicates: Duplicates = "raise",
 ) -> gpd.GeoDataFrame:
@@ -239,7 +225,10 @@ def read_layer(
     text-encoding detection; ``columns`` maps source columns onto canonical ones
     (``{source: canonical}``, ``None`` = ignore); ``constants`` gives a canonical column one
     value for every row (``{canonical: value}``, e.g. ``{"level": 2}``, winning over the
-    file's own column). ``on_invalid`` ('raise', 'repair' with shapely.make_valid, 'keep')
+    file's own column); ``values`` maps raw values before parsing (``{canonical: {raw:
+    value}}``, e.g. ``{"type": {"枪机A": "bullet"}}``). ``profile`` (a TOML import profile,
+    see ``gis.profile``) supplies any of these per kind; arguments given here win over it.
+    ``on_invalid`` ('raise', 'repair' with shapely.make_valid, 'keep')
     defaults per kind (grids raise; buildings/sites/incidents repair). ``duplicates='keep'``
     keeps repeated ids (listed in the report) instead of raising DuplicateKeyError.
 
@@ -251,6 +240,13 @@ def read_layer(
     path = Path(source)
     if not path.exists():
         raise InputError(f"{path}: file not found.")
+    mine = LayerOptions(
+        dict(columns or {}), dict(values or {}), dict(constants or {}), crs, coord_sys, encoding
+    )
+    opts = mine.over(load_profile(profile).for_kind(kind)) if profile is not None else mine
+    layer = layer or opts.layer
+    crs, coord_sys, encoding = opts.crs, opts.coord_sys, opts.encoding
+    columns, constants = opts.columns or None, opts.constants or None
     given = normalize_crs(crs) if crs is not None else None
     cs = (coord_sys or "wgs84").strip().lower()
     if cs not in OFFSET_SYSTEMS:
@@ -268,7 +264,7 @@ def read_layer(
         frame, tag_notes = formats.expand_other_tags(raw.frame, kind)
         refuse_personal_columns(list(frame.columns), kind, label)
         try:
-            plan = plan_columns(list(frame.columns), kind, columns, label, constants)
+            plan = plan_columns(list(frame.columns), kind, columns, label, constants, opts.values)
         except SchemaError:
             if len(frame):
                 raise
@@ -286,7 +282,10 @@ def read_layer(
                     notes.append(
                         f"'{col}' is numeric in the file; its exact digits were read as text"
                     )
-    return _finish(raw, frame, plan, schema, given, cs, policy, duplicates, notes)
+    gdf = _finish(raw, frame, plan, schema, given, cs, policy, duplicates, notes)
+    gdf.attrs["gridcover"]["coord_sys_declared"] = coord_sys is not None
+    gdf.attrs["gridcover"]["options"] = opts.kwargs()
+    return gdf
 
 
 def _finish(
@@ -301,14 +300,21 @@ def _finish(
     notes: list[str],
 ) -> gpd.GeoDataFrame:
     n = len(frame)
-    elements = _osm_elements(raw.geoms)
+    elements = formats.osm_elements(raw.geoms)
     mapped = apply_plan(frame, plan, raw.numbers, elements)
     notes.extend(mapped.notes)
     canonical = mapped.canonical
     ids = canonical[schema.id_field].to_numpy(dtype=object) if schema.id_field else None
     labels = RowLabels(raw.noun, raw.numbers, schema.id_field, ids)
     problems: list[RowProblem] = [*raw.problems, *mapped.problems]
-    gc = check_geometries(raw.geoms, schema, policy, raw.unbuilt, raw.fixed, raw.explained, labels)
+    present = ~shapely.is_missing(raw.geoms)
+    present[present] = ~shapely.is_empty(raw.geoms[present])
+    raw_geoms, mix_drop, mix_notes = keep_fitting_parts(raw.geoms, schema.kind, present)
+    notes.extend(mix_notes)
+    raw_geoms[mix_drop] = None
+    explained = mix_drop | (raw.explained if raw.explained is not None else False)
+    gc = check_geometries(raw_geoms, schema, policy, raw.unbuilt, raw.fixed, explained, labels)
+    gc.dropped.extend(np.flatnonzero(mix_drop).tolist())
     problems.extend(gc.problems)
     notes.extend(gc.notes)
     src_crs = _resolve_crs(raw, given, notes)
@@ -338,8 +344,9 @@ def _finish(
         problems.extend(bad)
         notes.append(f"{int(ok.sum())} feature(s) converted from {cs} to WGS84")
     if cs == "wgs84" and any(note.startswith("no crs given") for note in raw.notes):
-        notes.extend(_china_offset_hint(geoms, ok))
-    vprob, vnotes = check_values(canonical, schema)
+        notes.extend(china_offset_hint(geoms, ok))
+    guessed = {k: v.column for k, v in plan.sources.items() if v.origin == "column" and v.column}
+    vprob, vnotes = check_values(canonical, schema, guessed)
     problems.extend(vprob)
     notes.extend(vnotes)
     dups = find_duplicates(canonical[schema.id_field]) if schema.id_field else []
@@ -356,7 +363,7 @@ def _finish(
     )
     keep = np.ones(n, dtype=bool)
     keep[gc.dropped] = False
-    guards = np.flatnonzero(_osm_guards(frame, schema.kind))
+    guards = np.flatnonzero(formats.osm_guards(frame, schema.kind))
     if len(guards):
         keep[guards] = False
         notes.append(
@@ -379,6 +386,8 @@ def _finish(
         "coord_sys": cs,
         "coordinates_from": raw.coords_from,
         "columns": dict(mapped.mapping),
+        "sources": {k: v.column for k, v in plan.sources.items() if v.column is not None},
+        "id_from": mapped.mapping.get(schema.id_field or "", None),
         "on_invalid": policy,
         "repaired": [int(raw.numbers[i]) for i in gc.repaired],
         "dropped": [int(raw.numbers[i]) for i in dropped],

@@ -30,6 +30,12 @@ from gridcover.errors import SchemaError
 from gridcover.gis.maps.builder import build_map
 from gridcover.gis.maps.i18n import check_lang, field_label, label, value_label
 from gridcover.gis.maps.static import static_map_png
+from gridcover.gis.report_sections import (
+    table_section,
+    targets_in_words,
+    with_chiefs,
+    worklist_html,
+)
 
 __all__ = ["GRID_COLUMNS", "Report", "grid_table", "write_report", "write_xlsx"]
 
@@ -43,6 +49,9 @@ GRID_COLUMNS: tuple[str, ...] = (
     "covered_pct",
     "open_covered_pct",
     "priority_weighted_pct",
+    "pct_l2",
+    "pct_l3",
+    "night_pct_l1",
     "cameras_online",
     "cameras_offline",
     "cameras_unknown",
@@ -58,7 +67,9 @@ BLIND_COLUMNS = ("blind_spot", "grid_code", "weight", "area_m2", "cells", "neare
 SUMMARY_KEYS = ("res", "cells", "area_m2", "covered_pct", "open_covered_pct",
                 "priority_weighted_pct", "priority_cells", "cameras", "cameras_online",
                 "cameras_offline", "blind_spots", "blind_spot_area_m2", "grids",
-                "grids_missing_targets")  # fmt: skip
+                "grids_missing_targets", "observe_pct", "recognise_pct", "identify_pct",
+                "recognise_weighted_pct", "night_detect_pct",
+                "cells_below_required_level")  # fmt: skip
 _FORMATS = {"pct": "0.0", "m2": "#,##0", "_m": "#,##0", "weight": "0.0"}
 
 
@@ -180,12 +191,14 @@ table { border-collapse: collapse; font-size: 12px; margin: 8px 0; }
 th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: right; }
 th { background: #ddebf7; } td:first-child, th:first-child { text-align: left; }
 img { max-width: 100%; border: 1px solid #ccc; } .note { color: #555; font-size: 12px; }
+img.sketch { width: 120px; }
 """
 
 
 def _report_html(title: str, grids: pd.DataFrame, spots: pd.DataFrame | None,
                  summary: Mapping[str, Any], png: Path, files: Sequence[Path],
-                 notes: Sequence[str], lang: str, top: int) -> str:  # fmt: skip
+                 notes: Sequence[str], lang: str, top: int,
+                 extra: Sequence[str] = ()) -> str:  # fmt: skip
     img = base64.b64encode(png.read_bytes()).decode("ascii")
     parts = [f"<h1>{html.escape(title)}</h1>"]
     rows = [k for k in SUMMARY_KEYS if k in summary]
@@ -204,6 +217,7 @@ def _report_html(title: str, grids: pd.DataFrame, spots: pd.DataFrame | None,
     if spots is not None and len(spots):
         parts.append(f"<h2>{html.escape(label('report.blind_spots', lang, n=top))}</h2>")
         parts.append(_html_table(spots.head(top), lang))
+    parts += list(extra)
     if notes:
         parts.append(f"<h2>{html.escape(label('report.notes', lang))}</h2><ul>")
         parts += [f"<li>{html.escape(n)}</li>" for n in notes]
@@ -232,14 +246,27 @@ def write_report(
     top: int = 20,
     interactive_map: bool = True,
     map_layers: Mapping[str, gpd.GeoDataFrame | None] | None = None,
+    grids_layer: pd.DataFrame | None = None,
+    units: gpd.GeoDataFrame | None = None,
+    proposals: gpd.GeoDataFrame | None = None,
+    comparison: tuple[str, str, pd.DataFrame] | None = None,
 ) -> Report:
     """Write the report files into ``out_dir`` (created). Tables as ``gridcover analyze``
-    writes them (EPSG:4326); ``map_layers``: more layers for map.html (cameras, posts, ...)."""
+    writes them (EPSG:4326); ``map_layers``: more layers for map.html (cameras, posts,
+    zones, siting, ...: patrol and siting sections appear when zones / siting are given);
+    ``grids_layer``: the grids with ``chief_name`` / ``chief_phone``; ``units`` /
+    ``proposals``: the work units and their proposed cameras (work-list section, sketches);
+    ``comparison``: (A, B, KPI table of ``scenarios.compare_scenarios``)."""
     lang = check_lang(lang)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     title = title or label("report.title", lang)
-    grids = grid_table(grid_stats)
+    grids = with_chiefs(grid_table(grid_stats), grids_layer)
+    if "targets_missed" in grids.columns:
+        grids["targets_missed"] = [targets_in_words(m, lang) for m in grids["targets_missed"]]
+    if views is not None:  # "occluded by buildings" only when the run used buildings
+        views = views.copy()
+        views.attrs["occlusion"] = bool((summary or {}).get("occlusion", False))
     spots = None
     if blind_spots is not None:
         cols = [c for c in BLIND_COLUMNS if c in blind_spots.columns]
@@ -261,7 +288,36 @@ def write_report(
         map_path = m.save(out / "map.html")
         all_notes += m.notes
     files = [p for p in (xlsx, csv_path, png.path, map_path) if p is not None]
-    page = _report_html(title, grids, spots, summ, png.path, files, all_notes, lang, top)
+    sections = _sections(lang, top, map_layers or {}, units, proposals, comparison)
+    page = _report_html(title, grids, spots, summ, png.path, files, all_notes, lang, top,
+                        sections)  # fmt: skip
     html_path = out / "report.html"
     html_path.write_text(page, encoding="utf-8")
     return Report(html_path, xlsx, csv_path, png.path, map_path, tuple(all_notes))
+
+
+def _sections(
+    lang: str,
+    top: int,
+    layers: Mapping[str, gpd.GeoDataFrame | None],
+    units: gpd.GeoDataFrame | None,
+    proposals: gpd.GeoDataFrame | None,
+    comparison: tuple[str, str, pd.DataFrame] | None,
+) -> list[str]:
+    """Work list, patrol, siting and scenario sections (those whose results are given)."""
+    out = []
+    if units is not None and len(units):
+        out.append(worklist_html(units, proposals, lang, min(top, 15)))
+    zones = layers.get("zones")
+    if zones is not None and len(zones):
+        cols = ("post_id", "name", "area_m2", "cells", "workload", "compactness")
+        out.append(table_section(label("report.patrol", lang), zones, cols, lang))
+    siting = layers.get("siting")
+    if siting is not None and len(siting):
+        s_cols = ("rank", "camera_id", "model", "type", "azimuth_deg", "price", "marginal_gain")
+        out.append(table_section(label("report.siting", lang), siting, s_cols, lang))
+    if comparison is not None:
+        a, b, kpis = comparison
+        out.append(table_section(label("report.compare", lang, a=a, b=b), kpis,
+                                 ("level", "kpi", "a", "b", "delta"), lang))  # fmt: skip
+    return out

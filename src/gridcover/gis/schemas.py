@@ -52,6 +52,10 @@ class LayerSchema:
 
 CAMERA_TYPES = ("bullet", "dome", "ptz", "other")
 CAMERA_STATUS = ("online", "offline", "unknown")
+CAMERA_OWNERS = ("public_security", "community", "social", "other")  # 天网, 雪亮, 社会面, 其他
+SUPPLY_LIGHTS = ("none", "infrared", "white")
+ROOM_TYPES = ("outdoor", "indoor")
+USE_TYPES = ("public_order", "traffic", "key_site")  # GB/T 28181 UseType 1 治安, 2 交通, 3 重点
 POST_KINDS = ("station", "office", "mobile")  # 派出所, 警务室, 移动警务室
 POST_KIND_ZH = {"station": "派出所", "office": "警务室", "mobile": "移动警务室"}
 SITE_KINDS = (
@@ -119,7 +123,62 @@ CAMERAS = LayerSchema(
         Field("height_m", "float", False, "安装高度(米)", "mounting height, metres", minimum=0),
         Field("type", "str", True, "类型", "type", allowed=CAMERA_TYPES),
         Field("status", "str", True, "状态", "status", allowed=CAMERA_STATUS),
-        Field("owner", "str", False, "建设单位", "owner"),
+        Field("owner", "str", False, "归属", "owner class", allowed=CAMERA_OWNERS),
+        Field(
+            "tilt_deg",
+            "float",
+            False,
+            "俯角(度)",
+            "tilt, degrees below horizontal",
+            minimum=-90,
+            maximum=90,
+        ),
+        Field(
+            "vfov_deg",
+            "float",
+            False,
+            "垂直视场角(度)",
+            "vertical field of view, degrees",
+            minimum=0,
+            maximum=180,
+        ),
+        Field(
+            "lens_fov_deg",
+            "float",
+            False,
+            "镜头视场角(度)",
+            "lens field of view, degrees",
+            minimum=0,
+            maximum=360,
+        ),
+        Field("focal_mm", "float", False, "焦距(毫米)", "focal length, millimetres", minimum=0),
+        Field("resolution", "str", False, "分辨率", "resolution (text as given)"),
+        Field("resolution_px", "int", False, "水平像素", "horizontal pixels", minimum=1),
+        Field("supply_light", "str", False, "补光", "supply light", allowed=SUPPLY_LIGHTS),
+        Field("ir_range_m", "float", False, "补光距离(米)", "light/IR range, metres", minimum=0),
+        Field("owner_name", "str", False, "建设单位", "owner name (text)"),
+        Field("room_type", "str", False, "室内外", "outdoor or indoor", allowed=ROOM_TYPES),
+        Field("use_type", "str", False, "用途", "use (GB/T 28181 UseType)", allowed=USE_TYPES),
+        Field(
+            "position_type",
+            "int",
+            False,
+            "位置类型",
+            "GB/T 28181 PositionType",
+            minimum=1,
+            maximum=10,
+        ),
+        Field(
+            "ptz_type",
+            "int",
+            False,
+            "摄像机结构类型",
+            "GB/T 28181 PTZType 0-4",
+            minimum=0,
+            maximum=4,
+        ),
+        Field("civil_code", "str", False, "行政区划代码", "civil (administrative) code"),
+        Field("name", "str", False, "点位名称", "site name or address"),
     ),
 )
 
@@ -150,6 +209,7 @@ BUILDINGS = LayerSchema(
     fields=(
         Field("building_id", "str", True, "建筑编号", "building id"),
         Field("height_m", "float", False, "高度(米)", "height, metres", minimum=0),
+        Field("levels", "int", False, "层数", "storeys above ground", minimum=0),
     ),
 )
 

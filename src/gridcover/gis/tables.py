@@ -10,6 +10,7 @@ projected. Lon/lat without a CRS are WGS84 (EPSG:4326), noted in the report.
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -29,6 +30,8 @@ LAT_NAMES = ("latitude", "lat", "纬度", "wgs84lat", "gpslat")
 X_NAMES = ("x", "xcoordinate", "pointx", "easting", "x坐标", "东坐标", "横坐标")
 Y_NAMES = ("y", "ycoordinate", "pointy", "northing", "y坐标", "北坐标", "纵坐标")
 WKT_NAMES = ("wkt", "geometry", "geom", "thegeom", "shape")
+PAIR_NAMES = ("location", "position", "coordinates", "latlon", "latlng", "坐标", "经纬度", "位置")
+_PAIR = re.compile(r"^\s*\(?\s*([-+]?\d+(?:\.\d+)?)\s*[,，\s]\s*([-+]?\d+(?:\.\d+)?)\s*\)?\s*$")
 
 
 def _sniff_sep(text: str) -> str:
@@ -112,6 +115,10 @@ def points_from_table(raw: RawLayer, crs: pyproj.CRS | None) -> None:
     lon, lat = _pick(by_norm, LON_NAMES), _pick(by_norm, LAT_NAMES)
     x, y = _pick(by_norm, X_NAMES), _pick(by_norm, Y_NAMES)
     projected = crs is not None and not crs.is_geographic
+    pair = _pick(by_norm, PAIR_NAMES)
+    if pair is not None and wkt is None and not (lon and lat) and not (x and y):
+        _points_from_pairs(raw, pair, crs)
+        return
     if wkt is not None and not (lon and lat):
         text = raw.frame[wkt].astype(object).where(raw.frame[wkt].notna(), None).to_numpy()
         raw.geoms = np.asarray(shapely.from_wkt(text, on_invalid="ignore"), dtype=object)
@@ -189,3 +196,40 @@ def read_parquet(path: Path, label: str, crs: pyproj.CRS | None) -> RawLayer:
     return RawLayer(
         label, "GeoParquet", frame.reset_index(drop=True), geoms, file_crs, np.arange(len(frame))
     )
+
+
+def _points_from_pairs(raw: RawLayer, col: str, crs: pyproj.CRS | None) -> None:
+    """Points from one text column of "(lat, lon)" pairs (open-data portals) or WKT
+    "POINT (lon lat)". A pair is (lat, lon) unless its first value cannot be a latitude
+    (|first| > 90 in some row): then the whole column is read as (lon, lat), noted."""
+    text = raw.frame[col].astype(object).where(raw.frame[col].notna(), None).to_numpy()
+    is_wkt = np.array([isinstance(t, str) and t.strip().upper().startswith("POINT") for t in text])
+    geoms = np.full(len(text), None, dtype=object)
+    if is_wkt.any():
+        geoms[is_wkt] = shapely.from_wkt(text[is_wkt], on_invalid="ignore")
+    a = np.full(len(text), np.nan)
+    b = np.full(len(text), np.nan)
+    for i, t in enumerate(text):
+        m = _PAIR.match(t) if isinstance(t, str) and not is_wkt[i] else None
+        if m:
+            a[i], b[i] = float(m.group(1)), float(m.group(2))
+    lat_first = not (np.abs(a[np.isfinite(a)]) > 90).any()
+    xs, ys = (b, a) if lat_first else (a, b)
+    has = np.isfinite(xs) & np.isfinite(ys)
+    geoms[has] = shapely.points(xs[has], ys[has])
+    bad = np.flatnonzero(shapely.is_missing(geoms) & np.array([t is not None for t in text]))
+    if len(bad):
+        raw.problems.append(
+            RowProblem(
+                bad,
+                f"'{col}' value '{text[bad[0]]}' is not a '(lat, lon)' pair or POINT (lon lat)",
+                f"correct {col}, or give longitude/latitude columns",
+            )
+        )
+    raw.explained = np.isin(np.arange(len(text)), bad)
+    raw.geoms = geoms
+    order = "(lat, lon)" if lat_first else "(lon, lat): a first value beyond ±90 is no latitude"
+    raw.coords_from = f"{col} {order if has.any() else 'POINT (lon lat)'}"
+    if crs is None:
+        raw.crs = pyproj.CRS.from_epsg(4326)
+        raw.notes.append(f"no crs given: '{col}' read as WGS84 {order} pairs (EPSG:4326)")

@@ -277,11 +277,13 @@ def _reasons(reasons: np.ndarray) -> str:
 
 
 def check_values(
-    canonical: pd.DataFrame, schema: LayerSchema
+    canonical: pd.DataFrame, schema: LayerSchema, guessed: dict[str, str] | None = None
 ) -> tuple[list[RowProblem], list[str]]:
     """Required values present, allowed categories, numeric ranges; azimuth taken mod 360.
 
-    Modifies ``canonical`` in place for the documented normalisations.
+    ``guessed`` ({canonical: source column}) names columns chosen by their name only: an id
+    taken that way but empty on some rows says so, with the mapping fix. Modifies
+    ``canonical`` in place for the documented normalisations.
     """
     problems: list[RowProblem] = []
     notes: list[str] = []
@@ -290,7 +292,18 @@ def check_values(
         label = f"{f.name} ({f.zh})"
         if f.required:
             rows = np.flatnonzero(s.isna().to_numpy())
-            if len(rows):
+            col = (guessed or {}).get(f.name) if f.name == schema.id_field else None
+            if len(rows) and col:
+                problems.append(
+                    RowProblem(
+                        rows,
+                        f"has no {label}: column '{col}' was taken as {f.name} by its name "
+                        "and is empty here",
+                        f"fill it in, or map the column that holds every {f.name}: columns="
+                        f"{{'COLUMN': '{f.name}'}} (CLI: --column {schema.kind}:COLUMN={f.name})",
+                    )
+                )
+            elif len(rows):
                 problems.append(
                     RowProblem(
                         rows,

@@ -85,6 +85,15 @@ CAMERA_TYPE_SYNONYMS: dict[str, str] = {
     "other": "other",
     "其他": "other",
     "其它": "other",
+    # GB/T 28181 PTZType codes and words: 1 球机, 2 半球, 3 固定枪机, 4 遥控枪机, 0 unknown
+    "1": "ptz",
+    "2": "dome",
+    "3": "bullet",
+    "4": "bullet",
+    "0": "other",
+    "固定枪机": "bullet",
+    "遥控枪机": "bullet",
+    "摄像机": "other",
 }
 
 CAMERA_STATUS_SYNONYMS: dict[str, str] = {

@@ -136,7 +136,8 @@ class BaselineCache:
 
 def analysis_config(params: Mapping[str, Any]) -> AnalysisConfig:
     """The core's run config from API parameters (res, occlusion, camera statuses...)."""
-    keys = ("res", "occlusion", "include_offline", "unknown_online", "cell_geometry")
+    keys = ("res", "occlusion", "include_offline", "unknown_online", "cell_geometry",
+            "visibility", "target_height_m")  # fmt: skip
     return AnalysisConfig(**{k: params[k] for k in keys if k in params})
 
 
@@ -180,6 +181,10 @@ def run_coverage(
     }  # fmt: skip
     progress(0.92, "storing results")
     chosen = {k: v for k, v in tables.items() if k in outputs}
+    if "camera_views" in outputs and result.state.views3d is not None:
+        from gridcover.coverage.cover3d import band_table  # 3D: detail bands per camera
+
+        chosen["camera_view_bands"] = band_table(result.state)
     ids = write_results(store, chosen, "coverage", record, summary)
     return JobOutput(ids, {**summary, "notes": list(result.notes)})
 

@@ -199,8 +199,11 @@ def merge_outputs(
         camera_grid=camera_grid,
         camera_status=status,
         targets=weights.targets,
+        levels=cfg.visibility == "3d",
     )
     base = {
+        "visibility": cfg.visibility,
+        "target_height_m": cfg.target_height_m,
         "res": cfg.res,
         "metric_crs": crs.to_string(),
         "occlusion": ctx.occlusion,

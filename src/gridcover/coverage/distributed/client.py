@@ -37,6 +37,7 @@ import numpy as np
 import shapely
 
 from gridcover.coverage.analysis import AnalysisConfig, RunInputs, prepare_inputs
+from gridcover.coverage.cover3d import reach_ranges
 from gridcover.coverage.distributed.assemble import (
     DistributedResult,
     context,
@@ -215,7 +216,7 @@ def plan_halo(
         gather_limit=gather_limit,
         cameras=cams,
         cam_xy=np.asarray(cams.geometry.to_crs(crs).values),
-        ranges=rows.range_m,
+        ranges=reach_ranges(cams, rows, crs, cfg),
         buildings=metric_layer(buildings, crs, "buildings"),
         layers={
             "roads": metric_layer(roads, crs, "roads"),

@@ -32,6 +32,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from gridcover.coverage.detail import level_statistics, level_summary, pseudo_detail
 from gridcover.coverage.distributed.blind import outline
 from gridcover.coverage.distributed.shared import make_cells
 from gridcover.coverage.distributed.worker import (
@@ -198,8 +199,10 @@ def merge_grid_stats(
     camera_grid: np.ndarray,
     camera_status: np.ndarray,
     targets: Mapping[str, float],
+    levels: bool = False,
 ) -> gpd.GeoDataFrame:
-    """``stats.grid_statistics`` over the pseudo-cells (grids: EPSG:4326, index 0..n-1)."""
+    """``stats.grid_statistics`` over the pseudo-cells (grids: EPSG:4326, index 0..n-1);
+    ``levels``: add the per-level columns of a 3D run (``detail.level_statistics``)."""
     n = len(pseudo)
     z = np.zeros(n)
     cells = make_cells(
@@ -208,7 +211,7 @@ def merge_grid_stats(
     e = np.empty(0)
     empty = make_cells(res, np.empty(0, np.int64), e, e, e, e, e, crs)
     index = replace(index_grids(grids, empty), cell_grid=pseudo["grid"].to_numpy(np.int64))
-    return grid_statistics(
+    stats = grid_statistics(
         index,
         cells,
         covered=pseudo["covered"].to_numpy(bool),
@@ -220,6 +223,11 @@ def merge_grid_stats(
         camera_status=camera_status,
         targets=targets,
     )
+    if not levels:
+        return stats
+    det = pseudo_detail(pseudo["detail_level"].to_numpy(), pseudo["night_detail_level"].to_numpy())
+    lv = level_statistics(index, cells.area_m2, pseudo["weight"].to_numpy(float), det)
+    return stats.assign(**{c: lv[c].to_numpy() for c in lv.columns})
 
 
 def merge_summary(
@@ -266,4 +274,11 @@ def merge_summary(
         "grids_missing_targets": int((~stats["targets_met"]).sum()),
     }
     out.update({k: base[k] for k in ("occlusion", "uniform_priority", "weights")})
+    if base.get("visibility") == "3d":  # the same keys, in the same order, as a 3D run
+        det = pseudo_detail(
+            pseudo["detail_level"].to_numpy(), pseudo["night_detail_level"].to_numpy()
+        )
+        req = pseudo["required_level"].to_numpy()
+        out |= {"visibility": "3d", "target_height_m": float(base["target_height_m"])}
+        out |= level_summary(a, wt, det, req, counts=pseudo["count"].to_numpy())
     return out

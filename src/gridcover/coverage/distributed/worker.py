@@ -29,6 +29,8 @@ from shapely.geometry.base import BaseGeometry
 from gridcover.coverage.analysis import AnalysisConfig, cell_columns, compute_views
 from gridcover.coverage.cells import Cells, cells_from_ids
 from gridcover.coverage.cover import Sectors, camera_counted, cover_cells, cover_pairs
+from gridcover.coverage.cover3d import DETAIL_GROUPS, cover_3d, detail_groups, views_3d
+from gridcover.coverage.detail import DetailCoverage, blind_cells, detail_columns
 from gridcover.coverage.distributed.blind import local_blind_spots
 from gridcover.coverage.distributed.plan import Partition, partition_cells
 from gridcover.coverage.distributed.shared import make_cells, weights_from_state
@@ -45,7 +47,7 @@ __all__ = [
 ]
 
 FLAGS = tuple(f"has_{k}" for k in COMPONENTS)
-GROUP_KEYS = ("grid", "covered", "in_building", "priority", *FLAGS, "label")
+GROUP_KEYS = ("grid", "covered", "in_building", "priority", *FLAGS, "label", *DETAIL_GROUPS)
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,7 +153,7 @@ def _cell_grid(job: PartitionJob, cells: Cells) -> np.ndarray:
 
 
 def _groups(
-    cells: Cells, cov: Any, prio: Priority, grid: np.ndarray, label: np.ndarray
+    cells: Cells, cov: Any, prio: Priority, grid: np.ndarray, label: np.ndarray, detail: dict
 ) -> pd.DataFrame:
     df = pd.DataFrame(
         {
@@ -164,6 +166,7 @@ def _groups(
                 for f, k in zip(FLAGS, COMPONENTS, strict=True)
             },
             "label": label,
+            **detail,
             "count": np.ones(len(cells), np.int64),
             "area": cells.area_m2,
             "weight": prio.weight,
@@ -210,23 +213,33 @@ def run_partition(job: PartitionJob) -> PartitionOutput:
     weights = weights_from_state(job.weights)
     cells = _cells(job)
     lap("cells")
-    views = _views(job)
-    lap("views")
     cfg = job.config
+    v3 = None
+    if cfg.visibility == "3d":  # the 3D model among the partition's buildings
+        h_t = cfg.target_height_m
+        v3 = views_3d(job.cameras, job.buildings if cfg.occlusion else None, None, job.crs, cfg)
+    views = _views(job) if v3 is None else v3.views
+    lap("views")
     counted = camera_counted(
         views["status"].to_numpy(),
         include_offline=cfg.include_offline,
         unknown_online=cfg.unknown_online,
     )
-    ci, ki = cover_pairs(
-        np.asarray(views.geometry.values),
-        cells.x,
-        cells.y,
-        threads=cfg.threads,
-        tree=cells.tree,
-        sectors=Sectors.from_views(views),
-    )
-    cov = cover_cells(len(cells), ci, ki, counted)
+    detail: DetailCoverage | None = None
+    if v3 is not None:
+        cov, detail = cover_3d(v3, cells, target_height_m=h_t, include_offline=cfg.include_offline,
+                               unknown_online=cfg.unknown_online, threads=cfg.threads)  # fmt: skip
+        ki = cov.camera_idx
+    else:
+        ci, ki = cover_pairs(
+            np.asarray(views.geometry.values),
+            cells.x,
+            cells.y,
+            threads=cfg.threads,
+            tree=cells.tree,
+            sectors=Sectors.from_views(views),
+        )
+        cov = cover_cells(len(cells), ci, ki, counted)
     seen = np.bincount(ki, minlength=len(views)).astype(np.int64)
     lap("cover")
     prio = priority_from_layers(
@@ -239,16 +252,19 @@ def run_partition(job: PartitionJob) -> PartitionOutput:
     )
     grid = _cell_grid(job, cells)
     lap("priority")
-    blind = prio.priority & ~cov.covered
+    blind, required = blind_cells(prio, cov.covered, detail, weights.detail_targets)
     parent = (job.part.parent, job.part.parent_res) if job.part is not None else (-1, 0)
     bt = local_blind_spots(cells, blind, prio.weight, grid, parent, job.gather_limit)
-    groups = _groups(cells, cov, prio, grid, bt["cell_label"])
+    dg = detail_groups(detail, required, len(cells))
+    groups = _groups(cells, cov, prio, grid, bt["cell_label"], dg)
     lap("blind spots")
     cells_path = views_path = None
     if job.out_dir is not None:
         if len(cells):
             cells_path = str(Path(job.out_dir) / "cells" / f"{job.key}.parquet")
             table = _cells_table(job, cells, cov, prio, grid, bt["cell_label"])
+            if detail is not None:
+                table = table.assign(**detail_columns(detail, required))
             table.to_parquet(cells_path, index=False, write_covering_bbox=True)
         owned = np.asarray(job.owned, bool)
         if owned.any():

@@ -7,7 +7,7 @@ import pandas as pd
 
 from gridcover.coverage.cell_graph import label_components
 
-__all__ = ["anchor_posts", "explain_balance", "polsby_popper", "zone_table"]
+__all__ = ["anchor_posts", "explain_balance", "pct_text", "polsby_popper", "zone_table"]
 
 
 def anchor_posts(
@@ -74,6 +74,18 @@ def anchor_posts(
                 "check its location, use a finer resolution or drop the boundary layer."
             )
     return anchors, problems
+
+
+def pct_text(share: float) -> str:
+    """A share (0-1) as a percentage with one decimal, rounded *down* short of the ends: a
+    share below 1 never reads "100.0%" and one above 0 never "0.0%" (99.97% -> "99.9%"), so
+    the text agrees with counts such as "grids meeting the target: 0 of 1"."""
+    if not np.isfinite(share):
+        return "n/a"
+    tenths = share * 1000.0
+    if 0.0 < share < 1.0:
+        tenths = min(max(np.floor(tenths + 1e-9), 1.0), 999.0)
+    return f"{round(tenths) / 10:.1f}%"
 
 
 def polsby_popper(area_m2: np.ndarray, perimeter_m: np.ndarray) -> np.ndarray:

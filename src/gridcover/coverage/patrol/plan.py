@@ -17,6 +17,7 @@ from typing import Any
 import geopandas as gpd
 
 from gridcover.coverage.cells import Cells, cells_for_area, check_res
+from gridcover.coverage.patrol.figures import pct_text
 from gridcover.coverage.patrol.zones import PatrolPlan, patrol_zones
 from gridcover.coverage.priority import priority_from_layers
 from gridcover.coverage.reach import ReachReport, post_reach
@@ -104,9 +105,9 @@ class PatrolRun:
         if self.reach is not None:
             sh, per = self.reach.share, self.reach.grids
             lines.append(
-                f"Patrol target: {sh['day']:.1%} of the area within {cfg.day_radius_m:g} m of a "
-                f"post (straight line), {sh['night']:.1%} within {cfg.night_minutes:g} min by "
-                f"{cfg.mode}, {sh['both']:.1%} both."
+                f"Patrol target: {pct_text(sh['day'])} of the area within {cfg.day_radius_m:g} m "
+                f"of a post (straight line), {pct_text(sh['night'])} within "
+                f"{cfg.night_minutes:g} min by {cfg.mode}, {pct_text(sh['both'])} both."
             )
             if per is not None:
                 for lv, g in per.groupby("level", sort=True):

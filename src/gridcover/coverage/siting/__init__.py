@@ -1,7 +1,8 @@
 """Siting: where new cameras (``cameras``) or police posts (``posts``) close most of the gap.
 
 ``candidates`` builds candidate sites and camera rows; ``solvers`` holds the maximal-covering
-solvers (lazy greedy, exact MILP with HiGHS) both use.
+solvers (lazy greedy, exact MILP with HiGHS) both use; ``detail_sites`` sites cameras with a camera
+model for the detail level each cell requires (3D model).
 """
 
 from gridcover.coverage.siting.cameras import (
@@ -12,9 +13,11 @@ from gridcover.coverage.siting.cameras import (
     site_cameras,
 )
 from gridcover.coverage.siting.candidates import camera_candidates, candidate_sites
+from gridcover.coverage.siting.detail_sites import CameraModel, site_cameras_3d
 from gridcover.coverage.siting.posts import PostSiting, site_posts
 
 __all__ = [
+    "CameraModel",
     "CameraSiting",
     "PostSiting",
     "SitingResult",
@@ -23,5 +26,6 @@ __all__ = [
     "choose_sites",
     "key_site_levels",
     "site_cameras",
+    "site_cameras_3d",
     "site_posts",
 ]

@@ -30,6 +30,8 @@ import highspy
 import numpy as np
 from scipy import sparse
 
+from gridcover.coverage.siting._highs import quiet_highs
+
 __all__ = [
     "GreedyResult",
     "Instance",
@@ -279,7 +281,7 @@ def solve_mip(
     lp = _model(inst, k, site, max_per_site)
     if relax:
         lp.integrality_ = []
-    h = highspy.Highs()
+    h = quiet_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))

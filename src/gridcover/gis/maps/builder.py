@@ -120,6 +120,7 @@ def _legend(
     for key, kind, colour, text, border in (
         ("zones", "fill", ZONE_COLOURS[0], "legend.zone", None),
         ("views", "fill", "#9ecae1", "legend.view", "#3182bd"),
+        *(("bands", "fill", c, f"value.level{k}", None) for k, c in L.DETAIL_COLOURS.items()),
         ("blind_spots", "fill", "#e31a1c", "legend.blind_spot", "#b10026"),
         ("qa", "fill", "#c51b8a", "legend.qa_error", None),
         ("qa", "fill", "#fdae6b", "legend.qa_warning", None),
@@ -144,6 +145,7 @@ def build_map(
     cameras: gpd.GeoDataFrame | None = None,
     posts: gpd.GeoDataFrame | None = None,
     zones: gpd.GeoDataFrame | None = None,
+    bands: gpd.GeoDataFrame | None = None,
     siting: gpd.GeoDataFrame | None = None,
     qa_issues: gpd.GeoDataFrame | None = None,
     basemap: str | Basemap | None = "none",
@@ -166,6 +168,7 @@ def build_map(
     if grids is not None:
         made += sorted(L.grid_layers(grids, lang, budget), key=lambda m: -int(m.key.split(".")[1]))
     for gdf, fn in (
+        (bands, L.bands_layer),
         (views, L.views_layer),
         (blind_spots, L.blind_spots_layer),
         (qa_issues, L.qa_layer),

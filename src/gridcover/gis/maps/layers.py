@@ -22,7 +22,9 @@ from gridcover.gis.maps.i18n import label, value_label
 
 __all__ = [
     "CAMERA_CLASSES",
+    "DETAIL_COLOURS",
     "MapLayer",
+    "bands_layer",
     "blind_spots_layer",
     "cameras_layer",
     "cells_layer",
@@ -193,6 +195,8 @@ def cells_layer(
         cols = {"h3": np.asarray(ids, dtype=object), "cameras": _fmt(value)}
         cols |= _opt(f, "weight", lambda s: _fmt(s, 1))
         cols |= _opt(f, "grid_code", lambda s: _text(s, lang))
+        cols |= _opt(f, "detail_level", lambda s: _level_text(s, lang))
+        cols |= _opt(f, "night_detail_level", lambda s: _level_text(s, lang))
     colours = np.array([CAMERA_CLASSES[k][1] for k in camera_class(value)], dtype=object)
     style = {"stroke": False, "fillOpacity": 0.55}
     return MapLayer(
@@ -233,9 +237,12 @@ def blind_spots_layer(
 def views_layer(
     views: gpd.GeoDataFrame, lang: str = "zh", budget: int = FEATURE_BUDGET
 ) -> MapLayer:
-    """Occluded view polygons. Columns: ``camera_id``, ``status``; optional ``counted``,
+    """View polygons (named "occluded by buildings" only when ``views.attrs["occlusion"]``
+    is true: the run used buildings). Columns: ``camera_id``, ``status``; optional ``counted``,
     ``type``, ``view_area_m2``. Above ``budget`` they are merged into one shape per status."""
     v = _require(views, ("camera_id", "status"), "views")
+    # claim occlusion only when the run used buildings (attrs set from the run's summary)
+    name = label("layer.views_occluded" if views.attrs.get("occlusion") else "layer.views", lang)
     v = v[~(v.geometry.is_empty | v.geometry.isna())]
     counted = (
         v["counted"].to_numpy(bool) if "counted" in v else (v["status"] == "online").to_numpy()
@@ -247,7 +254,7 @@ def views_layer(
             label(
                 "note.dissolved",
                 lang,
-                layer=label("layer.views", lang),
+                layer=name,
                 n=len(v),
                 budget=budget,
                 m=len(d),
@@ -257,7 +264,7 @@ def views_layer(
         colours = np.where(d["status"] == "online", "#3182bd", "#969696")
         return MapLayer(
             "views",
-            label("layer.views", lang),
+            name,
             _frame(d, cols, colours),
             tuple(cols),
             _VIEW_STYLE,
@@ -267,12 +274,43 @@ def views_layer(
     cols |= _opt(v, "type", lambda s: _text(s, lang))
     cols |= _opt(v, "view_area_m2", _fmt)
     colours = np.where(counted, "#3182bd", "#969696")
-    return MapLayer(
-        "views", label("layer.views", lang), _frame(v, cols, colours), tuple(cols), _VIEW_STYLE
-    )
+    return MapLayer("views", name, _frame(v, cols, colours), tuple(cols), _VIEW_STYLE)
 
 
 _VIEW_STYLE = {"weight": 0.6, "fillOpacity": 0.18, "opacity": 0.6}
+
+#: Detail levels 1-4 (detect, observe, recognise, identify): light to dark.
+DETAIL_COLOURS = {1: "#fee391", 2: "#fe9929", 3: "#cc4c02", 4: "#662506"}
+
+
+def bands_layer(
+    bands: gpd.GeoDataFrame, lang: str = "zh", budget: int = FEATURE_BUDGET
+) -> MapLayer:
+    """Detail bands of a 3D run (identify / recognise / observe / detect rings cut by 3D
+    occlusion). Columns: ``camera_id``, ``level`` (1-4); optional ``level_name``,
+    ``inner_m``, ``outer_m``, ``counted``. Above ``budget`` merged into one shape per level."""
+    b = _require(bands, ("camera_id", "level"), "view bands")
+    b = b[~(b.geometry.is_empty | b.geometry.isna())].sort_values("level", kind="stable")
+    notes: tuple[str, ...] = ()
+    if len(b) > budget:
+        b = dissolve_by(b, "level")
+        n = len(bands)
+        notes = (label("note.dissolved", lang, layer=label("layer.bands", lang), n=n,
+                       budget=budget, m=len(b)),)  # fmt: skip
+        cols = {"level": _level_text(b["level"], lang), "cells": _fmt(b["count"])}
+    else:
+        cols = {"camera_id": b["camera_id"].astype(str).to_numpy(),
+                "level": _level_text(b["level"], lang)}  # fmt: skip
+        cols |= _opt(b, "inner_m", lambda s: _fmt(s, 1))
+        cols |= _opt(b, "outer_m", lambda s: _fmt(s, 1))
+    colours = np.array([DETAIL_COLOURS.get(int(v), "#bdbdbd") for v in b["level"]], dtype=object)
+    style = {"stroke": False, "fillOpacity": 0.35}
+    return MapLayer("bands", label("layer.bands", lang), _frame(b, cols, colours), tuple(cols),
+                    style, show=False, notes=notes)  # fmt: skip
+
+
+def _level_text(levels: Any, lang: str) -> np.ndarray:
+    return np.array([label(f"value.level{int(v)}", lang) for v in levels], dtype=object)
 
 
 def cameras_layer(

@@ -47,12 +47,39 @@ class StaticMap:
     notes: tuple[str, ...]
 
 
+#: Font files of common Chinese fonts (Debian/Ubuntu fonts-noto-cjk, WenQuanYi, macOS, Windows)
+#: registered with matplotlib when its font cache predates their installation.
+CJK_FILES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/System/Library/Fonts/PingFang.ttc",
+    "C:/Windows/Fonts/msyh.ttc",
+)
+
+
 def cjk_font() -> str | None:
-    """Name of an installed font that has Chinese glyphs, or None."""
+    """Name of an installed font that has Chinese glyphs, or None.
+
+    Looks in matplotlib's font list first; when a stale cache does not know the installed
+    Chinese fonts, the font files of ``CJK_FILES`` are registered (``addfont``) and used.
+    """
     from matplotlib import font_manager
 
     names = {f.name for f in font_manager.fontManager.ttflist}
-    return next((n for n in CJK_FONTS if n in names), None)
+    found = next((n for n in CJK_FONTS if n in names), None)
+    if found is not None:
+        return found
+    for path in CJK_FILES:
+        if Path(path).is_file():
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):
+                continue
+            return str(font_manager.FontProperties(fname=path).get_name())
+    return None
 
 
 def _nice_length(span_m: float) -> float:

@@ -11,6 +11,7 @@ outside_parent, not_tiled.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ import shapely
 from gridcover.errors import CRSError, SchemaError
 from gridcover.gis.crs import local_metric_crs, transformer
 from gridcover.gis.qa.codes import duplicate_codes, hierarchy, link_parents
+from gridcover.gis.qa.mask import mask_geometry
 from gridcover.gis.qa.nesting import nesting
 from gridcover.gis.qa.rules import GeomArray, Issue, Thresholds, Units, polygonal
 from gridcover.gis.qa.topology import overlaps, sliver_grids, top_gaps
@@ -202,12 +204,17 @@ def check_grids(
     gap_min_area_m2: float = 1.0,
     tolerance_m: float = 1.0,
     ignore_below_m2: float = 0.01,
+    mask: gpd.GeoDataFrame | None = None,
 ) -> GridCheck:
     """Check a multi-level grid layer (EPSG:4326, canonical grids columns) for topology errors.
 
     Thresholds are in metres / m² (see :class:`Thresholds`): problem parts smaller than
     ``gap_min_area_m2`` or with mean width below ``tolerance_m`` are warnings (slivers), not
-    errors; parts below ``ignore_below_m2`` are dropped. Returns a :class:`GridCheck`.
+    errors; parts below ``ignore_below_m2`` are dropped. ``mask``: polygons (any CRS) of
+    water, rail yards or closed areas that belong to no grid on purpose: gaps and uncovered
+    parent edges inside them are not reported (``qa.mask``). Issues carry the grid chief
+    (``chief_name``, ``chief_phone`` of the grid, else of its parent) when the grids give one.
+    Returns a :class:`GridCheck`.
     """
     th = Thresholds(
         sliver_max_area_m2, sliver_thinness, gap_min_area_m2, tolerance_m, ignore_below_m2
@@ -223,8 +230,25 @@ def check_grids(
     u = _units(code, level, parent, name, geom)
     found, top = hierarchy(u)
     issues += found
-    issues += overlaps(u, th) + top_gaps(u, top, th) + nesting(u, th) + sliver_grids(u, th)
-    return _result(issues, crs, th)
+    cut = mask_geometry(mask, crs)
+    issues += overlaps(u, th) + top_gaps(u, top, th, cut) + nesting(u, th, cut)
+    issues += sliver_grids(u, th)
+    return _with_chiefs(_result(issues, crs, th), grids)
+
+
+def _with_chiefs(result: GridCheck, grids: gpd.GeoDataFrame) -> GridCheck:
+    """Add the grid chief of each issue's grid (else of the other grid it names)."""
+    cols = [c for c in ("chief_name", "chief_phone") if c in grids.columns]
+    if not cols or not len(result.issues):
+        return result
+    by_code = pd.DataFrame(grids[["code", *cols]]).astype({"code": str}).drop_duplicates("code")
+    by_code = by_code.set_index("code")
+    out = result.issues.copy()
+    for c in cols:
+        own = out["code"].map(by_code[c])
+        other = out["other_code"].map(by_code[c])
+        out[c] = own.where(own.notna() & (own.astype(str).str.strip() != ""), other)
+    return dataclasses.replace(result, issues=out)
 
 
 def _project(g: object, tr: pyproj.Transformer) -> object:

@@ -16,6 +16,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from gridcover.gis.qa.mask import unmasked
 from gridcover.gis.qa.rules import (
     Issue,
     Thresholds,
@@ -56,11 +57,12 @@ def _largest_cover(parts: NDArray[np.object_], u: Units, ok: Pairs) -> list[str 
     return out
 
 
-def nesting(u: Units, th: Thresholds) -> list[Issue]:
-    """outside_parent, gap (inside a parent) and not_tiled issues for every linked child."""
+def nesting(u: Units, th: Thresholds, mask: shapely.Geometry | None = None) -> list[Issue]:
+    """outside_parent, gap (inside a parent) and not_tiled issues for every linked child;
+    gaps and uncovered edges less the ``mask`` (``qa.mask``)."""
     kids = np.flatnonzero(u.parent_idx >= 0)
     par = u.parent_idx[kids]
-    return _outside(u, kids, par, th) + _tiling(u, kids, par, th)
+    return _outside(u, kids, par, th) + _tiling(u, kids, par, th, mask)
 
 
 def _outside(
@@ -109,14 +111,20 @@ def _outside(
     return issues
 
 
-def _tiling(u: Units, kids: NDArray[np.intp], par: NDArray[np.intp], th: Thresholds) -> list[Issue]:
+def _tiling(
+    u: Units,
+    kids: NDArray[np.intp],
+    par: NDArray[np.intp],
+    th: Thresholds,
+    mask: shapely.Geometry | None = None,
+) -> list[Issue]:
     if not len(kids):
         return []
     order = np.argsort(par, kind="stable")
     parents, starts = np.unique(par[order], return_index=True)
     groups = np.split(kids[order], starts[1:])
     unions = np.array([shapely.union_all(u.geom[g]) for g in groups], dtype=object)
-    parts, owner = _parts(shapely.difference(u.geom[parents], unions), th)
+    parts, owner = _parts(unmasked(shapely.difference(u.geom[parents], unions), mask), th)
     edge = shapely.dwithin(parts, shapely.boundary(u.geom[parents[owner]]), EDGE_SNAP_M)
     cover = _largest_cover(
         parts,

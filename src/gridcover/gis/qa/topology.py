@@ -11,6 +11,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from gridcover.gis.qa.mask import unmasked
 from gridcover.gis.qa.rules import (
     GeomArray,
     Issue,
@@ -129,8 +130,11 @@ def _list(codes: list[str], limit: int = 5) -> str:
     )
 
 
-def top_gaps(u: Units, top_levels: set[int], th: Thresholds) -> list[Issue]:
-    """Holes in the union of each top level (areas enclosed by grids but covered by none)."""
+def top_gaps(
+    u: Units, top_levels: set[int], th: Thresholds, mask: shapely.Geometry | None = None
+) -> list[Issue]:
+    """Holes in the union of each top level (areas enclosed by grids but covered by none),
+    less the ``mask`` (water, closed areas: see ``qa.mask``)."""
     issues: list[Issue] = []
     for lv in sorted(top_levels):
         sel = u.level == lv
@@ -141,7 +145,7 @@ def top_gaps(u: Units, top_levels: set[int], th: Thresholds) -> list[Issue]:
         polys, _ = explode(np.array([union], dtype=object))
         n_holes = shapely.get_num_interior_rings(polys)
         rings = shapely.get_interior_ring(np.repeat(polys, n_holes), _ring_numbers(n_holes))
-        holes = shapely.difference(shapely.polygons(rings), union)
+        holes = unmasked(shapely.difference(shapely.polygons(rings), union), mask)
         parts, _ = _parts(holes, th)
         issues.extend(_region_issues(parts, u, np.flatnonzero(sel), lv, None, "gap", th))
     return issues

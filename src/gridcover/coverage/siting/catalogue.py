@@ -1,0 +1,106 @@
+"""Camera models with prices (a small TOML catalogue) and their candidate camera rows.
+
+The packaged default (``gridcover/data/camera_models.toml``, prices illustrative, CNY
+installed) lists a wide and a long bullet, a dome and a PTZ. Every key is checked: an
+unknown key, a missing field or a non-positive price is a ``SchemaError`` naming the file
+and the model.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gridcover.errors import SchemaError
+
+__all__ = ["CameraModel", "Catalogue", "load_catalogue", "model_candidates"]
+
+_FIELDS = {"type": str, "fov_deg": float, "range_m": float, "price": float, "azimuths": int}
+
+
+@dataclass(frozen=True)
+class CameraModel:
+    """One model: camera ``type``, horizontal ``fov_deg`` (degrees), ``range_m`` (metres),
+    ``price`` (currency units, installed), ``azimuths`` (candidate directions per pole; 0 =
+    one 360° view)."""
+
+    name: str
+    type: str
+    fov_deg: float
+    range_m: float
+    price: float
+    azimuths: int
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    models: tuple[CameraModel, ...]
+    currency: str = "CNY"
+    source: str = "default camera_models.toml"
+
+
+def load_catalogue(path: str | Path | None = None) -> Catalogue:
+    """The packaged catalogue (``path=None``) or a user TOML file of the same form."""
+    if path is None:
+        text = resources.files("gridcover").joinpath("data/camera_models.toml").read_text("utf-8")
+        source = "default camera_models.toml"
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise SchemaError(f"Camera catalogue {p} does not exist; give a TOML file path.")
+        text, source = p.read_text(encoding="utf-8"), str(p)
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SchemaError(f"{source}: not valid TOML ({exc}); fix the line it names.") from exc
+    models = doc.get("models")
+    if not isinstance(models, dict) or not models:
+        raise SchemaError(f"{source}: give at least one [models.NAME] table.")
+    out = []
+    for name, m in models.items():
+        if not isinstance(m, dict):
+            raise SchemaError(f"{source}: [models.{name}] must be a table.")
+        extra = set(m) - set(_FIELDS)
+        missing = set(_FIELDS) - set(m)
+        if extra or missing:
+            raise SchemaError(
+                f"{source}: model {name!r} "
+                + (f"has unknown key(s) {sorted(extra)}" if extra else f"lacks {sorted(missing)}")
+                + f"; the keys are {', '.join(_FIELDS)}."
+            )
+        price, fov, rng = float(m["price"]), float(m["fov_deg"]), float(m["range_m"])
+        if not (price > 0 and 0 < fov <= 360 and rng > 0 and int(m["azimuths"]) >= 0):
+            raise SchemaError(
+                f"{source}: model {name!r} needs price > 0, 0 < fov_deg <= 360, range_m > 0 "
+                "and azimuths >= 0."
+            )
+        out.append(CameraModel(str(name), str(m["type"]), fov, rng, price, int(m["azimuths"])))
+    return Catalogue(tuple(out), str(doc.get("currency", "CNY")), source)
+
+
+def model_candidates(sites: gpd.GeoDataFrame, catalogue: Catalogue) -> gpd.GeoDataFrame:
+    """Camera rows for every site x model x direction (EPSG:4326 points), with ``model``
+    and ``price``; ``camera_id`` = ``site_id@model@azimuth``; ``site_id`` kept so that a
+    pole takes at most ``max_per_site`` cameras."""
+    rows = []
+    sid = sites["site_id"].astype(str).to_numpy()
+    pos = np.arange(len(sites))
+    for m in catalogue.models:
+        az = np.arange(m.azimuths) * (360.0 / m.azimuths) if m.azimuths else np.array([np.nan])
+        for a in az:
+            rows.append(pd.DataFrame({
+                "site_id": sid, "model": m.name, "type": m.type, "azimuth_deg": a,
+                "fov_deg": 360.0 if not m.azimuths else m.fov_deg, "range_m": m.range_m,
+                "price": m.price, "pos": pos}))  # fmt: skip
+    df = pd.concat(rows, ignore_index=True)
+    az_txt = np.where(df["azimuth_deg"].isna(), "360", df["azimuth_deg"].round(1).astype(str))
+    df.insert(0, "camera_id", df["site_id"] + "@" + df["model"] + "@" + az_txt)
+    df["status"] = "online"
+    geom = np.asarray(sites.to_crs("EPSG:4326").geometry.values)[df.pop("pos").to_numpy()]
+    return gpd.GeoDataFrame(df, geometry=geom, crs="EPSG:4326")

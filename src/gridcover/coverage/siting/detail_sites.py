@@ -1,0 +1,136 @@
+"""Camera siting for detail levels (3D model): candidates carry a camera model, and a cell
+counts as served only when some camera sees it at its required DORI level.
+
+The required level per cell comes from the weights file's ``[detail]`` section
+(``coverage.detail.required_level``: key sites and intersections recognise, roads observe,
+other priority cells detect). A candidate *covers* a cell when, mounted and equipped as its
+:class:`CameraModel` says, it sees the cell centroid at that level or better
+(``coverage.views.sight``: heights, tilt, resolution, 3D occlusion); existing cameras do the
+same with their own ledger fields. The choice itself is :func:`cameras.choose_sites`, so the
+objective is the priority weight of the cells newly brought up to their required level.
+Metric CRS of the cells, metres.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+from scipy import sparse
+
+from gridcover.coverage.cells import Cells
+from gridcover.coverage.cover import camera_counted
+from gridcover.coverage.siting.cameras import CameraSiting, choose_sites
+from gridcover.coverage.views.sight import roof_heights, sight_pairs
+from gridcover.coverage.views.views3d import DEFAULT_TARGET_HEIGHT_M, camera_views_3d, prisms_for
+from gridcover.errors import InputError
+
+__all__ = ["CameraModel", "level_coverage", "site_cameras_3d"]
+
+
+@dataclass(frozen=True)
+class CameraModel:
+    """What to buy and how to mount it: written onto every candidate row (EPSG:4326 rows
+    keep their own ``azimuth_deg``/``fov_deg``). Heights in metres above ground, angles in
+    degrees (``tilt_deg`` below horizontal, None = no vertical limit), ``resolution`` as a
+    ledger would write it, ``supply_light``/``ir_range_m`` for night."""
+
+    name: str = "4MP bullet, 6 mm, IR 50 m"
+    resolution: str = "4MP"
+    lens_fov_deg: float | None = None
+    height_m: float = 5.0
+    tilt_deg: float | None = 12.0
+    supply_light: str = "infrared"
+    ir_range_m: float = 50.0
+
+    def apply(self, candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """The candidate rows with this model's columns (``camera_model`` = ``name``)."""
+        out = candidates.copy()
+        out["camera_model"] = self.name
+        out["resolution"] = self.resolution
+        out["height_m"] = float(self.height_m)
+        out["tilt_deg"] = np.nan if self.tilt_deg is None else float(self.tilt_deg)
+        if self.lens_fov_deg is not None:
+            out["lens_fov_deg"] = float(self.lens_fov_deg)
+        out["supply_light"] = self.supply_light
+        out["ir_range_m"] = float(self.ir_range_m)
+        return out
+
+
+def level_coverage(
+    cells: Cells,
+    cameras: gpd.GeoDataFrame,
+    required: np.ndarray,
+    *,
+    buildings: gpd.GeoDataFrame | None = None,
+    target_height_m: float = DEFAULT_TARGET_HEIGHT_M,
+    building_height_m: float = 9.0,
+) -> tuple[sparse.csr_matrix, gpd.GeoDataFrame]:
+    """(cells x cameras) 0/1: the camera sees the cell at ``max(required, 1)`` or better;
+    and the cameras' 3D views (metric CRS of ``cells``)."""
+    prisms = prisms_for(buildings, cells.crs, default_height_m=building_height_m)
+    v3 = camera_views_3d(
+        cameras, prisms, metric_crs=cells.crs, target_height_m=target_height_m, draw=False
+    )
+    p = sight_pairs(
+        v3.optics,
+        cells.x,
+        cells.y,
+        target_height_m=target_height_m,
+        tree=cells.tree,
+        prisms=prisms,
+        roof_m=roof_heights(prisms, cells.x, cells.y),
+    )
+    need = np.maximum(np.asarray(required, np.int64), 1)
+    ok = p.level >= need[p.cell_idx]
+    ci, ki = p.cell_idx[ok], p.camera_idx[ok]
+    m = sparse.csr_matrix((np.ones(ci.size, np.int8), (ci, ki)), shape=(len(cells), len(cameras)))
+    return m, v3.views
+
+
+def site_cameras_3d(
+    cells: Cells,
+    weight: np.ndarray,
+    required: np.ndarray,
+    candidates: gpd.GeoDataFrame,
+    k: int,
+    *,
+    model: CameraModel | None = None,
+    existing: gpd.GeoDataFrame | None = None,
+    buildings: gpd.GeoDataFrame | None = None,
+    target_height_m: float = DEFAULT_TARGET_HEIGHT_M,
+    include_offline: bool = False,
+    **options: Any,
+) -> CameraSiting:
+    """Choose ``k`` candidates (camera rows with ``site_id``, e.g. from
+    ``siting.candidates.camera_candidates``) fitted with ``model`` so that the most priority
+    ``weight`` reaches its ``required`` level (per cell, 0 = nothing required). The chosen
+    rows carry the model's columns (``camera_model, resolution, height_m, tilt_deg, ...``).
+    ``options`` go to :func:`cameras.choose_sites`."""
+    if len(candidates) == 0:
+        raise InputError("There are no candidate sites: give roads, a spacing or a site layer.")
+    req = np.asarray(required, np.int64)
+    w = np.where(req > 0, np.asarray(weight, float), 0.0)
+    cand = (model or CameraModel()).apply(candidates)
+    cov, views = level_coverage(
+        cells, cand, req, buildings=buildings, target_height_m=target_height_m
+    )
+    count = np.zeros(len(cells), np.int64)
+    if existing is not None and len(existing):
+        ex, ex_views = level_coverage(
+            cells, existing, req, buildings=buildings, target_height_m=target_height_m
+        )
+        on = camera_counted(ex_views["status"].to_numpy(), include_offline=include_offline)
+        count = np.asarray(ex[:, on].sum(axis=1)).ravel().astype(np.int64)
+    site = cand["site_id"].to_numpy() if "site_id" in cand else None
+    res = choose_sites(cov, w, k, existing=count, site=site, **options)
+    rank = res.ranking
+    pick = cand.iloc[rank["candidate"].to_numpy()].copy()
+    pick["rank"] = rank["rank"].to_numpy()
+    pick["marginal_gain"] = rank["marginal_gain"].to_numpy()
+    pick["removal_loss"] = rank["removal_loss"].to_numpy()
+    pick = pick.to_crs("EPSG:4326") if pick.crs is not None else pick
+    v = views.iloc[rank["candidate"].to_numpy()]
+    return CameraSiting(res, pick, v, cov, count, w)

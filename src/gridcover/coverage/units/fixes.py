@@ -1,0 +1,186 @@
+"""Suggested fixes of work units: repair an offline camera, or one or two new cameras.
+
+*Repair*: a camera that does not count (offline, or whatever the run leaves out) whose view
+already holds the centroid of every cell of the unit closes it when repaired.
+
+*New cameras*: candidate poles in the unit's neighbourhood (its own cells' centroids, evenly
+thinned to ``candidate_points``, and the road intersections within ``near_m``), each with
+``azimuths`` bullet directions and one 360° dome (``siting.candidates.camera_candidates``),
+seen through the same view engine as the analysis (occlusion by the run's buildings,
+``analysis.compute_views`` + ``cover.cover_pairs``). Candidates inside a building or on an
+excluded road class (motorway by default) are dropped. The best one camera, else the best
+pair (exact: every pair is evaluated), by the unit's weight they cover; ties prefer fewer
+cameras, then bullets. A fix ``closes`` the unit when it covers every one of its cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gridcover.coverage.analysis import AnalysisState, compute_views
+from gridcover.coverage.cover import Sectors, cover_pairs
+from gridcover.coverage.siting.candidates import camera_candidates
+
+__all__ = ["Fix", "new_cameras", "repairs"]
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A unit's suggested fix: ``action`` "repair" or "new"; ``cameras``: camera rows
+    (EPSG:4326 canonical rows; for a repair the existing camera's id); ``closed_weight``;
+    ``closes``: every cell of the unit covered."""
+
+    action: str
+    cameras: tuple[dict[str, object], ...]
+    closed_weight: float
+    closes: bool
+
+
+def repairs(
+    state: AnalysisState, unit_of_cell: np.ndarray, n_units: int, cells_per_unit: np.ndarray
+) -> dict[int, str]:
+    """Unit -> id of a not-counted camera that covers all its cells (the one covering the
+    most priority weight around it first; ties by camera order)."""
+    cov = state.coverage
+    off = ~cov.counted[cov.camera_idx]
+    u = unit_of_cell[cov.cell_idx]
+    sel = off & (u >= 0)
+    if not sel.any():
+        return {}
+    df = pd.DataFrame({"u": u[sel], "c": cov.camera_idx[sel]}).drop_duplicates()
+    n = df.groupby(["u", "c"]).size().rename("n").reset_index()
+    full = n[n["n"].to_numpy() == cells_per_unit[n["u"].to_numpy()]]
+    full = full.sort_values(["u", "c"]).drop_duplicates("u")
+    ids = state.cameras["camera_id"].astype(str).to_numpy()
+    return {int(a): str(ids[b]) for a, b in zip(full["u"], full["c"], strict=True)}
+
+
+def _thin(idx: np.ndarray, k: int) -> np.ndarray:
+    if idx.size <= k:
+        return idx
+    return idx[np.unique(np.linspace(0, idx.size - 1, k).round().astype(np.int64))]
+
+
+def _candidate_sites(
+    state: AnalysisState,
+    units: list[np.ndarray],
+    excluded: np.ndarray,
+    *,
+    candidate_points: int,
+    near_m: float,
+) -> gpd.GeoDataFrame:
+    cells = state.cells
+    nodes = state.priority.intersections_xy
+    rows_x, rows_y, owner = [], [], []
+    for u, idx in enumerate(units):
+        pick = _thin(idx, candidate_points)
+        x, y = cells.x[pick], cells.y[pick]
+        if len(nodes):
+            d = np.hypot(nodes[:, None, 0] - cells.x[idx][None], nodes[:, None, 1] - cells.y[idx])
+            near = np.flatnonzero(d.min(axis=1) <= near_m)[:6]
+            x, y = np.r_[x, nodes[near, 0]], np.r_[y, nodes[near, 1]]
+        rows_x.append(x)
+        rows_y.append(y)
+        owner.append(np.full(x.size, u))
+    x, y, o = np.concatenate(rows_x), np.concatenate(rows_y), np.concatenate(owner)
+    pts = shapely.points(x, y)
+    bad = np.zeros(x.size, bool)
+    if len(excluded):
+        bad[shapely.STRtree(excluded).query(pts, predicate="intersects")[0]] = True
+    sites = gpd.GeoDataFrame(
+        {"site_id": [f"u{a}-{i}" for i, a in enumerate(o)], "unit": o},
+        geometry=pts,
+        crs=state.crs,
+    )
+    return sites[~bad].reset_index(drop=True)
+
+
+def new_cameras(
+    state: AnalysisState,
+    units: list[np.ndarray],
+    weight: np.ndarray,
+    excluded: np.ndarray,
+    *,
+    candidate_points: int = 10,
+    near_m: float = 30.0,
+    azimuths: int = 8,
+    max_new: int = 2,
+) -> list[Fix | None]:
+    """Per unit (analysed-cell indexes), the best 1..``max_new`` new cameras (see module doc).
+
+    ``excluded``: metric polygons where no camera may stand (buildings, buffered excluded
+    roads). None where no candidate sees any of the unit's cells.
+    """
+    if not units:
+        return []
+    sites = _candidate_sites(
+        state, units, excluded, candidate_points=candidate_points, near_m=near_m
+    )
+    out: list[Fix | None] = [None] * len(units)
+    if len(sites) == 0:
+        return out
+    cands = camera_candidates(sites, azimuths=azimuths, dome=True)
+    cands["unit"] = sites["unit"].to_numpy()[
+        pd.Index(sites["site_id"]).get_indexer(cands["site_id"])
+    ]
+    walls = state.walls if state.walls is not None else state.buildings
+    views = compute_views(cands, walls, state.config, state.crs).reset_index(drop=True)
+    all_idx = np.concatenate(units)
+    unit_of = np.repeat(np.arange(len(units)), [u.size for u in units])
+    ci, ki = cover_pairs(
+        np.asarray(views.geometry.values),
+        state.cells.x[all_idx],
+        state.cells.y[all_idx],
+        sectors=Sectors.from_views(views),
+    )
+    cand_unit = cands["unit"].to_numpy()
+    same = unit_of[ci] == cand_unit[ki]
+    ci, ki = ci[same], ki[same]
+    starts = np.r_[0, np.cumsum([u.size for u in units])]
+    order = np.argsort(cand_unit[ki], kind="stable")
+    ci, ki = ci[order], ki[order]
+    bounds = np.searchsorted(cand_unit[ki], np.arange(len(units) + 1))
+    is_dome = cands["type"].to_numpy() == "dome"
+    for u in range(len(units)):
+        c_i, k_i = ci[bounds[u] : bounds[u + 1]], ki[bounds[u] : bounds[u + 1]]
+        if c_i.size == 0:
+            continue
+        local_k, col = np.unique(k_i, return_inverse=True)
+        m = np.zeros((units[u].size, local_k.size), bool)
+        m[c_i - starts[u], col] = True
+        w = weight[units[u]]
+        total = float(w.sum())
+        single = w @ m
+        best = [int(np.lexsort((is_dome[local_k], -single))[0])]
+        value = float(single[best[0]])
+        if value < total - 1e-9 and max_new >= 2 and local_k.size > 1:
+            # pair[i, j] = weight seen by i + weight seen by j and not by i
+            pair = single[:, None] + (~m).T.astype(float) @ (w[:, None] * m)
+            np.fill_diagonal(pair, -1.0)
+            i, j = np.unravel_index(int(np.argmax(pair)), pair.shape)
+            if pair[i, j] > value + 1e-9:
+                best, value = [int(i), int(j)], float(pair[i, j])
+        chosen = cands.iloc[local_k[best]].drop(columns=["unit"])
+        chosen["mounting"] = _mounting(state, chosen)
+        rows = chosen.to_crs("EPSG:4326")
+        cams = tuple(
+            {**r.drop(labels="geometry").to_dict(), "lon": r.geometry.x, "lat": r.geometry.y}
+            for _, r in rows.iterrows()
+        )
+        out[u] = Fix("new", cams, value, bool(value >= total - 1e-9))
+    return out
+
+
+def _mounting(state: AnalysisState, rows: gpd.GeoDataFrame) -> list[str]:
+    """ "wall" for a candidate within 5 m of a building outline, else "pole" (new pole)."""
+    if state.buildings is None or len(state.buildings) == 0:
+        return ["pole"] * len(rows)
+    pts = np.asarray(rows.to_crs(state.crs).geometry.values)
+    tree = shapely.STRtree(np.asarray(state.buildings.geometry.values))
+    near = tree.query(pts, predicate="dwithin", distance=5.0)[0]
+    return ["wall" if i in set(near.tolist()) else "pole" for i in range(len(rows))]
