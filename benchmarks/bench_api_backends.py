@@ -5,7 +5,8 @@ GeoPackage and in PostgreSQL + PostGIS (a throwaway cluster from ``tests/postgis
 or ``--database-url``); one uvicorn process serves each, and ``bench_api.load`` drives
 1,000-feature items pages (random offsets, bbox pages, EPSG:4490 output) over loopback.
 Then it times writes: the whole-layer replace, and single-camera PATCH edits through the API
-(copy-on-write on GeoPackage, one row under row-level security on PostGIS).
+(one row and its index entry in place on GeoPackage, one row under row-level security on
+PostGIS; ``bench_api_edits.py`` times edits at 250,000 cameras).
 
     python benchmarks/bench_api_backends.py
     python benchmarks/bench_api_backends.py --cameras 100000 --requests 200 --edits 20

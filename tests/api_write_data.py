@@ -127,9 +127,10 @@ def _free_port() -> int:
 
 @contextmanager
 def uvicorn_server(
-    settings: Settings, log: Path | None = None
+    settings: Settings, log: Path | None = None, workers: int = 1
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Run ``create_app()`` under uvicorn (env from ``settings``); yield (base URL, process)."""
+    """Run ``create_app()`` under uvicorn (env from ``settings``, ``workers`` processes);
+    yield (base URL, process)."""
     port = _free_port()
     env = {
         **os.environ,
@@ -153,6 +154,7 @@ def uvicorn_server(
         str(port),
         "--log-level",
         "info",
+        *(["--workers", str(workers)] if workers > 1 else []),
     ]
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)

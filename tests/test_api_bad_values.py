@@ -185,3 +185,17 @@ def test_a_chinese_id_is_created_fetched_patched_and_deleted_by_its_location(env
     assert r.status_code == 200 and r.json()["properties"]["status"] == "offline"
     assert env.client.delete(location, headers=env.h).status_code == 204
     assert env.client.get(location, headers=env.h).status_code == 404
+
+
+def test_versioned_editing_is_advertised(env: Env) -> None:
+    conf = env.client.get("/conformance", headers=env.h).json()["conformsTo"]
+    part4 = "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/"
+    assert {
+        part4 + c for c in ("create-replace-delete", "update", "optimistic-locking-etags")
+    } <= set(conf)
+    doc = env.client.get("/api", headers=env.h).json()
+    item = doc["paths"]["/collections/{collectionId}/items/{featureId}"]
+    for method in ("put", "patch", "delete"):
+        names = [p.get("name") for p in item[method].get("parameters", [])]
+        assert "If-Match" in names, (method, names)
+        assert "412" in item[method]["responses"], method

@@ -198,3 +198,59 @@ def test_a_stale_if_match_is_refused_with_412_and_nothing_changes(server: tuple)
         r = c.patch(url, json={"properties": {"ADDRESS": "x3"}},
                     headers={**keys["planner"], "If-Match": "*"})  # fmt: skip
         assert r.status_code == 200
+
+
+_CLIENT = """
+import json, sys, time, httpx
+base, url, key, tag, seconds = sys.argv[1:6]
+deadline, done, codes = time.monotonic() + float(seconds), [], []
+with httpx.Client(base_url=base, timeout=30, headers={"X-API-Key": key}) as c:
+    while time.monotonic() < deadline:
+        got = c.get(url)
+        text = got.json()["properties"]["ADDRESS"] or ""
+        mark = f"{tag}n{len(done)}"
+        r = c.patch(url, json={"properties": {"ADDRESS": text + "|" + mark}},
+                    headers={"If-Match": got.headers["etag"]})
+        codes.append(r.status_code)
+        if r.status_code == 200:
+            done.append(mark)
+print(json.dumps({"done": done, "codes": codes}))
+"""
+
+
+@pytest.mark.parametrize("backend", w.BACKENDS)
+def test_client_processes_against_two_server_processes_lose_no_update(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Four client processes append with If-Match for 3 s to one camera served by two uvicorn
+    worker processes (each with its own store connections): the writers of different server
+    processes are serialised by the database (SQLite's write lock, PostgreSQL's advisory
+    lock), so every accepted append is in the final value exactly once."""
+    import json
+    import subprocess
+    import sys
+
+    settings = w.settings_for(backend, tmp_path_factory.mktemp(f"{backend}-2w"))
+    w.fill_store(settings)
+    key = w.add_key(settings, "planner")
+    cid, _ = w.camera_inside(OTHER_GRID, 4)
+    url = f"/collections/cameras/items/{cid}"
+    with w.uvicorn_server(settings, workers=2) as (base, _proc):
+        with httpx.Client(base_url=base, timeout=30, headers={"X-API-Key": key}) as c:
+            assert c.patch(url, json={"properties": {"ADDRESS": ""}}).status_code == 200
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", _CLIENT, base, url, key, f"p{i}", "3"],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for i in range(4)
+        ]
+        results = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
+        with httpx.Client(base_url=base, timeout=30, headers={"X-API-Key": key}) as c:
+            final = c.get(url).json()["properties"]["ADDRESS"]
+    codes = {code for r in results for code in r["codes"]}
+    assert codes <= {200, 412}, codes
+    accepted = [m for r in results for m in r["done"]]
+    tags = [t for t in final.split("|") if t]
+    assert accepted and sorted(tags) == sorted(accepted) and len(set(tags)) == len(tags)

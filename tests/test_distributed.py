@@ -215,9 +215,10 @@ def test_synthetic_city_equals_single_machine(city_runs) -> None:
     assert_blind_spots_equal(single, dist)
     assert_stats_equal(single, dist)
     assert_views_equal(single, dist)
-    assert dist.notes == single.notes  # cameras outside the grids: one aggregated line
-    outside = [int(n.split()[0]) for n in dist.notes if "camera(s)" in n]
-    assert outside and outside[0] >= 5, dist.notes
+    assert dist.notes == single.notes and "5 camera(s) lie beyond reach" in dist.notes[0]
+    # the 5 placed 40-1500 m outside are each farther than their range (issue 12: left out)
+    assert list(single.state.beyond["camera_id"]) == [f"c{i:04d}" for i in range(320, 325)]
+    assert (single.state.beyond["distance_m"] > single.state.beyond["reach_m"]).all()
 
 
 def test_blind_spots_are_h3_components(city_runs) -> None:

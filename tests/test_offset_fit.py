@@ -192,7 +192,9 @@ def test_every_command_that_reads_cameras_places_the_ledger(
     placed["site"] = CliReader(args, {"grids": grids, "cameras": ledger}).layer_set.layers[
         "cameras"
     ]
-    args = build_parser("*").parse_args(["map", "--cameras", ledger, "--grids", grids, "--out", "m"])
+    args = build_parser("*").parse_args(
+        ["map", "--cameras", ledger, "--grids", grids, "--out", "m"]
+    )
     placed["map"] = gather_layers(args)["cameras"]
     run = tmp_path / "run"
     base = ["analyze", "--grids", grids, "--cameras", ledger, "--roads", str(city["roads"])]

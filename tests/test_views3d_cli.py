@@ -19,7 +19,10 @@ from gridcover.cli import main
 @pytest.fixture(scope="module")
 def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("analyze3d") / "sample"
-    assert main(["analyze", "--sample", "--out", str(folder), "--no-progress"]) == 0
+    assert (
+        main(["analyze", "--sample", "--visibility", "3d", "--out", str(folder), "--no-progress"])
+        == 0
+    )
     return folder
 
 

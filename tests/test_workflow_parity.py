@@ -105,14 +105,29 @@ def test_siting_cli_and_api_agree(client: TestClient, tmp_path: Path) -> None:
 
 def test_coverage_cli_and_api_agree(client: TestClient, tmp_path: Path) -> None:
     levels = [f"grid_stats_level{lv}" for lv in (1, 2, 3)]
-    api = _api(client, "coverage", {"res": 11}, *levels, "blind_spots")
+    # the same model through both doors (the CLI defaults to 3d, the API to 2d: docs/VIEWS.md)
+    api = _api(client, "coverage", {"res": 11, "visibility": "3d"}, *levels, "blind_spots")
     api_stats = pd.concat([api[name] for name in levels], ignore_index=True)
-    assert (
-        main(["analyze", "--sample", "--res", "11", "--out", str(tmp_path), "--no-progress"]) == 0
-    )
+    argv = ["analyze", "--sample", "--res", "11", "--visibility", "3d", "--out", str(tmp_path)]
+    assert main([*argv, "--no-progress"]) == 0
     stats = gpd.read_file(tmp_path / "grid_stats.geojson")
     numeric = [c for c in ("area_km2", "covered_pct", "priority_covered_pct") if c in stats]
     assert numeric, stats.columns
     _same(stats, api_stats, "code", numeric)
     spots = gpd.read_file(tmp_path / "blind_spots.geojson")
     assert len(spots) == len(api["blind_spots"])
+
+
+def test_every_door_has_the_same_visibility_default() -> None:
+    """The CLI parser does not import the core (it stays light), so its default is checked."""
+    import argparse
+
+    from gridcover.api.analysis_routes import CoverageParams
+    from gridcover.commands import analyze
+    from gridcover.coverage.analysis import DEFAULT_VISIBILITY, AnalysisConfig
+
+    parser = argparse.ArgumentParser()
+    analyze.configure(parser)
+    cli = parser.parse_args(["--sample", "--out", "x"]).visibility
+    api = CoverageParams().visibility
+    assert cli == api == AnalysisConfig().visibility == DEFAULT_VISIBILITY

@@ -25,6 +25,7 @@ from gridcover.api.jobs.patrol_siting import run_patrol, run_siting
 from gridcover.api.openapi import responses_for
 from gridcover.api.params import plain_params
 from gridcover.api.store import Store
+from gridcover.coverage.analysis import DEFAULT_VISIBILITY
 from gridcover.coverage.patrol.plan import PatrolConfig
 from gridcover.coverage.siting.plan import SitingConfig
 from gridcover.errors import InputError
@@ -48,7 +49,8 @@ class CoverageParams(_Strict):
     unknown_online: bool = Field(True, description="cameras of unknown status count")
     cell_geometry: Literal["polygon", "point"] = "polygon"
     visibility: Literal["2d", "3d"] = Field(
-        "2d", description="3d: heights, tilt, resolution -> detail levels (docs/VIEWS.md)"
+        DEFAULT_VISIBILITY,  # type: ignore[arg-type]
+        description="3d: heights, tilt, resolution -> detail levels (docs/VIEWS.md)",
     )
     target_height_m: float = Field(1.5, ge=0, lt=100, description="3d: target height, m")
 

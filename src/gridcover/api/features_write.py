@@ -6,19 +6,22 @@ can be created, replaced, patched and deleted; grids only patched (attributes: n
 code, parent code or level; those change by uploading the grids layer, which is checked).
 
 Every new or changed feature passes the foundation's validation (``gis.read_layer`` on the
-one feature). A grid chief's scope is checked here: the object before and after the edit
-must lie inside his grid's polygon (his grid and its descendants for grid attributes), else
-403; on PostGIS the row-level security policies check it again. Each edit is audited in the
-same transaction (geometry hashes before/after, the grid it lies in).
+one feature; a patch: its changed properties and geometry) and the coordinate sanity check
+against the stored layers. Versions: every answer carries the feature's ``ETag``; ``If-Match``
+on PUT/PATCH/DELETE is compared with the stored row inside the edit's transaction (412 when
+stale). A grid chief's scope is checked there too: the object before and after the edit must
+lie inside his grid's polygon (his grid and its descendants for grid attributes), else 403;
+on PostGIS the row-level security policies check it again. Each edit is audited in the same
+transaction (whole-feature hashes before/after, changed properties, the grid it lies in).
 """
 
 import json
-import math
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import numpy as np
 import shapely
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -26,7 +29,9 @@ from shapely.geometry.base import BaseGeometry
 from starlette.exceptions import HTTPException
 
 from gridcover.api.auth import get_actor
+from gridcover.api.coord_sanity import check_not_swapped, stored_extents
 from gridcover.api.deps import get_settings, get_store
+from gridcover.api.feature_body import geometry_of, parse_body
 from gridcover.api.geojson import GEOJSON
 from gridcover.api.grid_scope import Scope, check_scope
 from gridcover.api.openapi import responses_for
@@ -43,8 +48,6 @@ from gridcover.api.store.edits import (
     row_of,
     version_of,
 )
-from gridcover.api.store.field_values import check_text
-from gridcover.api.uploads import check_json_depth
 from gridcover.errors import InputError, NotFound, PreconditionFailed, ValidationReport
 from gridcover.gis.schemas import SCHEMAS
 from gridcover.settings import Settings
@@ -66,76 +69,6 @@ _IF_MATCH = {
     "feature has changed since",
     "schema": {"type": "string"},
 }
-
-
-def _no_constant(name: str) -> Any:
-    raise InputError(f"the request body holds {name}, which is not a JSON number; send null")
-
-
-def parse_body(raw: bytes, settings: Settings) -> dict[str, Any]:
-    """A JSON object body (depth-checked before parsing); InputError if it is not one, or if
-    it holds NaN/Infinity, undecodable bytes or strings with lone surrogates."""
-    if not raw.strip():
-        raise InputError("the request has no body; send a GeoJSON Feature")
-    check_json_depth(raw, settings.max_json_depth, "the request body")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"the request body is not UTF-8 (byte {raw[exc.start]:#04x} at offset {exc.start});"
-            " send JSON encoded as UTF-8"
-        ) from None
-    try:
-        doc = json.loads(text, parse_constant=_no_constant)
-    except (ValueError, RecursionError) as exc:
-        if isinstance(exc, InputError):
-            raise
-        raise InputError(f"the request body is not valid JSON ({exc})") from None
-    if not isinstance(doc, dict):
-        raise InputError("the request body must be a JSON object (a GeoJSON Feature)")
-    _check_strings(doc, "the request body")
-    return doc
-
-
-def _check_strings(value: Any, where: str) -> None:
-    """Every key and string of a parsed JSON document is UTF-8 text (no lone surrogates)."""
-    if isinstance(value, str):
-        check_text(value, where)
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            check_text(k, f"a key of {where}")
-            _check_strings(v, f"{where}.{k}")
-    elif isinstance(value, list):
-        for v in value:
-            _check_strings(v, where)
-
-
-def _check_coordinates(value: Any) -> None:
-    """GeoJSON coordinates are nested arrays of finite JSON numbers (never strings)."""
-    if isinstance(value, list):
-        for v in value:
-            _check_coordinates(v)
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InputError(
-            f"the feature's geometry has a coordinate {value!r} that is not a number; "
-            "coordinates are JSON numbers such as [116.397, 39.909]"
-        )
-    if not math.isfinite(float(value)) or abs(value) > 1e15:
-        raise InputError(f"the feature's geometry has a coordinate {value!r} out of range")
-
-
-def _geometry(doc: dict[str, Any]) -> BaseGeometry | None:
-    raw = doc.get("geometry")
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        raise InputError("the feature's geometry must be a GeoJSON geometry object or null")
-    _check_coordinates(raw.get("coordinates", []))
-    try:
-        return shapely.geometry.shape(raw)
-    except Exception as exc:
-        raise InputError(f"the feature's geometry is not valid GeoJSON ({exc})") from None
 
 
 def validate_row(
@@ -233,6 +166,13 @@ def apply_edit(
     fid = str(feature_id)
     if mode == "create":
         check_feature_id(fid, str(info.id_field))
+    if (
+        ready is not None
+        and ready.geometry is not None
+        and (mode != "patch" or "geometry" in (doc or {}))
+    ):
+        refs = stored_extents(store.collections(), [info.layer, "grids"])
+        check_not_swapped(np.array([ready.geometry], dtype=object), refs, "the feature")
     scope = Scope(store)
 
     def plan(before: FeatureRow | None) -> FeatureRow | None:
@@ -298,11 +238,11 @@ def _after(
                 )
         patched: set[str] | None = set(props)
         props = {**before.properties, **props}
-        geom = _geometry(doc) if "geometry" in doc else before.geometry
+        geom = geometry_of(doc) if "geometry" in doc else before.geometry
     else:
         if doc.get("type") != "Feature":
             raise InputError("the body must be a GeoJSON Feature ({'type': 'Feature', ...})")
-        geom, patched = _geometry(doc), None
+        geom, patched = geometry_of(doc), None
     fid = feature_id if feature_id is not None else props.get(id_field, doc.get("id"))
     if fid is None or str(fid) == "":
         raise InputError(f"the feature needs its id in properties.{id_field}")

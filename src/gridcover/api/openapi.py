@@ -30,6 +30,7 @@ _ERROR_TEXT = {
     403: "The key's role or grid scope does not allow this",
     404: "Not found",
     409: "Conflict with the current state",
+    412: "If-Match names an older version of the feature (ETag); read it again",
     413: "Request body too large",
     429: "Too many requests for this key (see Retry-After)",
 }

@@ -30,6 +30,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gridcover.api.auth import require_roles
+from gridcover.api.coord_sanity import check_declared_crs, check_not_swapped, stored_extents
 from gridcover.api.deps import get_settings, get_store
 from gridcover.api.openapi import responses_for
 from gridcover.api.store import LayerMeta, Store
@@ -304,6 +305,9 @@ def uploads_router() -> APIRouter:
             path, name = _save_upload(file, Path(tmp))
             gdf = _read_upload(path, name, layer, settings, options)
             gdf, decision = _settle_offsets(gdf, (path, name, layer, settings, options), store)
+        geoms = gdf.geometry.values
+        check_declared_crs(geoms, options.get("crs") or crs, name)
+        check_not_swapped(geoms, stored_extents(store.collections(), [layer, "grids"]), name)
         report = gdf.attrs.get("gridcover", {})
         schema = SCHEMAS[layer]
         title = TITLES.get(layer, layer)

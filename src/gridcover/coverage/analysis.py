@@ -63,6 +63,11 @@ __all__ = [
 Progress = Callable[[str, int, int], None]
 """progress(step description, steps done, total steps)."""
 
+DEFAULT_VISIBILITY = "2d"
+"""The visibility model of every door (CLI, API, library) when none is asked: the sector model;
+"3d" (line of sight over building heights, detail levels day and night) is opt-in until the
+2D-era baselines are re-pinned (docs/VIEWS.md)."""
+
 STEPS = ("camera views", "H3 cells", "cover", "priority", "blind spots", "statistics")
 
 
@@ -83,7 +88,7 @@ class AnalysisConfig:
     camera_defaults: Any = None
     threads: int | None = None
     cell_geometry: str = "polygon"
-    visibility: str = "2d"
+    visibility: str = DEFAULT_VISIBILITY
     target_height_m: float = 1.5
     building_height_m: float = 9.0
     optics_defaults: Any = None

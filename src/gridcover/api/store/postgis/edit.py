@@ -78,6 +78,41 @@ def refresh_stats(conn: Any, layer: str, geometry_type: str | None = None) -> No
     )
 
 
+def bump_stats(
+    conn: Any, layer: str, before: FeatureRow | None, after: FeatureRow | None, gtype: str
+) -> None:
+    """Counts and extents of the layer's collections after one edit, without a scan: counts
+    move by one, extents grow to hold the new geometry (an extent may enclose more than the
+    data after a delete or a move, until the next upload of the layer)."""
+    views = conn.execute(
+        "SELECT id, where_column, where_value, count, minx, miny, maxx, maxy "
+        "FROM gridcover.collections WHERE layer = %s",
+        (layer,),
+    ).fetchall()
+    b = None
+    if after is not None and after.geometry is not None and not after.geometry.is_empty:
+        b = [float(v) for v in shapely.bounds(after.geometry)]
+    for cid, wcol, wval, count, *ext in views:
+        now_in = _in_view(after, wcol, wval)
+        count = int(count) + int(now_in) - int(_in_view(before, wcol, wval))
+        if now_in and b is not None:
+            ext = b if ext[0] is None else [min(ext[0], b[0]), min(ext[1], b[1]),
+                                            max(ext[2], b[2]), max(ext[3], b[3])]  # fmt: skip
+        conn.execute(
+            "UPDATE gridcover.collections SET count = %s, minx = %s, miny = %s, maxx = %s, "
+            "maxy = %s WHERE id = %s",
+            (count, *ext, cid),
+        )
+    conn.execute(
+        "UPDATE gridcover.layers SET geometry_type = %s, updated = %s WHERE name = %s",
+        (gtype, now_iso(), layer),
+    )
+
+
+def _in_view(row: FeatureRow | None, column: str | None, value: Any) -> bool:
+    return row is not None and (column is None or row.properties.get(column) == value)
+
+
 def edit_feature(
     conn: Any,
     errors: Any,
@@ -150,7 +185,7 @@ def edit_feature(
     gtype = row[2]
     if after is not None and after.geometry is not None and gtype != "GEOMETRY":
         gtype = gtype if after.geometry.geom_type.upper() == gtype else "GEOMETRY"
-    refresh_stats(conn, layer, gtype)
+    bump_stats(conn, layer, before, after, gtype)
     if on_commit is not None:
         on_commit(conn, before, after)
     return FeatureEdit(before, after)

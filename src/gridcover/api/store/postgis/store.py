@@ -97,12 +97,22 @@ class PostGISStore(StoreBase):
 
     @contextmanager
     def _write(self) -> Iterator[Any]:
-        conn = self._connect()
+        """One write transaction on this thread's write connection (kept open between
+        writes: connecting costs more than a one-row edit); dropped after a connection error."""
+        conn = getattr(self._local, "wconn", None)
+        if conn is None or conn.closed or conn.info.transaction_status != 0:  # 0: idle
+            if conn is not None:
+                conn.close()
+            conn = self._connect()
+            self._local.wconn = conn
+            with self._conns_lock:
+                self._conns.append(conn)
         try:
             with conn.transaction():
                 yield conn
-        finally:
+        except self._psycopg.OperationalError:
             conn.close()
+            raise
 
     def close(self) -> None:
         with self._conns_lock:
