@@ -15,7 +15,13 @@ Prints, each measured in this run:
   B. the pipeline with occlusion: walls + snapping + occluded views + cover + bincount (the
      H3 cells of the area are built once and timed separately, and included in B's total);
   C. (unless --no-analysis) the whole ``run_analysis`` on GeoDataFrames: 3-level grids,
-     roads, priority, blind spots, per-grid statistics, output tables;
+     roads, priority, blind spots, per-grid statistics; each in a fresh process
+     (``benchmarks/_pipeline_run.py``, so its peak resident memory is its own), for the
+     current code and for the previous code (``--baseline``, default the commit before
+     issue 16, extracted with ``git archive``): total, the part after the cover step (from
+     the "priority" step mark to the end), peak memory, and the cost of building the
+     output tables (cells with hexagons, views in EPSG:4326) that the current code builds
+     only when an output asks for them;
   naive pipelines on a ``--naive`` camera subset, scaled linearly to all cameras (said so):
      per camera, scalar shapely occlusion (bench_views.naive_views), then one
      ``h3.polygon_to_cells`` call per view, then counts in a dict; and the same without
@@ -24,8 +30,9 @@ Prints, each measured in this run:
   best is kept, for our pipelines and the naive ones alike; the CPU time of A, B and the
   naive loops is printed too, with the CPU-time ratios (load-independent: on a busy shared
   machine wall times of the 2-thread pipelines stretch more than the 1-thread naive loop's);
-  D. (with C) what-if scenarios on C's result: re-aim 1 camera, disable 1, re-aim 100; the
-     time of each against the full run C (only the changed cameras' views are recomputed);
+  D. (with C) what-if on C's result: p50 / p95 of ``--edits`` single-camera edits (half
+     re-aim, half disable) in an incremental ``WhatIfSession``, against the full
+     ``run_scenario`` of one edit, in the current and the previous code;
   speed-up ratios, agreement of the (camera, cell) pairs with the naive result on the
   subset, and the peak resident memory. No assertions: figures only.
 
@@ -36,8 +43,13 @@ Run from the repository root: ``python -m benchmarks.bench_coverage [--scale 0.1
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import os
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -52,13 +64,11 @@ import shapely
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_views import city, naive_views, peak_mb, sector
 
-from gridcover.coverage.analysis import AnalysisConfig, AnalysisResult, run_analysis
 from gridcover.coverage.cells import Cells, cells_for_area
 from gridcover.coverage.cover import Sectors, cover_pairs
 from gridcover.coverage.views.occlusion import Walls
 from gridcover.coverage.views.sectors import view_polygons
 from gridcover.coverage.views.snapping import snap_cameras
-from gridcover.coverage.whatif import Scenario, run_scenario
 from gridcover.gis.crs import local_metric_crs
 
 TYPES = {0: "bullet", 1: "dome", 2: "ptz", 3: "other"}
@@ -132,38 +142,79 @@ def naive_counts(views: list[shapely.Geometry], crs: pyproj.CRS, res: int) -> Co
     return counts
 
 
-def whatif(base: AnalysisResult, t_full: float, reps: int, seed: int) -> None:
-    """D. what-if scenarios on the finished run C: their cost against the full run."""
-    v = base.views
-    ids = v["camera_id"].to_numpy()[v["counted"].to_numpy() & (v["cells_seen"].to_numpy() > 0)]
-    pick = np.random.default_rng(seed + 2).choice(ids.size, 101, replace=False)
-    one = str(ids[pick[0]])
-    hundred = {str(c): {"azimuth_deg": 45.0, "range_m": 80.0} for c in ids[pick[1:]]}
+def _pipeline(args: argparse.Namespace, src: Path | None) -> dict:
+    """C and D in a fresh process, on ``src`` (a ``src`` folder) or the current code."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    argv = [sys.executable, "-m", "benchmarks._pipeline_run", "--scale", str(args.scale)]
+    argv += ["--res", str(args.res), "--seed", str(args.seed), "--edits", str(args.edits)]
+    argv += ["--lon", str(args.lon), "--lat", str(args.lat)]
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, check=True)
+    line = next(ln for ln in run.stdout.splitlines() if ln.startswith("PIPELINE "))
+    return json.loads(line.split(" ", 1)[1])
 
-    def hits(r: AnalysisResult) -> int:
-        return int(r.state.coverage.cell_idx.size)
 
-    def counted(r: AnalysisResult) -> int:
-        return int(r.cells["cameras"].sum())
+def _previous_code(rev: str) -> Path | None:
+    """``src/`` of commit ``rev`` in a temporary folder (None when git cannot give it)."""
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run(
+        ["git", "-C", str(root), "archive", "--format=tar", rev, "src/gridcover"],
+        capture_output=True,
+    )
+    if run.returncode != 0:
+        print(f"previous code {rev!r} not available from git: C and D without a baseline")
+        return None
+    tmp = Path(tempfile.mkdtemp(prefix=f"gridcover-{rev}-"))
+    with tarfile.open(fileobj=io.BytesIO(run.stdout)) as tar:
+        tar.extractall(tmp, filter="data")
+    return tmp / "src"
 
-    for label, sc in (
-        ("re-aim 1 camera", Scenario(reaimed={one: {"azimuth_deg": 90.0, "fov_deg": 120.0}})),
-        ("disable 1 camera", Scenario(disabled=(one,))),
-        ("re-aim 100 cameras", Scenario(reaimed=hundred)),
-    ):
-        times = []
-        for _ in range(reps):
-            t = time.perf_counter()
-            out = run_scenario(base, sc)
-            times.append(time.perf_counter() - t)
-        best = min(times)
+
+def analysis(args: argparse.Namespace, t_core: float) -> float:
+    """C and D for the current code and (with --baseline) the previous one, same run;
+    returns the current code's run_analysis seconds."""
+    runs = {"current": _pipeline(args, None)}
+    src = _previous_code(args.baseline) if args.baseline else None
+    if src is not None:
+        runs[f"previous ({args.baseline})"] = _pipeline(args, src)
+    for label, r in runs.items():
+        marks = ", ".join(f"{a} @{b:.1f}s" for a, b in r["steps"])
         print(
-            f"D. what-if, {label}: {best:.2f} s (best of {reps}; {out.views_recomputed} views "
-            f"recomputed, the other cameras' views and pairs reused) = {t_full / best:.1f}x "
-            f"cheaper than the full run C; (cell, camera) hits {hits(out.result) - hits(base):+,}"
-            f", of online cameras {counted(out.result) - counted(base):+,}, covered "
-            f"{out.summary_deltas['covered_m2']:+,.0f} m²"
+            f"C. run_analysis, {label} code: {r['run_s']:.2f} s = {r['run_s'] / t_core:.2f}x "
+            f"the occluded core B [target ≤ 1.3x]; after the cover step {r['after_cover_s']:.2f}"
+            f" s [target ≤ 1.0 s] (CPU time: run {r['run_cpu_s']:.2f} s, after the cover step "
+            f"{r['after_cover_cpu_s']:.2f} s); peak memory {r['peak_mb_run']:,.0f} MB "
+            f"[target ≤ 1,200]; {r['blind_spots']:,} blind spots, covered {r['covered_pct']:.2f}%\n"
+            f"   steps: {marks}\n   output tables on first use: cells ({r['cells_rows']:,} "
+            f"rows, hexagons) {r['cells_table_s']:.2f} s, views ({r['views_rows']:,}, EPSG:4326)"
+            f" {r['views_table_s']:.2f} s; peak memory with them {r['peak_mb_tables']:,.0f} MB"
         )
+        if "live_reaim" in r:
+            (a50, a95), (d50, d95) = r["live_reaim"], r["live_disable"]
+            print(
+                f"D. what-if, {label} code, incremental session ({args.edits} edits; set-up "
+                f"{r['session_setup_s']:.2f} s once): re-aim 1 camera p50 {a50 * 1e3:.0f} ms, "
+                f"p95 {a95 * 1e3:.0f} ms; disable 1 camera p50 {d50 * 1e3:.0f} ms, p95 "
+                f"{d95 * 1e3:.0f} ms [target p50 ≤ 100 ms, p95 ≤ 200 ms]; CPU time p50 "
+                f"{r['live_cpu'][0] * 1e3:.0f} / {r['live_cpu'][1] * 1e3:.0f} ms; the edit's "
+                f"tables (blind spots, grid stats, grid deltas) when shown: p50 "
+                f"{r['live_tables'][0] * 1e3:.0f} ms, p95 {r['live_tables'][1] * 1e3:.0f} ms"
+            )
+        print(
+            f"D. what-if, {label} code, full run_scenario of one edit: re-aim "
+            f"{r['full_reaim'][0]:.2f} s, disable {r['full_disable'][0]:.2f} s (median of "
+            "2 each)"
+        )
+    if len(runs) == 2:
+        cur, old = runs.values()
+        print(
+            f"C vs previous: whole run {old['run_s'] / cur['run_s']:.2f}x faster, after the "
+            f"cover step {old['after_cover_s'] / cur['after_cover_s']:.1f}x faster, peak memory "
+            f"{cur['peak_mb_run'] / old['peak_mb_run']:.2f}x"
+        )
+    return float(runs["current"]["run_s"])
 
 
 def b3_3d(buildings, cams, cells: Cells, reps: int, seed: int, t_2d: float, cpu_2d: float):
@@ -215,6 +266,8 @@ def c3_3d(grids, cam_gdf, bld, roads, buildings, cams, args, t_2d: float) -> Non
     cover step and its view drawing (3D outlines cut by shadows) apart."""
     from bench_views3d import heights
 
+    from gridcover.coverage.analysis import AnalysisConfig, run_analysis
+
     hb, o = heights(buildings.size, cams, args.seed)
     light = np.where(o.night_m > 0, "infrared", "none")
     cam3 = cam_gdf.assign(
@@ -255,6 +308,12 @@ def main() -> None:
     ap.add_argument("--no-analysis", action="store_true", help="skip C (run_analysis)")
     ap.add_argument("--no-3d", action="store_true", help="skip B3 (the 3D cover step)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement; best is kept")
+    ap.add_argument("--edits", type=int, default=40, help="what-if edits timed in D")
+    ap.add_argument(
+        "--baseline",
+        default="c7ff345",
+        help="git commit whose code is run as the previous method of C and D ('' = none)",
+    )
     args = ap.parse_args()
     threads = os.cpu_count() or 1
 
@@ -389,42 +448,27 @@ def main() -> None:
     del nv, ci, ki
 
     if not args.no_analysis:
-        grids = grids_layer(square, crs)
-        roads = roads_layer(square, crs, 180.0)
-        cam_gdf = gpd.GeoDataFrame(
-            {
-                "camera_id": [f"c{i}" for i in range(n)],
-                "type": np.where(fov >= 360, "dome", "bullet"),
-                "status": np.where(np.arange(n) % 20 == 0, "offline", "online"),
-                "azimuth_deg": az,
-                "fov_deg": fov,
-                "range_m": rng,
-            },
-            geometry=shapely.points(cams["x"], cams["y"]),
-            crs=crs,
-        ).to_crs(4326)
-        bld = gpd.GeoDataFrame(
-            {"building_id": [f"b{i}" for i in range(buildings.size)]}, geometry=buildings, crs=crs
-        ).to_crs(4326)
-        steps: list[tuple[str, float]] = []
-        t = time.perf_counter()
-        res = run_analysis(
-            grids,
-            cam_gdf,
-            buildings=bld,
-            roads=roads,
-            config=AnalysisConfig(res=args.res),
-            progress=lambda s, _i, _n: steps.append((s, time.perf_counter() - t)),
-        )
-        t_an = time.perf_counter() - t
-        marks = [f"{a} @{b:.1f}s" for a, b in steps]
-        print(
-            f"C. run_analysis (GeoDataFrames in EPSG:4326, {len(grids)} grids, {len(roads)} "
-            f"roads): {t_an:.2f} s; {len(res.blind_spots):,} blind spots; covered "
-            f"{res.summary['covered_pct']:.1f}%\n   steps: " + ", ".join(marks)
-        )
-        whatif(res, t_an, reps, args.seed)
+        t_an = analysis(args, t_full)
         if not args.no_3d:
+            grids = grids_layer(square, crs)
+            roads = roads_layer(square, crs, 180.0)
+            cam_gdf = gpd.GeoDataFrame(
+                {
+                    "camera_id": [f"c{i}" for i in range(n)],
+                    "type": np.where(fov >= 360, "dome", "bullet"),
+                    "status": np.where(np.arange(n) % 20 == 0, "offline", "online"),
+                    "azimuth_deg": az,
+                    "fov_deg": fov,
+                    "range_m": rng,
+                },
+                geometry=shapely.points(cams["x"], cams["y"]),
+                crs=crs,
+            ).to_crs(4326)
+            bld = gpd.GeoDataFrame(
+                {"building_id": [f"b{i}" for i in range(buildings.size)]},
+                geometry=buildings,
+                crs=crs,
+            ).to_crs(4326)
             c3_3d(grids, cam_gdf, bld, roads, buildings, cams, args, t_an)
     print(f"peak resident memory: {peak_mb():,.0f} MB")
     print(f"load average at the end: {', '.join(f'{v:.1f}' for v in os.getloadavg())}")

@@ -17,6 +17,13 @@ with psutil) and of the client. Then the single-machine
 100,000, same densities, so 1/10 of the area) in a fresh process, for comparison: wall
 time, cells/s and peak memory. No assertions: figures only.
 
+With ``--staged``, the same province is then run from inputs staged on storage
+(``gridcover stage``: ``distributed.staged``), each step in a fresh process so its peak
+memory is its own: staging (reads nothing but the generated layers, writes the partitioned
+GeoParquet), then the client of the staged run (holds only the plan and merged tables):
+wall time and peak memory (VmHWM) of each, and the workers' peaks; printed next to the
+in-memory run's figures above (whose client holds every layer).
+
 Run from the repository root: ``python -m benchmarks.bench_dask`` (full size), or small:
 ``python -m benchmarks.bench_dask --cameras 10000 --area-km2 100 --single-cameras 10000``.
 """
@@ -140,6 +147,91 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _hwm_mb() -> float:
+    """Peak RSS of this process since its exec (VmHWM; ru_maxrss would include the parent's
+    size at fork), MB."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return _peak_mb()
+
+
+def _sub(args: argparse.Namespace, mode: str, url: str) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "benchmarks.bench_dask", mode, url]
+    cmd += ["--cameras", str(args.cameras), "--area-km2", str(args.area_km2)]
+    cmd += ["--res", str(args.res), "--seed", str(args.seed), "--workers", str(args.workers)]
+    cmd += ["--lon", str(args.lon), "--lat", str(args.lat), "--cell-geometry", args.cell_geometry]
+    if args.parent_res is not None:
+        cmd += ["--parent-res", str(args.parent_res)]
+    run = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    if run.returncode != 0:
+        raise RuntimeError(f"{mode} failed:\n{run.stderr[-3000:]}")
+    out: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+    return out
+
+
+def stage_only(args: argparse.Namespace) -> None:
+    from gridcover.coverage.distributed.staged import stage_inputs
+
+    p = province(args.cameras, args.area_km2, args.seed, args.lon, args.lat)
+    config = AnalysisConfig(res=args.res, cell_geometry=args.cell_geometry)
+    t = time.perf_counter()
+    n = stage_inputs(**p["layers"], url=args.stage_only, config=config, parent_res=args.parent_res)
+    sec = time.perf_counter() - t
+    print(json.dumps({"jobs": n, "seconds": sec, "peak_mb": _hwm_mb()}))
+
+
+def staged_client(args: argparse.Namespace) -> None:
+    from gridcover.coverage.distributed.staged import run_staged
+
+    out = Path(tempfile.mkdtemp(prefix="bench_dask_staged_"))
+    with connect(f"local:{args.workers}", memory_limit=args.memory_limit) as client:
+        client.run(_start_sampler)
+        t = time.perf_counter()
+        r = run_staged(args.staged_client, client=client, out_dir=out)
+        wall = time.perf_counter() - t
+        mem = client.run(_read_sampler)
+    shutil.rmtree(out, ignore_errors=True)
+    print(
+        json.dumps(
+            {
+                "seconds": wall,
+                "cells": int(r.summary["cells"]),
+                "client_mb": _hwm_mb(),
+                "workers_mb": sorted(mem.values()),
+                "stages": r.seconds,
+            }
+        )
+    )
+
+
+def run_staged_bench(args: argparse.Namespace, wall_memory: float, client_memory: float) -> None:
+    """Stage, then run from the staged inputs, each in a fresh process."""
+    folder = Path(tempfile.mkdtemp(prefix="bench_dask_inputs_"))
+    try:
+        st = _sub(args, "--stage-only", str(folder))
+        size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+        plan = (folder / "plan.pkl").stat().st_size
+        r = _sub(args, "--staged-client", str(folder))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(
+        f"staged inputs (gridcover stage, one process): {st['jobs']} partition jobs written in "
+        f"{st['seconds']:.1f} s ({size / 2**20:,.0f} MB on disk, plan {plan / 2**20:.1f} MB); "
+        f"peak memory {st['peak_mb']:,.0f} MB"
+    )
+    print(
+        f"staged run (client in a fresh process): {r['seconds']:.1f} s wall for "
+        f"{r['cells']:,} cells; client peak {r['client_mb']:,.0f} MB [target ≤ 512 MB] "
+        f"against {client_memory:,.0f} MB for the in-memory client above (which also "
+        f"generated the layers); workers' peaks "
+        f"{', '.join(f'{m:,.0f}' for m in r['workers_mb'])} MB; in-memory run "
+        f"{wall_memory:.1f} s wall"
+    )
+    print("   stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["stages"].items()))
+
+
 def _describe(col: pd.Series) -> str:
     q = col.quantile([0.5, 0.9]).to_numpy()
     return f"median {q[0]:.2f}, p90 {q[1]:.2f}, max {col.max():.2f}"
@@ -196,12 +288,15 @@ def run_dask(args: argparse.Namespace) -> None:
     print(f"     worker RSS at task end (MB): {_describe(work['rss_mb'])}")
     for addr, mb in sorted(mem.items()):
         print(f"   worker {addr}: peak RSS {mb:,.0f} MB (sampled every 0.2 s)  [target ≤ 4,096 MB]")
-    print(f"   client process peak RSS: {_peak_mb():,.0f} MB")
+    client_mb = _peak_mb()
+    print(f"   client process peak RSS: {client_mb:,.0f} MB")
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     print(f"   output: {out} ({size / 2**20:,.0f} MB)")
     if not args.out:
         shutil.rmtree(out, ignore_errors=True)
     del layers, p, r
+    if args.staged:
+        run_staged_bench(args, wall, client_mb)
     if args.single_cameras > 0:
         area = args.area_km2 * args.single_cameras / args.cameras
         cmd = [sys.executable, "-m", "benchmarks.bench_dask", "--single-only"]
@@ -257,9 +352,16 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--lon", type=float, default=114.06)
     ap.add_argument("--lat", type=float, default=22.54)
+    ap.add_argument("--staged", action="store_true", help="also run from staged inputs")
     ap.add_argument("--single-only", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--stage-only", metavar="URL", help=argparse.SUPPRESS)
+    ap.add_argument("--staged-client", metavar="URL", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.single_only:
+    if args.stage_only:
+        stage_only(args)
+    elif args.staged_client:
+        staged_client(args)
+    elif args.single_only:
         run_single(args)
     else:
         run_dask(args)

@@ -238,7 +238,7 @@ def test_every_command_takes_the_same_layer_options(command: str) -> None:
     opts += ["--value", f"{kind}:type:枪机A=bullet", "--const", f"{kind}:name=x"]
     opts += ["--crs", f"{kind}:EPSG:4547", "--coord-sys", f"{kind}:gcj02"]
     opts += ["--encoding", "gbk", "--layer", f"{kind}:台账"]
-    args = build_parser().parse_args([*COMMANDS[command], *opts])
+    args = build_parser("*").parse_args([*COMMANDS[command], *opts])
     assert args.column == [f"{kind}:方位=name"] and args.coord_sys == [f"{kind}:gcj02"]
     assert args.crs == [f"{kind}:EPSG:4547"] and args.profile == Path("p.toml")
 
@@ -246,7 +246,7 @@ def test_every_command_takes_the_same_layer_options(command: str) -> None:
 def test_options_split_by_kind_and_wrong_kind_is_named(tmp_path: Path) -> None:
     from gridcover.commands.layer_options import options_from_args
 
-    args = build_parser().parse_args(
+    args = build_parser("*").parse_args(
         ["analyze", "--grids", "g", "--cameras", "c", "--out", "o", "--crs", "EPSG:4490",
          "--coord-sys", "cameras:gcj02", "--const", "grids:level=2", "--const", "grids:code=01",
          "--value", "cameras:type:枪机A=bullet"]

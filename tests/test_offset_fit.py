@@ -186,18 +186,20 @@ def test_every_command_that_reads_cameras_places_the_ledger(
     argv = ["inspect", ledger, "--kind", "cameras", "--coord-sys", "cameras:gcj02"]
     assert main([*argv, "--out", str(out)]) == 0
     placed = {"inspect": gpd.read_file(out)}
-    args = build_parser().parse_args(
+    args = build_parser("*").parse_args(
         ["site", "cameras", grids, "-k", "1", "--cameras", ledger, "--out", "x.geojson"]
     )
     placed["site"] = CliReader(args, {"grids": grids, "cameras": ledger}).layer_set.layers[
         "cameras"
     ]
-    args = build_parser().parse_args(["map", "--cameras", ledger, "--grids", grids, "--out", "m"])
+    args = build_parser("*").parse_args(
+        ["map", "--cameras", ledger, "--grids", grids, "--out", "m"]
+    )
     placed["map"] = gather_layers(args)["cameras"]
     run = tmp_path / "run"
     base = ["analyze", "--grids", grids, "--cameras", ledger, "--roads", str(city["roads"])]
     assert main([*base, "--out", str(run), "--no-progress", "--res", "11"]) == 0
-    args = build_parser().parse_args(["report", str(run), "--cameras", ledger])
+    args = build_parser("*").parse_args(["report", str(run), "--cameras", ledger])
     grid_stats = read_analysis_dir(run).get("grids")
     placed["report"] = read_given(args, {"cameras": ledger}, {"grids": grid_stats})["cameras"]
     for command, cams in placed.items():

@@ -175,6 +175,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.out is None:
         raise InputError("gridcover analyze needs --out DIR (the folder for the results).")
+    if getattr(args, "staged", None):  # inputs written by 'gridcover stage' (docs/SCALE.md)
+        from gridcover.commands.analyze_dask import run_staged_cli
+
+        return run_staged_cli(args)
     from tqdm import tqdm
 
     from gridcover.coverage.analysis import AnalysisConfig, run_analysis

@@ -46,6 +46,12 @@ def add_dask_arguments(parser: argparse.ArgumentParser) -> None:
         help="H3 resolution of the partitions (default: --res minus 6, ≈ 117,649 cells each)",
     )
     grp.add_argument(
+        "--staged",
+        metavar="URL",
+        help="with --dask: run the inputs written by 'gridcover stage' at URL (each worker "
+        "reads its own partition; no layer is read here, their options are ignored)",
+    )
+    grp.add_argument(
         "--worker-memory",
         metavar="SIZE",
         help="memory limit per local worker, e.g. 4GB (local clusters only)",
@@ -98,6 +104,26 @@ def write_distributed(
     report.write_text(distributed_report(result, weights or load_weights()), encoding="utf-8")
     names = (folder.GRID_STATS_CSV, folder.SUMMARY, folder.PARTITIONS, folder.REPORT)
     return written + [out / n for n in names]
+
+
+def run_staged_cli(args: argparse.Namespace) -> int:
+    """``gridcover analyze --dask CLUSTER --staged URL --out DIR``: run, write, report."""
+    from gridcover.coverage.distributed.client import connect
+    from gridcover.coverage.distributed.staged import run_staged, staged_weights
+    from gridcover.errors import InputError
+    from gridcover.gis.analysis_folder import staged_output
+
+    if not getattr(args, "dask", None):
+        raise InputError("--staged needs --dask CLUSTER (e.g. --dask tcp://scheduler:8786).")
+    with staged_output(args.out) as stage:
+        with connect(args.dask, memory_limit=getattr(args, "worker_memory", None)) as client:
+            result = run_staged(args.staged, client=client, out_dir=stage)
+        weights = staged_weights(args.staged)
+        written = write_distributed(result, stage, weights)
+        report = distributed_report(result, weights)
+    print(report)
+    print(f"gridcover: wrote {len(written)} files and folders to {args.out}")
+    return 0
 
 
 def run_cli(

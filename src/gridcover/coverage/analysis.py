@@ -6,12 +6,18 @@ cover -> priority -> blind spots -> per-grid statistics. The run is deterministi
 randomness; sorted ids), so the same inputs and config give the same tables. The result
 keeps the intermediate arrays (``AnalysisResult.state``) so ``whatif.run_scenario`` can
 recompute only what a scenario changes.
+
+Output tables are built once, on first use: ``AnalysisResult.cells`` (with its hexagon
+polygons) and ``AnalysisResult.views`` (view polygons reprojected to EPSG:4326) cost more
+than every step after the cover step together, so a run that only needs the statistics,
+the blind spots or a what-if never builds them (docs/COVERAGE.md, "Speed").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -22,12 +28,19 @@ import pyproj
 import shapely
 
 from gridcover.coverage import beyond_reach as left
+from gridcover.coverage._tables import (
+    cell_columns,
+    cells_table,
+    main_grid,
+    run_summary,
+    views_table,
+)
 from gridcover.coverage.cells import DEFAULT_RES, Cells, cells_for_area, check_res, metric_crs_for
 from gridcover.coverage.cover import Coverage
 from gridcover.coverage.cover3d import cover_step, views_3d
 from gridcover.coverage.detail import DetailCoverage, add_levels, blind_cells, check_3d
 from gridcover.coverage.gaps import find_blind_spots
-from gridcover.coverage.priority import COMPONENTS, Priority, priority_from_layers
+from gridcover.coverage.priority import Priority, priority_from_layers
 from gridcover.coverage.road_classes import road_class_note
 from gridcover.coverage.stats import GridIndex, grid_statistics, index_grids, locate_points
 from gridcover.coverage.views.occlusion import Walls
@@ -101,30 +114,69 @@ class AnalysisState:
     priority: Priority
     cameras: gpd.GeoDataFrame  # EPSG:4326, index 0..n-1
     views: gpd.GeoDataFrame  # metric CRS, index 0..n-1, aligned with cameras
-    views_lonlat: np.ndarray  # the same view polygons in EPSG:4326 (output tables)
+    # the same view polygons in EPSG:4326 where already reprojected (None: not yet; an
+    # object array may hold None for views not yet reprojected); see ``lonlat_views``
+    views_lonlat: np.ndarray | None
     coverage: Coverage
     camera_grid: np.ndarray
     buildings: gpd.GeoDataFrame | None  # metric CRS (None: no occlusion)
     posts: gpd.GeoDataFrame | None
-    hexagons: np.ndarray | None
     notes: tuple[str, ...]
     walls: Walls | None = None  # the buildings prepared for ray casting (reused by what-if)
+    camera_points: np.ndarray | None = None  # cameras as shapely Points in ``crs`` (metres)
     beyond: pd.DataFrame | None = None  # cameras left out: beyond reach of the area
     views3d: Views3D | None = None  # 3D visibility: optics and prisms (reused by what-if)
     detail: DetailCoverage | None = None  # 3D visibility: detail levels per pair and cell
 
+    def known_lonlat(self) -> np.ndarray | None:
+        """The EPSG:4326 views reprojected so far (None: none yet)."""
+        done = self.__dict__.get("lonlat_views")
+        return done if done is not None else self.views_lonlat
+
+    @cached_property
+    def lonlat_views(self) -> np.ndarray:
+        """View polygons in EPSG:4326 (reprojected on first use, only those not yet done)."""
+        have = self.views_lonlat
+        geoms = np.asarray(self.views.geometry.values)
+        todo = (
+            np.arange(len(geoms))
+            if have is None
+            else np.flatnonzero(np.asarray([g is None for g in have], dtype=bool))
+        )
+        out = np.empty(len(geoms), dtype=object) if have is None else have.copy()
+        if todo.size:
+            part = gpd.GeoSeries(geoms[todo], crs=self.views.crs).to_crs("EPSG:4326")
+            out[todo] = np.asarray(part.values)
+        return out
+
 
 @dataclass(frozen=True, eq=False)
 class AnalysisResult:
-    """Every table of a run. GeoDataFrames are in EPSG:4326; ``summary`` is read-only."""
+    """Every table of a run. GeoDataFrames are in EPSG:4326; ``summary`` is read-only.
 
-    views: gpd.GeoDataFrame
-    cells: gpd.GeoDataFrame
+    ``views`` and ``cells`` are built on first use (then kept): the per-cell table with
+    its hexagon polygons is the largest object of a run and most callers of the core
+    (what-if, statistics, the Dask merge) never need it.
+    """
+
     blind_spots: gpd.GeoDataFrame
     grid_stats: gpd.GeoDataFrame
     summary: Mapping[str, Any]
     notes: tuple[str, ...]
     state: AnalysisState = field(repr=False)
+    cell_cluster: np.ndarray = field(repr=False)  # per cell, blind-spot id or 0
+    required_level: np.ndarray | None = field(default=None, repr=False)  # 3D: per cell
+
+    @cached_property
+    def views(self) -> gpd.GeoDataFrame:
+        """One row per camera: its view polygon (EPSG:4326), counted, cells_seen, area."""
+        return views_table(self.state)
+
+    @cached_property
+    def cells(self) -> gpd.GeoDataFrame:
+        """One row per H3 cell (hexagons or centroids, ``AnalysisConfig.cell_geometry``);
+        a 3D run adds the detail-level columns (``detail.detail_columns``)."""
+        return cells_table(self.state, self.cell_cluster, self.required_level)
 
 
 def camera_notes(
@@ -193,23 +245,6 @@ def prepare_inputs(
     return RunInputs(cfg, cfg.weights or load_weights(), g, area, crs, cams, notes, beyond)
 
 
-def cell_columns(
-    grid_code: np.ndarray, coverage: Coverage, priority: Priority, blind_spot: np.ndarray
-) -> dict[str, Any]:
-    """The per-cell columns of the ``cells`` table (single machine and Dask parts alike)."""
-    return {
-        "grid_code": grid_code,
-        "cameras": coverage.counts,
-        "cameras_other": coverage.counts_other,
-        "covered": coverage.covered,
-        "in_building": priority.in_building,
-        "weight": priority.weight,
-        "priority": priority.priority,
-        **{f"w_{k}": priority.components[k] for k in COMPONENTS},
-        "blind_spot": blind_spot,
-    }
-
-
 def run_analysis(
     grids: gpd.GeoDataFrame,
     cameras: gpd.GeoDataFrame,
@@ -245,18 +280,25 @@ def run_analysis(
     if buildings is not None and cfg.occlusion:
         b_metric = buildings.to_crs(crs)
         walls = Walls.from_polygons(np.asarray(b_metric.geometry.values))
+    cams_m = cams.to_crs(crs)  # once: the views step and the blind spots' nearest camera
     v3 = views_3d(cams, b_metric, walls, crs, cfg) if cfg.visibility == "3d" else None
-    views = (compute_views(cams, walls, cfg, crs) if v3 is None else v3.views).reset_index(
+    views = (compute_views(cams_m, walls, cfg, crs) if v3 is None else v3.views).reset_index(
         drop=True
     )
     step(STEPS[1], 1, n)
     cells = cells_for_area(area, cfg.res, crs)
+    _ = cells.area_m2  # a property of the cells (one h3 call per cell): part of this step
     index = index_grids(g, cells)
     step(STEPS[2], 2, n)
     coverage, detail = cover_step(views, v3, cells, cfg)
     step(STEPS[3], 3, n)
     prio = priority_from_layers(
-        cells, roads=roads, sites=sites, incidents=incidents, buildings=buildings, weights=weights
+        cells,
+        roads=roads,
+        sites=sites,
+        incidents=incidents,
+        buildings=buildings if b_metric is None else b_metric,  # not reprojected twice
+        weights=weights,
     )
     camera_grid = locate_points(
         np.asarray(g.geometry.values),
@@ -264,7 +306,6 @@ def run_analysis(
         cams.geometry.x.to_numpy(),
         cams.geometry.y.to_numpy(),
     )
-    hexagons = cells.hexagons() if cfg.cell_geometry == "polygon" else None
     state = AnalysisState(
         cfg,
         weights,
@@ -274,14 +315,14 @@ def run_analysis(
         prio,
         cams,
         views,
-        np.asarray(views.geometry.to_crs("EPSG:4326").values),
+        None,
         coverage,
         camera_grid,
         b_metric,
         None if posts is None else posts.to_crs("EPSG:4326"),
-        hexagons,
         tuple(notes),
         walls,
+        np.asarray(cams_m.geometry.values),
         beyond=run.beyond,
         views3d=v3,
         detail=detail,
@@ -300,7 +341,13 @@ def finish(
     # 3D: a priority cell is blind below its required level (``required`` None in 2D)
     blind, required = blind_cells(prio, cov.covered, state.detail, state.weights.detail_targets)
     spots = find_blind_spots(
-        cells, blind, prio.weight, cameras=state.cameras, posts=state.posts, counted=cov.counted
+        cells,
+        blind,
+        prio.weight,
+        cameras=state.cameras,
+        posts=state.posts,
+        counted=cov.counted,
+        camera_points=state.camera_points,
     )
     step(STEPS[5], first_step + 1, n)
     stats = grid_statistics(
@@ -319,103 +366,15 @@ def finish(
     )
     codes = state.grid_index.grids["code"].astype(str).to_numpy()
     cell_grid = state.grid_index.cell_grid
-    grid_code = np.asarray(np.where(cell_grid >= 0, codes[np.maximum(cell_grid, 0)], None))
-    table = spots.table.copy()
+    table = spots.table
     table.insert(
-        1, "grid_code", _main_grid(spots.cell_cluster, cell_grid, cells.area_m2, codes, len(table))
+        1, "grid_code", main_grid(spots.cell_cluster, cell_grid, cells.area_m2, codes, len(table))
     )
-    cells_gdf = _cells_table(state, grid_code, spots.cell_cluster)
-    views_gdf = _views_table(state)
-    summary = _summary(state, stats, table)
+    summary = run_summary(state, stats, table)
     if state.detail is not None and required is not None:
-        stats, cells_gdf = add_levels(state, required, stats, cells_gdf, summary)
+        # the per-grid and whole-area levels now; the per-cell levels when ``cells`` is built
+        stats, _ = add_levels(state, required, stats, None, summary)
     step("done", n, n)
     return AnalysisResult(
-        views_gdf, cells_gdf, table, stats, MappingProxyType(summary), state.notes, state
+        table, stats, MappingProxyType(summary), state.notes, state, spots.cell_cluster, required
     )
-
-
-def _main_grid(
-    cluster: np.ndarray, cell_grid: np.ndarray, area: np.ndarray, codes: np.ndarray, k: int
-) -> np.ndarray:
-    """Per blind spot, the code of the deepest grid holding most of its area."""
-    out = np.full(k, None, dtype=object)
-    sel = (cluster > 0) & (cell_grid >= 0)
-    if not sel.any():
-        return out
-    df = pd.DataFrame({"c": cluster[sel], "g": cell_grid[sel], "a": area[sel]})
-    agg = df.groupby(["c", "g"], sort=True)["a"].sum().reset_index()
-    best = agg.sort_values(["c", "a", "g"], ascending=[True, False, True]).drop_duplicates("c")
-    out[best["c"].to_numpy() - 1] = codes[best["g"].to_numpy()]
-    return out
-
-
-def _cells_table(
-    state: AnalysisState, grid_code: np.ndarray, cluster: np.ndarray
-) -> gpd.GeoDataFrame:
-    cells, cov, prio = state.cells, state.coverage, state.priority
-    cols = cell_columns(grid_code, cov, prio, cluster)
-    if state.hexagons is not None:
-        data = {
-            "h3": cells.hex_ids(),
-            "cell": cells.h3,
-            "lon": cells.lon,
-            "lat": cells.lat,
-            "area_m2": cells.area_m2,
-            **cols,
-        }
-        return gpd.GeoDataFrame(data, geometry=state.hexagons, crs="EPSG:4326")
-    return cells.to_geodataframe("point", **cols)
-
-
-def _views_table(state: AnalysisState) -> gpd.GeoDataFrame:
-    v = state.views
-    out = v.drop(columns=[c for c in ("x_m", "y_m") if c in v.columns]).copy()
-    out["counted"] = state.coverage.counted
-    out["cells_seen"] = state.coverage.cells_seen_per_camera()
-    out["view_area_m2"] = v.geometry.area.to_numpy()
-    return gpd.GeoDataFrame(
-        pd.DataFrame(out.drop(columns=v.geometry.name)),
-        geometry=state.views_lonlat,
-        crs="EPSG:4326",
-    )
-
-
-def _summary(
-    state: AnalysisState, stats: gpd.GeoDataFrame, spots: gpd.GeoDataFrame
-) -> dict[str, Any]:
-    cells, cov, prio = state.cells, state.coverage, state.priority
-    a = cells.area_m2
-    open_ = ~prio.in_building
-    status = state.cameras.get("status", pd.Series(["unknown"] * len(state.cameras)))
-    status = status.astype(str).to_numpy()
-
-    def pct(num: float, den: float) -> float:
-        return float(100.0 * num / den) if den > 0 else float("nan")
-
-    return {
-        "res": int(cells.res),
-        "metric_crs": state.crs.to_string(),
-        "cells": len(cells),
-        "area_m2": float(a.sum()),
-        "covered_m2": float(a[cov.covered].sum()),
-        "covered_pct": pct(a[cov.covered].sum(), a.sum()),
-        "open_area_m2": float(a[open_].sum()),
-        "open_covered_pct": pct(a[open_ & cov.covered].sum(), a[open_].sum()),
-        "priority_cells": int(prio.priority.sum()),
-        "priority_weighted_pct": pct(prio.weight[cov.covered].sum(), prio.weight.sum()),
-        "cameras": len(state.cameras),
-        "cameras_online": int((status == "online").sum()),
-        "cameras_offline": int((status == "offline").sum()),
-        "cameras_unknown": int((~np.isin(status, ["online", "offline"])).sum()),
-        "cameras_counted": int(cov.counted.sum()),
-        "cameras_outside_grids": int((state.camera_grid < 0).sum()),
-        "blind_spots": len(spots),
-        "blind_spot_area_m2": float(spots["area_m2"].sum()) if len(spots) else 0.0,
-        "blind_spot_weight": float(spots["weight"].sum()) if len(spots) else 0.0,
-        "grids": len(stats),
-        "grids_missing_targets": int((~stats["targets_met"]).sum()),
-        "occlusion": bool(state.buildings is not None),
-        "uniform_priority": bool(prio.uniform),
-        "weights": state.weights.source,
-    }

@@ -223,17 +223,19 @@ def add_levels(
     state: Any,
     required: np.ndarray,
     stats: pd.DataFrame,
-    cells: pd.DataFrame,
+    cells: pd.DataFrame | None,
     summary: dict[str, Any],
 ) -> tuple[Any, Any]:
     """Add the detail-level columns to a run's grid statistics and cells table and the
     whole-area figures to its summary (in place); ``state``: an ``AnalysisState`` with
-    ``detail`` set. Returns the new (stats, cells) tables."""
+    ``detail`` set. Returns the new (stats, cells) tables (cells None when not given: the
+    lazily built cells table adds :func:`detail_columns` itself)."""
     det: DetailCoverage = state.detail
     area, weight = state.cells.area_m2, state.priority.weight
     levels = level_statistics(state.grid_index, area, weight, det)
     stats = stats.assign(**{c: levels[c].to_numpy() for c in levels.columns})
-    cells = cells.assign(**detail_columns(det, required))
+    if cells is not None:
+        cells = cells.assign(**detail_columns(det, required))
     summary["visibility"] = "3d"
     summary["target_height_m"] = float(state.config.target_height_m)
     summary.update(level_summary(area, weight, det, required))

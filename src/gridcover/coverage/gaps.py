@@ -5,7 +5,8 @@ k=1); clusters are the connected components of that graph. Each cluster becomes 
 (the exact union of its hexagons, ``h3.cells_to_h3shape``) ranked by total priority weight,
 with its area, cell count, nearest counted camera, nearest camera that does not count
 (offline, or whatever the run leaves out: "repair camera X" rather than "add a camera") and
-nearest post (distances in metres from the cluster outline, 0 when inside).
+nearest post (distances in metres from the cluster outline, 0 when inside; between
+equally near features, the first in its layer).
 """
 
 from __future__ import annotations
@@ -75,12 +76,14 @@ def find_blind_spots(
     counted: np.ndarray | None = None,
     camera_id: str = "camera_id",
     post_id: str = "post_id",
+    camera_points: np.ndarray | None = None,
 ) -> BlindSpots:
     """Cluster the ``blind`` cells (bool per cell) and rank the clusters by total ``weight``.
 
     ``cameras``/``posts``: point layers (any CRS, reprojected to ``cells.crs``) for the
     nearest camera / post of each cluster; ``counted``: per camera, True when it counts
-    towards coverage (see ``add_nearest``).
+    towards coverage (see ``add_nearest``); ``camera_points``: the cameras already in
+    ``cells.crs`` (shapely Points aligned with ``cameras``; default: reprojected here).
     """
     blind = np.asarray(blind, dtype=bool)
     idx = np.flatnonzero(blind)
@@ -109,7 +112,14 @@ def find_blind_spots(
         crs="EPSG:4326",
     )
     add_nearest(
-        table, cameras, posts, cells.crs, counted=counted, camera_id=camera_id, post_id=post_id
+        table,
+        cameras,
+        posts,
+        cells.crs,
+        counted=counted,
+        camera_id=camera_id,
+        post_id=post_id,
+        camera_points=camera_points,
     )
     return BlindSpots(cell_cluster, table)
 
@@ -128,6 +138,7 @@ def add_nearest(
     counted: np.ndarray | None = None,
     camera_id: str = "camera_id",
     post_id: str = "post_id",
+    camera_points: np.ndarray | None = None,
 ) -> None:
     """Add ``nearest_camera``, ``nearest_camera_m``, ``nearest_offline_camera``,
     ``nearest_offline_camera_m``, ``nearest_post``, ``nearest_post_m`` to the blind-spot
@@ -143,19 +154,22 @@ def add_nearest(
     the layer (or its counted / not counted part) is missing or empty. Shared by
     ``find_blind_spots`` and the partition merge.
     """
-    metric = table.to_crs(crs)
-    on: gpd.GeoDataFrame | None = None
-    off: gpd.GeoDataFrame | None = None
+    metric = np.asarray(table.to_crs(crs).geometry.values) if len(table) else np.empty(0, object)
+    layers: list[tuple[np.ndarray, np.ndarray, str]] = []
     if cameras is not None:
         mask = _counted_mask(cameras, counted)
-        on, off = cameras[mask], cameras[~mask]
-    layers = (
-        (on, camera_id, "camera"),
-        (off, camera_id, "offline_camera"),
-        (posts, post_id, "post"),
-    )
-    for layer, key, prefix in layers:
-        table[f"nearest_{prefix}"], table[f"nearest_{prefix}_m"] = _nearest(metric, layer, key, crs)
+        pts, ids = _metric_points(cameras, camera_id, crs, camera_points)
+        layers += [(pts[mask], ids[mask], "camera"), (pts[~mask], ids[~mask], "offline_camera")]
+    else:
+        layers += [
+            (np.empty(0, object), np.empty(0, object), p) for p in ("camera", "offline_camera")
+        ]
+    if posts is not None:
+        layers.append((*_metric_points(posts, post_id, crs), "post"))
+    else:
+        layers.append((np.empty(0, object), np.empty(0, object), "post"))
+    for pts, ids, prefix in layers:
+        table[f"nearest_{prefix}"], table[f"nearest_{prefix}_m"] = _nearest(metric, pts, ids)
 
 
 def _counted_mask(cameras: gpd.GeoDataFrame, counted: np.ndarray | None) -> np.ndarray:
@@ -171,19 +185,40 @@ def _counted_mask(cameras: gpd.GeoDataFrame, counted: np.ndarray | None) -> np.n
     return mask
 
 
-def _nearest(
-    metric: gpd.GeoDataFrame, layer: gpd.GeoDataFrame | None, key: str, crs: pyproj.CRS
+def _metric_points(
+    layer: gpd.GeoDataFrame, key: str, crs: pyproj.CRS, known: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
+    """The layer's geometries in the metric ``crs`` (``known`` if given, else one vectorised
+    reprojection) and ids (the ``key`` column, else the index)."""
+    if known is not None and len(known) != len(layer):
+        raise InputError(
+            f"camera_points has {len(known)} points for {len(layer)} cameras: give one per row."
+        )
+    geoms = np.asarray(layer.geometry.values) if known is None else np.asarray(known)
+    if (
+        known is None
+        and len(layer)
+        and layer.crs is not None
+        and not pyproj.CRS(layer.crs).equals(crs)
+    ):
+        geoms = np.asarray(gpd.GeoSeries(geoms, crs=layer.crs).to_crs(crs).values)
+    ids = layer[key].to_numpy() if key in layer.columns else layer.index.to_numpy()
+    return geoms, np.asarray(ids, dtype=object)
+
+
+def _nearest(metric: np.ndarray, pts: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(metric)
-    ids = np.full(n, None, dtype=object)
+    out = np.full(n, None, dtype=object)
     dist = np.full(n, np.nan)
-    if layer is None or len(layer) == 0 or n == 0:
-        return ids, dist
-    pts = layer.to_crs(crs)
-    tree = shapely.STRtree(np.asarray(pts.geometry.values))
-    (src, dst), d = tree.query_nearest(
-        np.asarray(metric.geometry.values), return_distance=True, all_matches=False
-    )
-    ids[src] = pts[key].to_numpy()[dst] if key in pts.columns else pts.index.to_numpy()[dst]
-    dist[src] = d
-    return ids, dist
+    if len(pts) == 0 or n == 0:
+        return out, dist
+    tree = shapely.STRtree(pts)
+    (src, dst), d = tree.query_nearest(metric, return_distance=True, all_matches=True)
+    # equally near features: the first in the layer's order (not whichever the tree's
+    # packing returns first), so an edit of another feature never changes the answer
+    first = np.lexsort((dst, src))
+    src, dst, d = src[first], dst[first], d[first]
+    head = np.r_[True, src[1:] != src[:-1]]
+    out[src[head]] = ids[dst[head]]
+    dist[src[head]] = d[head]
+    return out, dist

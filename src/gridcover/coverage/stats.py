@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -25,7 +26,18 @@ from gridcover.coverage.cells import Cells
 from gridcover.coverage.priority import COMPONENTS
 from gridcover.errors import SchemaError
 
-__all__ = ["GridIndex", "grid_statistics", "index_grids", "locate_points", "targets_missed"]
+__all__ = [
+    "GridIndex",
+    "blind_spot_counts",
+    "camera_counts",
+    "cell_values",
+    "grid_statistics",
+    "index_grids",
+    "locate_points",
+    "stats_columns",
+    "stats_table",
+    "targets_missed",
+]
 
 LEVELS = (1, 2, 3)
 
@@ -37,17 +49,48 @@ def locate_points(
 
     Ties at the same level go to the first polygon in the layer.
     """
-    out = np.full(np.asarray(lon).size, -1, dtype=np.int64)
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    out = np.full(lon.size, -1, dtype=np.int64)
     if out.size == 0 or len(polys) == 0:
         return out
-    tree = shapely.STRtree(shapely.points(lon, lat))
-    gi, pi = tree.query(np.asarray(polys), predicate="covers")
+    gi, pi = _covering_pairs(np.asarray(polys), lon, lat)
     # order: deepest level first, then layer order; the first hit per point wins
     order = np.lexsort((gi, -np.asarray(levels)[gi]))
     pi, gi = pi[order], gi[order]
     first = np.unique(pi, return_index=True)[1]
     out[pi[first]] = gi[first]
     return out
+
+
+def _covering_pairs(
+    polys: np.ndarray, lon: np.ndarray, lat: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(polygon, point) index pairs where the polygon covers the point (boundary included).
+
+    Points stay coordinates (no Point objects, no tree over 10⁵-10⁶ points): they are
+    sorted by longitude once; each polygon tests only the points of its bounding box, found
+    by binary search in that order. For a point, "intersects" is "covers".
+    """
+    order = np.argsort(lon, kind="stable")
+    slon = lon[order]
+    bounds = shapely.bounds(polys)
+    lo = np.searchsorted(slon, bounds[:, 0], side="left")
+    hi = np.searchsorted(slon, bounds[:, 2], side="right")
+    gis, pis = [], []
+    for g in np.flatnonzero(np.isfinite(bounds[:, 0]) & (hi > lo)):
+        cand = order[lo[g] : hi[g]]
+        y = lat[cand]
+        cand = cand[(y >= bounds[g, 1]) & (y <= bounds[g, 3])]
+        if cand.size == 0:
+            continue
+        poly = polys[g]
+        shapely.prepare(poly)
+        hit = cand[shapely.intersects_xy(poly, lon[cand], lat[cand])]
+        gis.append(np.full(hit.size, g, dtype=np.int64))
+        pis.append(hit)
+    if not gis:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.concatenate(gis), np.concatenate(pis).astype(np.int64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,14 +154,20 @@ def _pct(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 def targets_missed(table: pd.DataFrame, targets: Mapping[str, float]) -> pd.Series:
     """Per row, the '; '-joined names of targets (percent) whose value is below target."""
-    missed = pd.Series([""] * len(table), index=table.index, dtype=object)
+    cols = {k: table[k].to_numpy(dtype=float) for k in targets if k in table.columns}
+    return pd.Series(_missed(cols, len(table), targets), index=table.index, dtype=object)
+
+
+def _missed(cols: Mapping[str, np.ndarray], n: int, targets: Mapping[str, float]) -> np.ndarray:
+    missed = np.full(n, "", dtype=object)
     for key, goal in targets.items():
-        if key not in table.columns:
+        if key not in cols:
             continue
-        v = table[key].to_numpy(dtype=float)
+        v = np.asarray(cols[key], dtype=float)
         below = np.isfinite(v) & (v < goal - 1e-9)
         label = f"{key}<{goal:g}"
-        missed[below] = [f"{m}; {label}" if m else label for m in missed[below]]
+        m = missed[below]
+        missed[below] = np.where(m == "", label, m + f"; {label}")
     return missed
 
 
@@ -142,9 +191,29 @@ def grid_statistics(
     blind_cluster = blind-spot id or 0) or with the cameras (camera_grid = deepest grid index
     or -1, camera_status).
     """
-    g = index.grids
-    n = len(g)
-    area = cells.area_m2
+    per_cell = cell_values(cells.area_m2, covered, weight, components, in_building, blind_cluster)
+    sums = {k: np.zeros(len(index.grids)) for k in per_cell}
+    for lv in LEVELS:
+        gl = index.at_level(index.cell_grid, lv)
+        ok = gl >= 0
+        for k, v in per_cell.items():
+            sums[k] += np.bincount(gl[ok], weights=v[ok], minlength=len(index.grids))
+    blind_count = blind_spot_counts(index, np.flatnonzero(blind_cluster), blind_cluster)
+    cams = camera_counts(index, camera_grid, camera_status)
+    metric = crs or cells.crs
+    polygon_area = index.grids.geometry.to_crs(metric).area.to_numpy()
+    return stats_table(index, cells.area_m2, sums, blind_count, cams, polygon_area, targets)
+
+
+def cell_values(
+    area: np.ndarray,
+    covered: np.ndarray,
+    weight: np.ndarray,
+    components: Mapping[str, np.ndarray],
+    in_building: np.ndarray,
+    blind_cluster: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The per-cell values whose per-grid sums make the table (areas m², weights)."""
     cov = np.asarray(covered, bool)
     open_ = ~np.asarray(in_building, bool)
     blind = np.asarray(blind_cluster) > 0
@@ -162,25 +231,68 @@ def grid_statistics(
         has = np.asarray(components[k]) > 0
         per_cell[f"_{k}_area"] = area * has
         per_cell[f"_{k}_cov"] = area * (has & cov)
-    sums = {k: np.zeros(n) for k in per_cell}
-    blind_count = np.zeros(n, np.int64)
+    return per_cell
+
+
+def blind_spot_counts(index: GridIndex, cells: np.ndarray, blind_cluster: np.ndarray) -> np.ndarray:
+    """Per grid, the number of distinct blind spots among the given (blind) ``cells``."""
+    n = len(index.grids)
+    out = np.zeros(n, np.int64)
+    for lv in LEVELS:
+        gl = index.at_level(index.cell_grid[cells], lv)
+        ok = gl >= 0
+        pairs = np.unique(np.c_[gl[ok], np.asarray(blind_cluster)[cells][ok]], axis=0)
+        if len(pairs):
+            out += np.bincount(pairs[:, 0], minlength=n)
+    return out
+
+
+def camera_counts(
+    index: GridIndex, camera_grid: np.ndarray, camera_status: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Per grid (every level), cameras online / offline / unknown."""
+    n = len(index.grids)
     cams = {s: np.zeros(n, np.int64) for s in ("online", "offline", "unknown")}
     status = np.asarray(camera_status, dtype=object).astype(str)
     for lv in LEVELS:
-        gl = index.at_level(index.cell_grid, lv)
-        ok = gl >= 0
-        for k, v in per_cell.items():
-            sums[k] += np.bincount(gl[ok], weights=v[ok], minlength=n)
-        bk = ok & blind
-        pairs = np.unique(np.c_[gl[bk], blind_cluster[bk]], axis=0)
-        blind_count += np.bincount(pairs[:, 0], minlength=n) if len(pairs) else 0
         cl = index.at_level(np.asarray(camera_grid), lv)
         for s in cams:
             sel = (cl >= 0) & (status == s)
             cams[s] += np.bincount(cl[sel], minlength=n)
+    return cams
+
+
+def stats_table(
+    index: GridIndex,
+    area: np.ndarray,
+    sums: Mapping[str, np.ndarray],
+    blind_count: np.ndarray,
+    cams: Mapping[str, np.ndarray],
+    polygon_area: np.ndarray,
+    targets: Mapping[str, float],
+) -> gpd.GeoDataFrame:
+    """The grid statistics table from the per-grid sums of ``cell_values`` (every level),
+    blind-spot and camera counts and the grids' own polygon areas (m²)."""
+    out = stats_columns(index, area, sums, blind_count, cams, polygon_area, targets)
+    # one constructor call (column-by-column inserts cost more than the sums themselves)
+    return gpd.GeoDataFrame(out, geometry=index.grids.geometry.values, crs="EPSG:4326")
+
+
+def stats_columns(
+    index: GridIndex,
+    area: np.ndarray,
+    sums: Mapping[str, np.ndarray],
+    blind_count: np.ndarray,
+    cams: Mapping[str, np.ndarray],
+    polygon_area: np.ndarray,
+    targets: Mapping[str, float],
+) -> dict[str, Any]:
+    """The columns of ``stats_table`` (without geometry), as arrays in table order."""
+    g = index.grids
+    n = len(g)
     own = index.cell_grid >= 0
     direct = np.bincount(index.cell_grid[own], weights=area[own], minlength=n)
-    out = pd.DataFrame({"code": g["code"].astype(str), "level": index.level})
+    out: dict[str, Any] = {"code": g["code"].astype(str).to_numpy(), "level": index.level}
     for col in ("parent_code", "name"):
         if col in g.columns:
             out[col] = g[col].to_numpy()
@@ -206,8 +318,7 @@ def grid_statistics(
     out["blind_spot_area_m2"] = sums["blind_spot_area_m2"]
     out["blind_spot_weight"] = sums["blind_spot_weight"]
     out["area_outside_children_m2"] = np.where(index.has_children, direct, 0.0)
-    metric = crs or cells.crs
-    out["polygon_area_m2"] = g.geometry.to_crs(metric).area.to_numpy()
-    out["targets_missed"] = targets_missed(out, targets).to_numpy()
+    out["polygon_area_m2"] = polygon_area
+    out["targets_missed"] = _missed(out, n, targets)
     out["targets_met"] = out["targets_missed"] == ""
-    return gpd.GeoDataFrame(out, geometry=g.geometry.values, crs="EPSG:4326")
+    return out

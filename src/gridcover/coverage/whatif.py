@@ -140,7 +140,8 @@ def run_scenario(
     views = st.views.copy()
     views["status"] = cams["status"].to_numpy()[:n_old]
     cell_idx, cam_idx = st.coverage.cell_idx, st.coverage.camera_idx
-    lonlat = np.r_[st.views_lonlat, np.empty(len(cams) - n_old, dtype=object)]
+    known = st.known_lonlat()  # EPSG:4326 views already built for the baseline's table
+    lonlat = None if known is None else np.r_[known, np.full(len(cams) - n_old, None, object)]
     cfg, v3 = st.config, st.views3d
     levels = None if st.detail is None else (st.detail.pair_level, st.detail.pair_night)
     if changed.size:
@@ -153,7 +154,8 @@ def run_scenario(
         else:
             new = compute_views(cams.iloc[changed], walls, st.config, st.crs)
         new.index = changed
-        lonlat[changed] = np.asarray(new.geometry.to_crs("EPSG:4326").values)
+        if lonlat is not None:
+            lonlat[changed] = None  # reprojected when the scenario's views table is built
         views = pd.concat([views.drop(index=changed[changed < n_old]), new]).sort_index()
         views = gpd.GeoDataFrame(views, geometry="geometry", crs=st.crs)
         geoms = np.asarray(new.geometry.values)
@@ -192,6 +194,10 @@ def run_scenario(
         cams.geometry.x.to_numpy()[n_old:],
         cams.geometry.y.to_numpy()[n_old:],
     )
+    points = st.camera_points
+    if points is not None and len(cams) > n_old:
+        added_m = cams.geometry.iloc[n_old:].to_crs(st.crs)
+        points = np.r_[points, np.asarray(added_m.values)]
     notes = beyond_notes + st.notes
     if len(cams) > n_old:  # added cameras outside the grids get the same note as in a full run
         area = shapely.union_all(np.asarray(st.grid_index.grids.geometry.values))
@@ -204,6 +210,7 @@ def run_scenario(
         coverage=coverage,
         camera_grid=np.r_[st.camera_grid, added_grid],
         notes=notes,
+        camera_points=points,
         views3d=v3,
         detail=detail,
     )

@@ -24,38 +24,33 @@ every worker and the client can reach (docs/SCALE.md).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import itertools
 import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 
-from gridcover.coverage.analysis import AnalysisConfig, prepare_inputs
-from gridcover.coverage.cover import camera_counted
+from gridcover.coverage.analysis import AnalysisConfig, RunInputs, prepare_inputs
 from gridcover.coverage.cover3d import reach_ranges
-from gridcover.coverage.distributed.merge import (
-    merge_blind_spots,
-    merge_grid_stats,
-    merge_summary,
-    pseudo_cells,
+from gridcover.coverage.distributed.assemble import (
+    DistributedResult,
+    context,
+    gather_outputs,
+    merge_outputs,
+    windowed,
 )
 from gridcover.coverage.distributed.plan import default_parent_res, plan_partitions
 from gridcover.coverage.distributed.shared import weights_state
 from gridcover.coverage.distributed.tasks import Halo, metric_layer, prepass_indexed
 from gridcover.coverage.distributed.worker import (
-    PartitionOutput,
-    finish_partition,
     run_partition,
 )
-from gridcover.coverage.stats import locate_points
 from gridcover.coverage.views.camera_rows import validate_cameras
 from gridcover.coverage.views.defaults import CameraDefaults
 from gridcover.errors import InputError
@@ -67,32 +62,6 @@ __all__ = [
 ]
 
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True, eq=False)
-class DistributedResult:
-    """Tables of a distributed run. ``cells_dir`` / ``views_dir``: partitioned GeoParquet
-    (read with ``gis.analysis_folder.read_parts`` or ``dask_geopandas.read_parquet``);
-    ``partitions``: per partition its cells, halo cameras and buildings, seconds per step and
-    worker RSS."""
-
-    out_dir: Path
-    blind_spots: gpd.GeoDataFrame
-    grid_stats: gpd.GeoDataFrame
-    summary: dict[str, Any]
-    notes: tuple[str, ...]
-    partitions: pd.DataFrame
-    seconds: dict[str, float] = field(default_factory=dict)
-    spanning_blind_spots: int = 0
-    approximate_blind_spots: int = 0
-
-    @property
-    def cells_dir(self) -> Path:
-        return self.out_dir / "cells"
-
-    @property
-    def views_dir(self) -> Path:
-        return self.out_dir / "views"
 
 
 def parse_dask_spec(spec: str) -> tuple[str, Any]:
@@ -137,26 +106,8 @@ def connect(spec: str, *, memory_limit: str | None = None) -> Iterator[Any]:
         yield client
 
 
-def _windowed(
-    client: Any, fn: Callable[..., Any], jobs: Iterable[tuple[Any, ...]], window: int
-) -> Iterator[Any]:
-    """Results of ``fn(*job)`` on the cluster as they finish, at most ``window`` in flight."""
-    from distributed import as_completed
-
-    it = iter(jobs)
-    ac = as_completed()
-    for job in itertools.islice(it, window):
-        ac.add(client.submit(fn, *job, pure=False))
-    for fut in ac:
-        res = fut.result()
-        fut.release()
-        nxt = next(it, None)
-        if nxt is not None:
-            ac.add(client.submit(fn, *nxt, pure=False))
-        yield res
-
-
-def _clean(out: Path) -> None:
+def clean_out_dir(out: Path) -> None:
+    """Empty the parts folders of ``out`` (and its scratch) before a run."""
     shutil.rmtree(out / "_scratch", ignore_errors=True)
     for sub in ("cells", "views"):
         (out / sub).mkdir(parents=True, exist_ok=True)
@@ -192,6 +143,53 @@ def run_distributed(
     t_all = time.perf_counter()
     step = progress or (lambda _s, _i, _n: None)
     secs: dict[str, float] = {}
+    out = Path(out_dir)
+    run, rows, halo = plan_halo(
+        grids, cameras, buildings, roads, sites, incidents, config, parent_res, out, gather_limit
+    )
+    clean_out_dir(out)  # only once the inputs passed their checks
+    win = window or 2 * max(1, sum(client.nthreads().values())) + 1
+    step("pre-pass", 0, 4)
+    t = time.perf_counter()
+    for i, inside in windowed(client, prepass_indexed, halo.prepass_jobs(), win):
+        halo.add_prepass(i, inside)
+    secs["pre-pass"] = time.perf_counter() - t
+    t = time.perf_counter()
+    halo.select(run.weights)
+    secs["halo"] = time.perf_counter() - t
+    t = time.perf_counter()
+    orphan = halo.orphan_jobs()
+    total = len(halo.parts) + len(orphan)
+    jobs = itertools.chain(((halo.job(i),) for i in range(len(halo.parts))), ((j,) for j in orphan))
+    outputs = gather_outputs(client, run_partition, jobs, total, win, gather_budget, step)
+    secs["partitions"] = time.perf_counter() - t
+    return merge_outputs(
+        client,
+        outputs,
+        context(run, rows, posts, buildings is not None, (roads, sites, incidents)),
+        halo.owned,
+        out,
+        win,
+        secs,
+        t_all,
+        step,
+    )
+
+
+def plan_halo(
+    grids: gpd.GeoDataFrame,
+    cameras: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame | None,
+    roads: gpd.GeoDataFrame | None,
+    sites: gpd.GeoDataFrame | None,
+    incidents: gpd.GeoDataFrame | None,
+    config: AnalysisConfig | None,
+    parent_res: int | None,
+    out: Path,
+    gather_limit: int,
+) -> tuple[RunInputs, Any, Halo]:
+    """The run's checked inputs, validated camera rows and the partitions with their halo
+    layers (``Halo``; its pre-pass and ``select`` still to run)."""
     run = prepare_inputs(grids, cameras, config)
     cfg, weights, g, area, crs, cams = (
         run.config,
@@ -202,14 +200,8 @@ def run_distributed(
         run.cameras,
     )
     rows = validate_cameras(cams, cfg.camera_defaults or CameraDefaults())
-    notes = list(run.notes)
     pres = default_parent_res(cfg.res) if parent_res is None else int(parent_res)
     parts = plan_partitions(area, cfg.res, pres, crs)
-    out = Path(out_dir)
-    _clean(out)
-    win = window or 2 * max(1, sum(client.nthreads().values())) + 1
-    step("pre-pass", 0, 4)
-    t = time.perf_counter()
     halo = Halo(
         parts=parts,
         clips=[
@@ -233,117 +225,4 @@ def run_distributed(
         },
         grids=g[["code", "level", "geometry"]].assign(gidx=np.arange(len(g))),
     )
-    for i, inside in _windowed(client, prepass_indexed, halo.prepass_jobs(), win):
-        halo.add_prepass(i, inside)
-    secs["pre-pass"] = time.perf_counter() - t
-    t = time.perf_counter()
-    halo.select(weights)
-    secs["halo"] = time.perf_counter() - t
-    t = time.perf_counter()
-    orphan = halo.orphan_jobs()
-    total = len(parts) + len(orphan)
-    jobs = itertools.chain(((halo.job(i),) for i in range(len(parts))), ((j,) for j in orphan))
-    outputs: list[PartitionOutput] = []
-    kept = 0
-    for o in _windowed(client, run_partition, jobs, win):
-        kept += len(o.gathered)
-        if kept > gather_budget and len(o.gathered):  # bounded client memory: partial sums
-            o = dataclasses.replace(
-                o, gathered=o.gathered.iloc[:0], clusters=o.clusters.assign(gathered=False)
-            )
-        outputs.append(o)
-        step(f"partitions {len(outputs)}/{total}", 1, 4)
-    outputs.sort(key=lambda o: o.key)
-    secs["partitions"] = time.perf_counter() - t
-    step("merge", 2, 4)
-    t = time.perf_counter()
-    seen = np.zeros(len(cams), np.int64)
-    for o in outputs:
-        np.add.at(seen, o.cam_index, o.cells_seen)
-    counted = camera_counted(
-        rows.status, include_offline=cfg.include_offline, unknown_online=cfg.unknown_online
-    )
-    spots = merge_blind_spots(
-        outputs,
-        grid_codes=g["code"].astype(str).to_numpy(),
-        crs=crs,
-        cameras=cams,
-        posts=None if posts is None else posts.to_crs("EPSG:4326"),
-        counted=counted,
-    )
-    pseudo = pseudo_cells(outputs, spots.rank_of)
-    status = (
-        cams["status"].to_numpy() if "status" in cams.columns else np.full(len(cams), "unknown")
-    )
-    lon, lat = cams.geometry.x.to_numpy(), cams.geometry.y.to_numpy()
-    camera_grid = locate_points(
-        np.asarray(g.geometry.values), g["level"].to_numpy(np.int64), lon, lat
-    )
-    stats = merge_grid_stats(
-        pseudo,
-        g,
-        res=cfg.res,
-        crs=crs,
-        camera_grid=camera_grid,
-        camera_status=status,
-        targets=weights.targets,
-        levels=cfg.visibility == "3d",
-    )
-    base = {
-        "visibility": cfg.visibility,
-        "target_height_m": cfg.target_height_m,
-        "res": cfg.res,
-        "metric_crs": crs.to_string(),
-        "occlusion": bool(buildings is not None and cfg.occlusion),
-        "uniform_priority": bool(
-            roads is None and sites is None and incidents is None and weights.base == 0
-        ),
-        "weights": weights.source,
-    }
-    summary = merge_summary(
-        pseudo,
-        stats,
-        spots.table,
-        base=base,
-        status=status,
-        counted=counted,
-        camera_grid=camera_grid,
-    )
-    secs["merge"] = time.perf_counter() - t
-    step("finish", 3, 4)
-    t = time.perf_counter()
-    fin = [
-        (o.cells_path, rank, o.views_path, seen[halo.owned[o.key]] if o.views_path else None)
-        for o, rank in zip(outputs, spots.rank_of, strict=True)
-        if o.cells_path is not None or o.views_path is not None
-    ]
-    for _ in _windowed(client, finish_partition, fin, win):
-        pass
-    shutil.rmtree(out / "_scratch", ignore_errors=True)
-    secs["finish"] = time.perf_counter() - t
-    secs["total"] = time.perf_counter() - t_all
-    costs = pd.DataFrame(
-        [
-            {
-                "key": o.key,
-                "cells": o.n_cells,
-                "cameras": o.n_cameras,
-                "buildings": o.n_buildings,
-                "rss_mb": o.rss_mb,
-                **{f"s_{k.replace(' ', '_')}": v for k, v in o.seconds.items()},
-            }
-            for o in outputs
-        ]
-    )
-    step("done", 4, 4)
-    return DistributedResult(
-        out,
-        spots.table,
-        stats,
-        summary,
-        tuple(notes),
-        costs,
-        secs,
-        spots.spanning,
-        spots.approximate,
-    )
+    return run, rows, halo
