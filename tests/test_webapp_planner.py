@@ -129,7 +129,9 @@ def test_planner_adds_a_camera_saves_compares_and_exports(env: Env) -> None:
     points = [shapely.geometry.shape(f["geometry"]).representative_point() for f in spots]
 
     def add_at(p: shapely.Point, seq: int) -> None:
-        page.evaluate(f"() => {{ window.gridcover.map.setView([{p.y}, {p.x}], 17); }}")
+        page.evaluate(
+            f"() => {{ window.gridcover.map.setView([{p.y}, {p.x}], 17, {{animate: false}}); }}"
+        )
         xy = page.evaluate(
             f"(() => {{ const q = window.gridcover.map.latLngToContainerPoint([{p.y}, {p.x}]);"
             " return [q.x, q.y]; })()"
@@ -151,6 +153,8 @@ def test_planner_adds_a_camera_saves_compares_and_exports(env: Env) -> None:
     add_at(points[1], 2)
     page.fill("#wi-name", "two-new-cameras")
     page.click("#wi-save")
+    # the list is drawn again once the server has stored the scenario (POST /scenarios)
+    page.wait_for_function("document.querySelectorAll('#wi-saved input').length === 2")
     page.locator("#wi-saved input").nth(0).check()
     page.locator("#wi-saved input").nth(1).check()
     page.click("#wi-compare-go")
