@@ -12,6 +12,7 @@ import contextlib
 import io
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,7 +38,14 @@ PLANTED = (
     "11010100100304001"  # one of its level-3 cells grown by ~4 m: overlaps with its neighbours
 )
 LOOPBACK = ("http://127.0.0.1", "data:", "blob:", "about:")
-DOCS_IMG = ROOT / "docs" / "img"
+# Screenshots go to docs/img only when asked (GRIDCOVER_UPDATE_DOCS_IMG=1): a test run must not
+# leave the checkout dirty.
+DOCS_IMG = (
+    ROOT / "docs" / "img"
+    if os.environ.get("GRIDCOVER_UPDATE_DOCS_IMG") == "1"
+    else Path(tempfile.gettempdir()) / "gridcover-app-screenshots"
+)
+DOCS_IMG.mkdir(parents=True, exist_ok=True)
 
 
 def chromium_executable() -> str | None:
