@@ -166,6 +166,33 @@ def ensure_audit_schema(target: SqlTarget) -> None:
             run(conn, statement)
 
 
+class AuditedTable:
+    """A table of the service's own (API keys, QA reviews) in one database (``SqlTarget``),
+    created with the audit log beside it on first use. Subclasses name the table per backend
+    (``SQLITE_TABLE`` / ``POSTGRES_TABLE``) and give its DDL (``SQLITE_DDL``, a statement;
+    ``POSTGRES_DDL``, statements)."""
+
+    SQLITE_TABLE: str
+    POSTGRES_TABLE: str
+    SQLITE_DDL: str
+    POSTGRES_DDL: Sequence[str]
+
+    def __init__(self, target: SqlTarget) -> None:
+        self.target = target
+        self.table = self.SQLITE_TABLE if target.kind == "sqlite" else self.POSTGRES_TABLE
+        self._ready = False
+
+    def ensure_schema(self) -> None:
+        if self._ready:
+            return
+        with self.target.transaction() as conn:
+            ddl = (self.SQLITE_DDL,) if self.target.kind == "sqlite" else self.POSTGRES_DDL
+            for statement in ddl:
+                run(conn, statement)
+        ensure_audit_schema(self.target)
+        self._ready = True
+
+
 def read_entries(
     target: SqlTarget,
     *,

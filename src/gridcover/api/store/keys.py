@@ -17,9 +17,9 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from gridcover.api.store.audit import ensure_audit_schema, entry_for, now_iso, write_entry
+from gridcover.api.store.audit import AuditedTable, entry_for, now_iso, write_entry
 from gridcover.api.store.edits import ROLES, Actor
-from gridcover.api.store.sql_target import SqlTarget, run
+from gridcover.api.store.sql_target import run
 from gridcover.errors import InputError, NotFound
 
 TOKEN = re.compile(r"^gck_([0-9a-f]{8})_([A-Za-z0-9_-]{20,100})$")
@@ -92,22 +92,13 @@ def verify(token: str, keys: dict[str, ApiKey]) -> ApiKey | None:
     return record if hmac.compare_digest(digest, record.digest) else None
 
 
-class KeyStore:
+class KeyStore(AuditedTable):
     """The keys table of one database (``SqlTarget``)."""
 
-    def __init__(self, target: SqlTarget) -> None:
-        self.target = target
-        self.table = "gridcover_api_keys" if target.kind == "sqlite" else "gridcover.api_keys"
-        self._ready = False
-
-    def ensure_schema(self) -> None:
-        if self._ready:
-            return
-        with self.target.transaction() as conn:
-            for statement in (_SQLITE_DDL,) if self.target.kind == "sqlite" else _POSTGRES_DDL:
-                run(conn, statement)
-        ensure_audit_schema(self.target)
-        self._ready = True
+    SQLITE_TABLE = "gridcover_api_keys"
+    POSTGRES_TABLE = "gridcover.api_keys"
+    SQLITE_DDL = _SQLITE_DDL
+    POSTGRES_DDL = _POSTGRES_DDL
 
     def add(
         self, name: str, role: str, grid_code: str | None = None, actor: Actor | None = None

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from gridcover.api.store.audit import ensure_audit_schema, entry_for, now_iso, write_entry
+from gridcover.api.store.audit import AuditedTable, entry_for, now_iso, write_entry
 from gridcover.api.store.edits import Actor
-from gridcover.api.store.sql_target import SqlTarget, run
+from gridcover.api.store.sql_target import run
 
 Verdict = Literal["confirmed", "disputed"]
 VERDICTS: tuple[Verdict, ...] = ("confirmed", "disputed")
@@ -50,22 +50,13 @@ class Review:
     id: int | None = None
 
 
-class ReviewStore:
+class ReviewStore(AuditedTable):
     """The reviews table of one database (``SqlTarget``)."""
 
-    def __init__(self, target: SqlTarget) -> None:
-        self.target = target
-        self.table = "gridcover_qa_reviews" if target.kind == "sqlite" else "gridcover.qa_reviews"
-        self._ready = False
-
-    def ensure_schema(self) -> None:
-        if self._ready:
-            return
-        with self.target.transaction() as conn:
-            for statement in (_SQLITE_DDL,) if self.target.kind == "sqlite" else _POSTGRES_DDL:
-                run(conn, statement)
-        ensure_audit_schema(self.target)
-        self._ready = True
+    SQLITE_TABLE = "gridcover_qa_reviews"
+    POSTGRES_TABLE = "gridcover.qa_reviews"
+    SQLITE_DDL = _SQLITE_DDL
+    POSTGRES_DDL = _POSTGRES_DDL
 
     def add(
         self,
