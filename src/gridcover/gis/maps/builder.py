@@ -24,6 +24,7 @@ from branca.element import Figure
 from gridcover.gis.chinese_offsets import convert_geometries
 from gridcover.gis.maps import layers as L
 from gridcover.gis.maps.assets import asset_files
+from gridcover.gis.maps.band_layer import DETAIL_COLOURS, bands_layer
 from gridcover.gis.maps.basemaps import Basemap, resolve_basemap
 from gridcover.gis.maps.budget import FEATURE_BUDGET
 from gridcover.gis.maps.i18n import check_lang, field_label, label
@@ -120,7 +121,7 @@ def _legend(
     for key, kind, colour, text, border in (
         ("zones", "fill", ZONE_COLOURS[0], "legend.zone", None),
         ("views", "fill", "#9ecae1", "legend.view", "#3182bd"),
-        *(("bands", "fill", c, f"value.level{k}", None) for k, c in L.DETAIL_COLOURS.items()),
+        *(("bands", "fill", c, f"value.level{k}", None) for k, c in DETAIL_COLOURS.items()),
         ("blind_spots", "fill", "#e31a1c", "legend.blind_spot", "#b10026"),
         ("qa", "fill", "#c51b8a", "legend.qa_error", None),
         ("qa", "fill", "#fdae6b", "legend.qa_warning", None),
@@ -168,7 +169,7 @@ def build_map(
     if grids is not None:
         made += sorted(L.grid_layers(grids, lang, budget), key=lambda m: -int(m.key.split(".")[1]))
     for gdf, fn in (
-        (bands, L.bands_layer),
+        (bands, bands_layer),
         (views, L.views_layer),
         (blind_spots, L.blind_spots_layer),
         (qa_issues, L.qa_layer),

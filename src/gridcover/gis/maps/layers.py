@@ -22,9 +22,7 @@ from gridcover.gis.maps.i18n import label, value_label
 
 __all__ = [
     "CAMERA_CLASSES",
-    "DETAIL_COLOURS",
     "MapLayer",
-    "bands_layer",
     "blind_spots_layer",
     "cameras_layer",
     "cells_layer",
@@ -278,35 +276,6 @@ def views_layer(
 
 
 _VIEW_STYLE = {"weight": 0.6, "fillOpacity": 0.18, "opacity": 0.6}
-
-#: Detail levels 1-4 (detect, observe, recognise, identify): light to dark.
-DETAIL_COLOURS = {1: "#fee391", 2: "#fe9929", 3: "#cc4c02", 4: "#662506"}
-
-
-def bands_layer(
-    bands: gpd.GeoDataFrame, lang: str = "zh", budget: int = FEATURE_BUDGET
-) -> MapLayer:
-    """Detail bands of a 3D run (identify / recognise / observe / detect rings cut by 3D
-    occlusion). Columns: ``camera_id``, ``level`` (1-4); optional ``level_name``,
-    ``inner_m``, ``outer_m``, ``counted``. Above ``budget`` merged into one shape per level."""
-    b = _require(bands, ("camera_id", "level"), "view bands")
-    b = b[~(b.geometry.is_empty | b.geometry.isna())].sort_values("level", kind="stable")
-    notes: tuple[str, ...] = ()
-    if len(b) > budget:
-        b = dissolve_by(b, "level")
-        n = len(bands)
-        notes = (label("note.dissolved", lang, layer=label("layer.bands", lang), n=n,
-                       budget=budget, m=len(b)),)  # fmt: skip
-        cols = {"level": _level_text(b["level"], lang), "cells": _fmt(b["count"])}
-    else:
-        cols = {"camera_id": b["camera_id"].astype(str).to_numpy(),
-                "level": _level_text(b["level"], lang)}  # fmt: skip
-        cols |= _opt(b, "inner_m", lambda s: _fmt(s, 1))
-        cols |= _opt(b, "outer_m", lambda s: _fmt(s, 1))
-    colours = np.array([DETAIL_COLOURS.get(int(v), "#bdbdbd") for v in b["level"]], dtype=object)
-    style = {"stroke": False, "fillOpacity": 0.35}
-    return MapLayer("bands", label("layer.bands", lang), _frame(b, cols, colours), tuple(cols),
-                    style, show=False, notes=notes)  # fmt: skip
 
 
 def _level_text(levels: Any, lang: str) -> np.ndarray:
