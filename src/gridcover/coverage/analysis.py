@@ -38,6 +38,7 @@ from gridcover.coverage._tables import (
 from gridcover.coverage.cells import DEFAULT_RES, Cells, cells_for_area, check_res, metric_crs_for
 from gridcover.coverage.cover import Coverage
 from gridcover.coverage.cover3d import cover_step, views_3d
+from gridcover.coverage.declared_areas import declared_note
 from gridcover.coverage.detail import DetailCoverage, add_levels, blind_cells, check_3d
 from gridcover.coverage.gaps import find_blind_spots
 from gridcover.coverage.priority import Priority, priority_from_layers
@@ -241,8 +242,13 @@ def prepare_inputs(
     cams, indoor = left.split_indoor(cams)
     cams, beyond = left.split_beyond_reach(cams, area, crs, cfg.camera_defaults)
     lines = (indoor, left.beyond_line(beyond, None))
-    notes = (*(line for line in lines if line), *camera_notes(cams, area, crs))
-    return RunInputs(cfg, cfg.weights or load_weights(), g, area, crs, cams, notes, beyond)
+    weights = cfg.weights or load_weights()
+    notes = (
+        *(line for line in lines if line),
+        *declared_note(cams, weights),
+        *camera_notes(cams, area, crs),
+    )
+    return RunInputs(cfg, weights, g, area, crs, cams, notes, beyond)
 
 
 def run_analysis(
@@ -299,6 +305,7 @@ def run_analysis(
         incidents=incidents,
         buildings=buildings if b_metric is None else b_metric,  # not reprojected twice
         weights=weights,
+        cameras=cams,  # PositionType 8/9/10 declare priority areas
     )
     camera_grid = locate_points(
         np.asarray(g.geometry.values),

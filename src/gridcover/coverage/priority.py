@@ -11,12 +11,16 @@ centroid's distance to the features, all in the cells' metric CRS:
   when a main road (``main_classes``) meets there;
 - sites: the largest kind weight (or the site's own ``weight``) within ``radius_m``;
 - incidents: point counts go to every cell within ``radius_m``; area counts are spread over
-  the area's cells in proportion to cell area; weight = min(max, per_incident x count).
+  the area's cells in proportion to cell area; weight = min(max, per_incident x count);
+- cameras declaring GB/T 28181 PositionType 8 / 9 / 10 (``declared_areas``): school
+  surroundings in ``sites``, a complex public-security area in ``incidents`` and a trunk road
+  in ``roads``, each the larger of it and the layer's own weight in that component.
 
 Total = base + components (``combine="sum"``) or the largest one (``"max"``); cells whose
 centroid is inside a building get 0 when ``exclude_buildings``. Priority cells: total ≥
 ``priority_min``. With no roads, sites or incidents at all, every open cell gets weight 1
-and is a priority cell (``Priority.uniform`` is True), so blind spots are still found.
+and is a priority cell (``Priority.uniform`` is True), so blind spots are still found;
+cameras' declared areas then only raise their cells' weight above 1.
 
 A cell's weight depends only on that cell (centroid, area) and the layers, never on which
 other cells are analysed with it (except an area incident's count, which is shared over
@@ -34,6 +38,7 @@ import pyproj
 import shapely
 
 from gridcover.coverage.cells import Cells
+from gridcover.coverage.declared_areas import declared_components, declared_points
 from gridcover.coverage.road_classes import weight_classes
 from gridcover.coverage.weights import Weights, load_weights
 from gridcover.errors import CRSError, SchemaError
@@ -161,12 +166,14 @@ def priority_weights(
     incidents: tuple[np.ndarray, np.ndarray] | None = None,
     buildings: np.ndarray | None = None,
     weights: Weights | None = None,
+    declared: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Priority:
     """Array core. Geometries are shapely arrays in ``cells.crs`` (metres).
 
     ``roads`` = (lines, class names of any origin: ``road_classes.weight_classes``);
     ``sites`` = (geometries, weight per site);
-    ``incidents`` = (points or polygons, counts); ``buildings`` = footprint polygons.
+    ``incidents`` = (points or polygons, counts); ``buildings`` = footprint polygons;
+    ``declared`` = (camera points, GB/T 28181 PositionType codes; ``declared_areas``).
     """
     w = weights or load_weights()
     n = len(cells)
@@ -191,6 +198,9 @@ def priority_weights(
         comp["sites"] = max_weight_near(tree, n, sites[0], sites[1], w.site_radius_m)
     if incidents is not None and len(incidents[0]):
         comp["incidents"] = _incident_weight(tree, cells, incidents[0], incidents[1], w)
+    if declared is not None and len(declared[0]):
+        for k, arr in declared_components(tree, n, *declared, w).items():
+            comp[k] = np.maximum(comp[k], arr)
     in_building = np.zeros(n, dtype=bool)
     if buildings is not None and len(buildings):
         b = np.asarray(buildings)
@@ -198,12 +208,12 @@ def priority_weights(
         in_building[tree.query(b, predicate="contains")[1]] = True
     stacked = np.vstack([comp[k] for k in COMPONENTS])
     uniform = roads is None and sites is None and incidents is None and w.base == 0
-    if uniform:
-        total = np.ones(n)
-    elif w.combine == "max":
+    if w.combine == "max":
         total = np.maximum(w.base, stacked.max(axis=0))
     else:
         total = w.base + stacked.sum(axis=0)
+    if uniform:  # every open cell weighs 1; declared areas only raise their cells
+        total = np.maximum(1.0, total)
     if w.exclude_buildings:
         total = np.where(in_building, 0.0, total)
         for k in COMPONENTS:
@@ -257,8 +267,13 @@ def priority_from_layers(
     incidents: gpd.GeoDataFrame | None = None,
     buildings: gpd.GeoDataFrame | None = None,
     weights: Weights | None = None,
+    cameras: gpd.GeoDataFrame | None = None,
 ) -> Priority:
-    """GeoDataFrame adapter: canonical layers (any CRS) -> ``priority_weights``."""
+    """GeoDataFrame adapter: canonical layers (any CRS) -> ``priority_weights``.
+
+    ``cameras``: the run's cameras; those whose ``position_type`` is 8, 9 or 10 declare
+    priority areas around them (``declared_areas``); other cameras add nothing.
+    """
     w = weights or load_weights()
     r = _metric(roads, cells.crs, "roads")
     s = _metric(sites, cells.crs, "sites")
@@ -286,4 +301,5 @@ def priority_from_layers(
         ),
         buildings=None if b is None else np.asarray(b.geometry.values),
         weights=w,
+        declared=declared_points(cameras, cells.crs),
     )

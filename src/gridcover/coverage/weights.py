@@ -50,6 +50,12 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     },
     "sites": {"radius_m": float, "kind_weights": dict},
     "incidents": {"radius_m": float, "per_incident": float, "max": float},
+    "positions": {
+        "school_radius_m": float,
+        "complex_radius_m": float,
+        "complex_weight": float,
+        "trunk_radius_m": float,
+    },
     "targets": dict.fromkeys(TARGET_KEYS, float),
     "detail": dict.fromkeys(DETAIL_KEYS, str),
 }
@@ -92,6 +98,14 @@ class Weights:
     road_class_map: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
     detail_targets: MappingProxyType[str, int] = field(default_factory=lambda: MappingProxyType({}))
     """Required DORI level (1 detect .. 4 identify) per priority class, ``[detail]``."""
+    school_radius_m: float = 100.0
+    """``[positions]``: metres around a camera declaring GB/T 28181 PositionType 8 (校园周边)."""
+    complex_radius_m: float = 100.0
+    """``[positions]``: metres around a camera declaring PositionType 9 (治安复杂区域)."""
+    complex_weight: float = 5.0
+    """``[positions]``: weight of a declared complex public-security area (its own class)."""
+    trunk_radius_m: float = 30.0
+    """``[positions]``: metres around a camera declaring PositionType 10 (交通干线)."""
 
     def road_weight(self, road_class: str) -> float:
         return float(self.road_classes.get(road_class, self.road_default))
@@ -183,6 +197,7 @@ def load_weights(path: str | Path | None = None) -> Weights:
         if "targets" in user:
             doc["targets"] = dict(user["targets"])
     c, r, i, s, n = (doc[k] for k in ("cells", "roads", "intersections", "sites", "incidents"))
+    pos = doc["positions"]
     class_map = {str(k): str(v) for k, v in r.get("class_map", {}).items()}
     other = str(r.get("other_class", "residential"))
     for what, cls in [("other_class", other)] + [
@@ -219,4 +234,8 @@ def load_weights(path: str | Path | None = None) -> Weights:
         detail_targets=MappingProxyType(
             {k: DETAIL_LEVELS[v] for k, v in doc.get("detail", {}).items()}
         ),
+        school_radius_m=float(pos["school_radius_m"]),
+        complex_radius_m=float(pos["complex_radius_m"]),
+        complex_weight=float(pos["complex_weight"]),
+        trunk_radius_m=float(pos["trunk_radius_m"]),
     )

@@ -38,6 +38,7 @@ import shapely
 
 from gridcover.coverage.analysis import AnalysisConfig, RunInputs, prepare_inputs
 from gridcover.coverage.cover3d import reach_ranges
+from gridcover.coverage.declared_areas import declared_cameras
 from gridcover.coverage.distributed.assemble import (
     DistributedResult,
     context,
@@ -222,6 +223,7 @@ def plan_halo(
             "roads": metric_layer(roads, crs, "roads"),
             "sites": metric_layer(sites, crs, "sites"),
             "incidents": metric_layer(incidents, crs, "incidents"),
+            "declared": metric_layer(declared_cameras(cams), crs, "cameras"),
         },
         grids=g[["code", "level", "geometry"]].assign(gidx=np.arange(len(g))),
     )

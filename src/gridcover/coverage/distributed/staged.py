@@ -47,7 +47,7 @@ from gridcover.errors import InputError
 
 __all__ = ["read_job", "run_staged", "run_staged_job", "stage_inputs", "staged_weights"]
 
-LAYERS = ("cameras", "buildings", "roads", "sites", "incidents", "grids")
+LAYERS = ("cameras", "buildings", "roads", "sites", "incidents", "grids", "declared")
 PLAN = "plan.pkl"
 
 

@@ -22,6 +22,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gridcover.coverage.analysis import AnalysisConfig
+from gridcover.coverage.declared_areas import declared_reach_m
 from gridcover.coverage.distributed.plan import Partition, near_pairs
 from gridcover.coverage.distributed.worker import PartitionJob, prepass_partition
 from gridcover.coverage.priority import road_reach_m
@@ -95,7 +96,7 @@ class Halo:
     cam_xy: np.ndarray  # metric points
     ranges: np.ndarray
     buildings: gpd.GeoDataFrame | None  # metric
-    layers: dict[str, gpd.GeoDataFrame | None]  # roads, sites, incidents (metric)
+    layers: dict[str, gpd.GeoDataFrame | None]  # roads, sites, incidents, declared (metric)
     grids: gpd.GeoDataFrame  # code, level, gidx, geometry (EPSG:4326)
     inc_rows: np.ndarray | None = None  # area-incident row positions
     inc_pairs: list[np.ndarray] | None = None  # per partition, positions in inc_rows
@@ -142,8 +143,9 @@ class Halo:
             self.bld_of = slices(near_pairs(regions, geoms, reach), n)
         road = road_reach_m(self.res, weights.road_buffer_m)
         p_reach = 1.0 + max(
-            road, weights.intersection_radius_m, weights.site_radius_m, weights.incident_radius_m
-        )
+            road, weights.intersection_radius_m, weights.site_radius_m, weights.incident_radius_m,
+            declared_reach_m(weights),
+        )  # fmt: skip
         self.lay_of: dict[str, list[np.ndarray]] = {}
         for name, layer in self.layers.items():
             if layer is not None:
@@ -207,6 +209,7 @@ class Halo:
             roads=lay.get("roads"),
             sites=lay.get("sites"),
             incidents=self._incidents(i),
+            declared=lay.get("declared"),
             grids=self.grids.iloc[self.grid_of[i]],
             out_dir=str(self.out_dir),
             gather_limit=self.gather_limit,

@@ -72,6 +72,7 @@ class PartitionJob:
     sites: gpd.GeoDataFrame | None = None
     incidents: gpd.GeoDataFrame | None = None
     grids: gpd.GeoDataFrame | None = None
+    declared: gpd.GeoDataFrame | None = None  # cameras declaring PositionType 8/9/10 (metric)
     out_dir: str | None = None
     gather_limit: int = 100_000
     cells_cache: str | None = None
@@ -249,6 +250,7 @@ def run_partition(job: PartitionJob) -> PartitionOutput:
         incidents=job.incidents,
         buildings=job.buildings,
         weights=weights,
+        cameras=job.declared,
     )
     grid = _cell_grid(job, cells)
     lap("priority")

@@ -168,7 +168,7 @@ def plan_budget_siting(
 
     cells = cells_for_area(area, config.res)
     prio = priority_from_layers(
-        cells, roads=roads, sites=sites, buildings=buildings, incidents=incidents
+        cells, roads=roads, sites=sites, buildings=buildings, incidents=incidents, cameras=cameras
     )
     use_roads = config.intersections or config.every_m is not None
     points = candidate_sites(
