@@ -1,7 +1,8 @@
 """Work units from a finished analysis: split, name, locate, suggest a fix, rank.
 
 ``work_units(result, roads=..., sites=..., config=UnitConfig())`` takes the blind priority
-cells of ``result`` (or any cell mask, e.g. cells below a required detail level) and
+cells of ``result`` (a run with detail levels: the priority cells below their required
+level, ``levels``; or any cell mask) and
 returns a :class:`WorkUnits` value: the unit table (EPSG:4326 outlines) and the proposed
 camera rows, ranked by priority weight closed per camera needed.
 """
@@ -22,7 +23,14 @@ from gridcover.coverage.analysis import AnalysisResult
 from gridcover.coverage.gaps import add_nearest
 from gridcover.coverage.priority import road_radius_m
 from gridcover.coverage.road_classes import weight_classes
-from gridcover.coverage.units.fixes import Fix, new_cameras, repairs
+from gridcover.coverage.siting.detail_sites import CameraModel
+from gridcover.coverage.units.fixes import Fix, fix_text, new_cameras, repairs
+from gridcover.coverage.units.levels import (
+    DETAIL_MODELS,
+    below_required,
+    repair_pair_ok,
+    unit_levels,
+)
 from gridcover.coverage.units.naming import StreetNames
 from gridcover.coverage.units.split import (
     KINDS,
@@ -45,7 +53,11 @@ class UnitConfig:
     are listed without one); ``max_new``: new cameras per unit (1 or 2);
     ``candidate_points`` / ``near_m`` / ``azimuths``: the candidate poles of a unit (see
     fixes.py); ``exclude_classes``: road classes no camera is proposed on (within the road
-    buffer); buildings are always excluded."""
+    buffer); buildings are always excluded; ``detail_models``: the camera models a fix
+    chooses from in a run with detail levels (``levels.DETAIL_MODELS``); ``level_caps``:
+    (extent m, area m²) per required level 1-4 (detect .. identify), the size two of those
+    models can bring to that level: a unit is capped by the strictest level among its
+    cells, and never above ``max_extent_m`` / ``max_area_m2``."""
 
     max_extent_m: float = 100.0
     max_area_m2: float = 3000.0
@@ -55,12 +67,26 @@ class UnitConfig:
     near_m: float = 30.0
     azimuths: int = 8
     exclude_classes: tuple[str, ...] = ("motorway", "motorway_link")
+    detail_models: tuple[CameraModel, ...] = DETAIL_MODELS
+    level_caps: tuple[tuple[float, float], ...] = ((100.0, 3000.0), (60.0, 1500.0),
+                                                   (40.0, 600.0), (20.0, 300.0))  # fmt: skip
 
     def __post_init__(self) -> None:
         if self.max_extent_m <= 0 or self.max_area_m2 <= 0:
             raise InputError("The unit cap (max_extent_m, max_area_m2) must be positive.")
+        if len(self.level_caps) != 4 or min(min(c) for c in self.level_caps) <= 0:
+            raise InputError(
+                "level_caps needs 4 positive (extent m, area m²) pairs, detect..identify."
+            )
         if self.max_new not in (1, 2):
             raise InputError(f"max_new is {self.max_new}; a unit fix proposes 1 or 2 cameras.")
+
+    def level_cap(self, required: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per cell, the (extent m, area m²) cap of its ``required`` level (0-4)."""
+        caps = np.array([(self.max_extent_m, self.max_area_m2), *self.level_caps])
+        caps = np.minimum(caps, caps[0])
+        lv = np.clip(np.asarray(required, np.int64), 0, 4)
+        return caps[lv, 0], caps[lv, 1]
 
 
 @dataclass(frozen=True, eq=False)
@@ -141,12 +167,15 @@ def work_units(
 
     ``roads`` / ``sites``: the layers the analysis used (canonical, any CRS), for names and
     seeds; ``blind``: per analysed cell, the cells to split (default: priority cells no
-    counted camera covers; pass e.g. cells below their required detail level instead).
+    counted camera covers; in a run with detail levels, priority cells below their required
+    level, and the table gains ``required_level`` / ``detail_level``, see ``levels``).
     """
     cfg = config or UnitConfig()
     st = result.state
     cells, prio, w = st.cells, st.priority, st.weights
-    mask = prio.priority & ~st.coverage.covered if blind is None else np.asarray(blind, bool)
+    lv = below_required(st)  # a run with detail levels: cells below their required level
+    mask = prio.priority & ~st.coverage.covered if lv is None else lv[0]
+    mask = mask if blind is None else np.asarray(blind, bool)
     if mask.shape != (len(cells),):
         raise InputError(f"blind has {mask.size} values for {len(cells)} cells: one per cell.")
     b = np.flatnonzero(mask)
@@ -180,8 +209,8 @@ def work_units(
         cells.y[b],
         cells.area_m2[b],
         edge * 1.02,
-        max_extent_m=cfg.max_extent_m,
-        max_area_m2=cfg.max_area_m2,
+        max_extent_m=cfg.max_extent_m if lv is None else cfg.level_cap(lv[1][b])[0],
+        max_area_m2=cfg.max_area_m2 if lv is None else cfg.level_cap(lv[1][b])[1],
     )
     k = int(labels.max()) + 1 if labels.size else 0
     weight = prio.weight
@@ -255,10 +284,13 @@ def work_units(
         geometry=gpd.GeoSeries(geoms, crs="EPSG:4326") if k else gpd.GeoSeries([], crs=4326),
         crs="EPSG:4326",
     )
+    if lv is not None:
+        req, cur = unit_levels(labels, lv[1][b], lv[2][b], k)
+        table["required_level"], table["detail_level"] = req, cur
     add_nearest(table, st.cameras, st.posts, st.crs, counted=st.coverage.counted)
     cell_unit = np.full(len(cells), -1, np.int64)
     cell_unit[b] = labels
-    fixes = _fixes(result, r, classes, groups, cell_unit, table, cfg)
+    fixes = _fixes(result, r, classes, groups, cell_unit, table, cfg, None if lv is None else lv[1])
     return _ranked(table, cell_unit, fixes, cfg)
 
 
@@ -270,11 +302,13 @@ def _fixes(
     cell_unit: np.ndarray,
     table: gpd.GeoDataFrame,
     cfg: UnitConfig,
+    required: np.ndarray | None,
 ) -> list[Fix | None]:
     st = result.state
     k = len(groups)
     sizes = np.array([g.size for g in groups], np.int64)
-    repaired = repairs(st, cell_unit, k, sizes)
+    ok = None if required is None else repair_pair_ok(st, required)
+    repaired = repairs(st, cell_unit, k, sizes, ok)
     out: list[Fix | None] = [None] * k
     cams = st.cameras.set_index(st.cameras["camera_id"].astype(str))
     for u, cid in repaired.items():
@@ -299,6 +333,8 @@ def _fixes(
         near_m=cfg.near_m,
         azimuths=cfg.azimuths,
         max_new=cfg.max_new,
+        required=required,
+        models=cfg.detail_models,
     )
     for u, f in zip(todo, found, strict=True):
         out[u] = f
@@ -317,7 +353,8 @@ def _ranked(
     table["closed_weight"] = closed
     table["closes"] = np.array([bool(f.closes) if f else False for f in fixes])
     table["value_per_camera"] = np.where(needed > 0, closed / np.maximum(needed, 1), np.nan)
-    table["fix_text"] = [_fix_text(f) for f in fixes]
+    level = table["required_level"] if "required_level" in table else [0] * n
+    table["fix_text"] = [fix_text(f, int(lv)) for f, lv in zip(fixes, level, strict=True)]
     score = np.nan_to_num(table["value_per_camera"].to_numpy(), nan=-1.0)
     order = np.lexsort((table["unit_id"].to_numpy(), -table["weight"].to_numpy(), -score))
     table = table.iloc[order].reset_index(drop=True)
@@ -348,17 +385,3 @@ def _ranked(
 
 def _text(v: object) -> str:
     return "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
-
-
-def _fix_text(f: Fix | None) -> str:
-    if f is None:
-        return ""
-    if f.action == "repair":
-        return f"repair camera {f.cameras[0]['camera_id']}"
-    parts = []
-    for c in f.cameras:
-        az = pd.to_numeric(pd.Series([c.get("azimuth_deg")]), errors="coerce").iloc[0]
-        lat, lon = pd.to_numeric(pd.Series([c["lat"], c["lon"]])).to_numpy()
-        aim = "360°" if not np.isfinite(az) else f"azimuth {az:.0f}°"
-        parts.append(f"{c.get('type')} at {lat:.6f}, {lon:.6f} ({aim})")
-    return f"add {len(parts)} camera(s): " + "; ".join(parts)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from gridcover.coverage.units.build import WorkUnits
+from gridcover.coverage.units.levels import LEVEL_NAMES
 
 __all__ = ["HEADERS", "proposal_table", "write_proposals"]
 
@@ -29,6 +30,8 @@ HEADERS = {
     "chief_phone": "联系电话 / phone",
     "weight": "优先权重 / priority weight",
     "area_m2": "面积(m²) / area (m²)",
+    "required_level": "所需画面等级 / required detail level",
+    "detail_level": "现有画面等级 / current detail level",
     "nearest_camera": "最近在用摄像机 / nearest counted camera",
     "nearest_camera_m": "在用摄像机距离(m) / its distance (m)",
     "nearest_offline_camera": "最近未在用摄像机 / nearest not-counted camera",
@@ -36,6 +39,7 @@ HEADERS = {
     "action": "建议措施 / action",
     "camera_id": "摄像机编号 / camera id",
     "type": "摄像机类型 / camera type",
+    "camera_model": "摄像机型号 / camera model",
     "mounting": "安装方式 / mounting",
     "azimuth_deg": "方位角(°) / azimuth (°)",
     "lon": "经度 / longitude",
@@ -47,6 +51,7 @@ HEADERS = {
 }
 KIND_ZH = {"intersection": "路口", "road": "路段", "site": "重点部位", "area": "片区"}
 ACTION_ZH = {"repair": "维修", "new": "新增"}
+LEVEL_ZH = ("无", "探测", "观察", "识别", "辨认")  # IEC 62676-4 DORI, as in weights.toml
 
 
 def proposal_table(units: WorkUnits) -> pd.DataFrame:
@@ -54,14 +59,17 @@ def proposal_table(units: WorkUnits) -> pd.DataFrame:
     t = pd.DataFrame(units.table.drop(columns="geometry"))
     t = t.rename(columns={"lon": "unit_lon", "lat": "unit_lat"})
     p = pd.DataFrame(units.proposals.drop(columns="geometry", errors="ignore"))
-    keep = [c for c in ("unit_id", "action", "camera_id", "type", "mounting", "azimuth_deg",
-                        "lon", "lat") if c in p.columns]  # fmt: skip
+    keep = [c for c in ("unit_id", "action", "camera_id", "type", "camera_model", "mounting",
+                        "azimuth_deg", "lon", "lat") if c in p.columns]  # fmt: skip
     df = t.merge(p[keep], on="unit_id", how="left") if len(p) else t.assign(action=None)
     df["lon"] = df["lon"].fillna(df["unit_lon"]) if "lon" in df else df["unit_lon"]
     df["lat"] = df["lat"].fillna(df["unit_lat"]) if "lat" in df else df["unit_lat"]
     df["kind"] = [f"{KIND_ZH.get(k, k)} {k}" for k in df["kind"]]
     df["action"] = [f"{ACTION_ZH[a]} {a}" if isinstance(a, str) else "" for a in df["action"]]
     df["closes"] = ["是 yes" if c else "否 no" for c in df["closes"]]
+    for col in ("required_level", "detail_level"):  # 3D runs: DORI levels 0-4 with names
+        if col in df.columns:
+            df[col] = [f"{int(v)} {LEVEL_ZH[int(v)]} {LEVEL_NAMES[int(v)]}" for v in df[col]]
     cols = [c for c in HEADERS if c in df.columns]
     return df[cols].rename(columns=HEADERS)
 

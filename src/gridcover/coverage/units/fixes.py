@@ -11,6 +11,8 @@ seen through the same view engine as the analysis (occlusion by the run's buildi
 excluded road class (motorway by default) are dropped. The best one camera, else the best
 pair (exact: every pair is evaluated), by the unit's weight they cover; ties prefer fewer
 cameras, then bullets. A fix ``closes`` the unit when it covers every one of its cells.
+With detail levels (3D run) "covers" means "sees at the cell's required level", for
+repairs and new cameras alike (``levels``).
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ import shapely
 from gridcover.coverage.analysis import AnalysisState, compute_views
 from gridcover.coverage.cover import Sectors, cover_pairs
 from gridcover.coverage.siting.candidates import camera_candidates
+from gridcover.coverage.siting.detail_sites import CameraModel
+from gridcover.coverage.units.levels import LEVEL_NAMES, level_candidates, level_pairs
 
-__all__ = ["Fix", "new_cameras", "repairs"]
+__all__ = ["Fix", "fix_text", "new_cameras", "repairs"]
 
 
 @dataclass(frozen=True)
@@ -42,12 +46,19 @@ class Fix:
 
 
 def repairs(
-    state: AnalysisState, unit_of_cell: np.ndarray, n_units: int, cells_per_unit: np.ndarray
+    state: AnalysisState,
+    unit_of_cell: np.ndarray,
+    n_units: int,
+    cells_per_unit: np.ndarray,
+    pair_ok: np.ndarray | None = None,
 ) -> dict[int, str]:
-    """Unit -> id of a not-counted camera that covers all its cells (the one covering the
-    most priority weight around it first; ties by camera order)."""
+    """Unit -> id of a not-counted camera that covers all its cells (ties by camera order).
+    ``pair_ok``: per coverage pair, whether it counts (3D: the camera reaches the cell's
+    required level, ``levels.repair_pair_ok``); None: every pair."""
     cov = state.coverage
     off = ~cov.counted[cov.camera_idx]
+    if pair_ok is not None:
+        off = off & pair_ok
     u = unit_of_cell[cov.cell_idx]
     sel = off & (u >= 0)
     if not sel.any():
@@ -110,11 +121,15 @@ def new_cameras(
     near_m: float = 30.0,
     azimuths: int = 8,
     max_new: int = 2,
+    required: np.ndarray | None = None,
+    models: tuple[CameraModel, ...] = (),
 ) -> list[Fix | None]:
     """Per unit (analysed-cell indexes), the best 1..``max_new`` new cameras (see module doc).
 
     ``excluded``: metric polygons where no camera may stand (buildings, buffered excluded
-    roads). None where no candidate sees any of the unit's cells.
+    roads). None where no candidate sees any of the unit's cells. ``required``: per analysed
+    cell, the detail level a camera must reach there (a 3D run; candidates are then the
+    sites fitted with each of ``models``, seen by ``levels.level_pairs``); None: 2D views.
     """
     if not units:
         return []
@@ -124,20 +139,26 @@ def new_cameras(
     out: list[Fix | None] = [None] * len(units)
     if len(sites) == 0:
         return out
-    cands = camera_candidates(sites, azimuths=azimuths, dome=True)
+    if required is None:
+        cands = camera_candidates(sites, azimuths=azimuths, dome=True)
+    else:
+        cands = level_candidates(sites, models, azimuths)
     cands["unit"] = sites["unit"].to_numpy()[
         pd.Index(sites["site_id"]).get_indexer(cands["site_id"])
     ]
-    walls = state.walls if state.walls is not None else state.buildings
-    views = compute_views(cands, walls, state.config, state.crs).reset_index(drop=True)
     all_idx = np.concatenate(units)
     unit_of = np.repeat(np.arange(len(units)), [u.size for u in units])
-    ci, ki = cover_pairs(
-        np.asarray(views.geometry.values),
-        state.cells.x[all_idx],
-        state.cells.y[all_idx],
-        sectors=Sectors.from_views(views),
-    )
+    if required is None:
+        walls = state.walls if state.walls is not None else state.buildings
+        views = compute_views(cands, walls, state.config, state.crs).reset_index(drop=True)
+        ci, ki = cover_pairs(
+            np.asarray(views.geometry.values),
+            state.cells.x[all_idx],
+            state.cells.y[all_idx],
+            sectors=Sectors.from_views(views),
+        )
+    else:
+        ci, ki = level_pairs(state, cands, all_idx, required)
     cand_unit = cands["unit"].to_numpy()
     same = unit_of[ci] == cand_unit[ki]
     ci, ki = ci[same], ki[same]
@@ -184,3 +205,21 @@ def _mounting(state: AnalysisState, rows: gpd.GeoDataFrame) -> list[str]:
     tree = shapely.STRtree(np.asarray(state.buildings.geometry.values))
     near = tree.query(pts, predicate="dwithin", distance=5.0)[0]
     return ["wall" if i in set(near.tolist()) else "pole" for i in range(len(rows))]
+
+
+def fix_text(f: Fix | None, level: int = 0) -> str:
+    """The fix in words; ``level``: the unit's required detail level (0: a 2D run)."""
+    if f is None:
+        return ""
+    part = "every cell" if f.closes else "part of the unit"
+    to = f" (reaches {LEVEL_NAMES[level]} on {part})" if level else ""
+    if f.action == "repair":
+        return f"repair camera {f.cameras[0]['camera_id']}{to}"
+    parts = []
+    for c in f.cameras:
+        az = pd.to_numeric(pd.Series([c.get("azimuth_deg")]), errors="coerce").iloc[0]
+        lat, lon = pd.to_numeric(pd.Series([c["lat"], c["lon"]])).to_numpy()
+        aim = "360°" if not np.isfinite(az) else f"azimuth {az:.0f}°"
+        model = f" [{c['camera_model']}]" if c.get("camera_model") else ""
+        parts.append(f"{c.get('type')}{model} at {lat:.6f}, {lon:.6f} ({aim})")
+    return f"add {len(parts)} camera(s): " + "; ".join(parts) + to

@@ -236,16 +236,19 @@ def cap_units(
     area_m2: np.ndarray,
     edge_m: float,
     *,
-    max_extent_m: float,
-    max_area_m2: float,
+    max_extent_m: float | np.ndarray,
+    max_area_m2: float | np.ndarray,
 ) -> np.ndarray:
-    """Relabel so that no unit exceeds ``max_extent_m`` (``extent_m``) or ``max_area_m2``.
+    """Relabel so that no unit exceeds ``max_extent_m`` (``extent_m``) or ``max_area_m2``
+    (one value, or one per cell: a unit's cap is then the smallest of its cells').
 
     Oversized units are cut in two across their longest axis; each half is split into its
     connected pieces again, recursively. A single cell is never cut (a cap below one cell
     leaves one-cell units). Labels are renumbered 0..k-1 by each unit's smallest cell id.
     """
     out = np.asarray(labels, np.int64).copy()
+    cap_ext = np.broadcast_to(np.asarray(max_extent_m, float), out.shape)
+    cap_area = np.broadcast_to(np.asarray(max_area_m2, float), out.shape)
     order = np.argsort(out, kind="stable")
     bounds = np.r_[0, np.cumsum(np.bincount(out))]
     nxt = int(out.max()) + 1 if out.size else 0
@@ -254,7 +257,8 @@ def cap_units(
         idx = stack.pop()
         if len(idx) <= 1:
             continue
-        if area_m2[idx].sum() <= max_area_m2 and extent_m(x[idx], y[idx], edge_m) <= max_extent_m:
+        ext, area = cap_ext[idx].min(), cap_area[idx].min()
+        if area_m2[idx].sum() <= area and extent_m(x[idx], y[idx], edge_m) <= ext:
             continue
         for half in _cut(idx, x, y):
             sub = unit_labels(h3_ids[half], np.zeros(len(half), np.int64))
