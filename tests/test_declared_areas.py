@@ -178,3 +178,32 @@ def test_dask_run_weighs_the_declared_areas_like_one_machine(
         assert np.array_equal(cells[col].to_numpy(), single.cells[col].to_numpy()), col
     assert (single.cells["w_incidents"] > 0).sum() > 20
     assert any("PositionType 8/9/10" in n for n in dist.notes)
+
+
+def test_radius_and_weight_come_from_the_weights_file(
+    city: dict[str, Path], tmp_path: Path
+) -> None:
+    from gridcover.errors import SchemaError
+
+    path = tmp_path / "w.toml"
+    path.write_text("[positions]\nschool_radius_m = 45.0\ncomplex_weight = 2.5\n", "utf-8")
+    w = load_weights(path)
+    assert (w.school_radius_m, w.complex_weight, w.trunk_radius_m) == (45.0, 2.5, 30.0)
+    grids = read_layer(city["grids"], "grids")
+    cams = read_layer(city["ledger"], "cameras", coord_sys="gcj02")
+    res = run_analysis(grids, cams, config=AnalysisConfig(res=12, visibility="2d", weights=w))
+    cells = res.cells.assign(cell=[h3.int_to_str(int(c)) for c in res.cells["cell"]])
+    kept = cams[cams["camera_id"].isin(res.views["camera_id"])]
+    for code, col, r, want in ((8, "w_sites", 45.0, 8.0), (9, "w_incidents", 100.0, 2.5)):
+        sel = kept["position_type"].to_numpy(float) == code
+        d = _distances(cells["cell"].to_numpy(), kept.geometry.x[sel], kept.geometry.y[sel])
+        got = cells[col].to_numpy(float)
+        assert (d < r - BAND_M).sum() > 10
+        assert np.all(got[d < r - BAND_M] == want) and np.all(got[d > r + BAND_M] == 0.0)
+    assert "45 m" in next(n for n in res.notes if "PositionType" in n)
+    path.write_text("[positions]\nschool_m = 45.0\n", "utf-8")
+    with pytest.raises(SchemaError, match=r"w\.toml: unknown key positions\.school_m; allowed"):
+        load_weights(path)
+    path.write_text("[positions]\ntrunk_radius_m = -5\n", "utf-8")
+    with pytest.raises(SchemaError, match=r"positions\.trunk_radius_m = -5 must not be negative"):
+        load_weights(path)
