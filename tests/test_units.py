@@ -28,16 +28,22 @@ from gridcover.coverage.whatif import Scenario, apply_scenario
 from gridcover.gis import read_layer
 
 sys.path.insert(0, str(Path(__file__).parent))
-from sample_analysis import sample_layers, sample_result
+from sample_analysis import sample_layers
 
 CHI = Path(__file__).parent / "data" / "chicago-cameras-police"
 GEOD = pyproj.Geod(ellps="WGS84")
+CFG2 = AnalysisConfig(res=12, visibility="2d")  # the 2D units (3D: test_units_levels.py)
+
+
+@lru_cache(maxsize=1)
+def sample_result_2d():
+    return run_analysis(**sample_layers(), config=CFG2)
 
 
 @lru_cache(maxsize=1)
 def helsinki_units() -> WorkUnits:
     lay = sample_layers()
-    return work_units(sample_result(12), roads=lay["roads"], sites=lay["sites"])
+    return work_units(sample_result_2d(), roads=lay["roads"], sites=lay["sites"])
 
 
 @lru_cache(maxsize=1)
@@ -55,7 +61,7 @@ def chicago():
     )
     cams = gpd.GeoDataFrame(cams, geometry="geometry", crs="EPSG:4326")
     posts = read_layer(CHI / "police_stations.csv", "posts")
-    res = run_analysis(grids, cams, posts=posts, config=AnalysisConfig(res=12))
+    res = run_analysis(grids, cams, posts=posts, config=CFG2)
     return res, work_units(res, config=UnitConfig(fixes_for=40))
 
 
@@ -72,7 +78,7 @@ def _geodesic_area(geom: shapely.Geometry) -> float:
 @pytest.mark.parametrize("case", ["helsinki", "chicago"])
 def test_units_respect_the_cap_and_add_up_to_the_blind_area(case: str) -> None:
     if case == "helsinki":
-        res, units = sample_result(12), helsinki_units()
+        res, units = sample_result_2d(), helsinki_units()
     else:
         res, units = chicago()
     t, cfg = units.table, units.config
@@ -128,7 +134,7 @@ def test_ranked_by_weight_closed_per_camera() -> None:
 def test_fixes_applied_as_a_scenario_close_their_units(case: str) -> None:
     if case == "helsinki":
         lay = dict(sample_layers())
-        res, units = sample_result(12), helsinki_units()
+        res, units = sample_result_2d(), helsinki_units()
     else:
         res, units = chicago()
         lay = {}
@@ -148,10 +154,10 @@ def test_fixes_applied_as_a_scenario_close_their_units(case: str) -> None:
     cams = apply_scenario(res.state.cameras, sc)
     if case == "helsinki":
         lay["cameras"] = cams
-        again = run_analysis(**lay, config=AnalysisConfig(res=12))
+        again = run_analysis(**lay, config=CFG2)
     else:
         grids = res.state.grid_index.grids
-        again = run_analysis(grids, cams, posts=res.state.posts, config=AnalysisConfig(res=12))
+        again = run_analysis(grids, cams, posts=res.state.posts, config=CFG2)
     closed_cells = np.isin(units.cell_unit, claimed.index.to_numpy())
     assert closed_cells.sum() >= len(claimed)
     covered = again.cells["covered"].to_numpy()
@@ -192,14 +198,15 @@ def test_cli_worklist_api_collection_and_fixes_as_a_named_scenario(tmp_path: Pat
     sample = Path(__file__).resolve().parents[1] / "sample_geodata"
     out = tmp_path / "w"
     with contextlib.redirect_stdout(io.StringIO()):
-        assert main(["worklist", "--sample", "--out", str(out), "--fixes-for", "30"]) == 0
+        argv = ["worklist", "--sample", "--visibility", "2d", "--out", str(out)]
+        assert main([*argv, "--fixes-for", "30"]) == 0
     units = gpd.read_file(out / "units.geojson")
     settings = Settings(data_dir=tmp_path / "api", sample_dir=sample, max_cells=500_000,
                         rate_limit_per_minute=0, sample_analyses=False)  # fmt: skip
     app = create_app(settings)
     with TestClient(app) as c:
         c.headers["X-API-Key"] = app.state.keys.add("units", "planner").token
-        r = c.post("/analysis/work-units", json={"fixes_for": 30})
+        r = c.post("/analysis/work-units", json={"fixes_for": 30, "config": {"visibility": "2d"}})
         assert r.status_code == 200, r.text
         assert r.json()["summary"]["units"] == len(units)
         got = c.get("/collections/work_units/items", params={"limit": 10000}).json()
