@@ -181,6 +181,7 @@ def test_cli_worklist_3d_equals_the_api_collection(tmp_path: Path) -> None:
         c.headers["X-API-Key"] = app.state.keys.add("units", "planner").token
         r = c.post("/analysis/work-units", json={"fixes_for": 20, "config": {"visibility": "3d"}})
         assert r.status_code == 200, r.text
+        assert r.json()["summary"]["detail_levels"] is True
         got = c.get("/collections/work_units/items", params={"limit": 10000}).json()
     props = {f["properties"]["unit_id"]: f["properties"] for f in got["features"]}
     assert sorted(props) == sorted(units["unit_id"])

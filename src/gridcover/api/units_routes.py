@@ -60,6 +60,7 @@ def units_router(cache: an.BaselineCache) -> APIRouter:
             "with_fix": int(t["fix"].notna().sum()),
             "closed_by_fix": int(t["closes"].sum()),
             "repairs": int((t["fix"] == "repair").sum()),
+            "detail_levels": "required_level" in t.columns,  # 3D: cells below required level
             "new_cameras": int((u.proposals.get("action") == "new").sum())
             if len(u.proposals)
             else 0,
