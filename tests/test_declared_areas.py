@@ -207,3 +207,46 @@ def test_radius_and_weight_come_from_the_weights_file(
     path.write_text("[positions]\ntrunk_radius_m = -5\n", "utf-8")
     with pytest.raises(SchemaError, match=r"positions\.trunk_radius_m = -5 must not be negative"):
         load_weights(path)
+
+
+def test_api_coverage_job_weighs_the_uploaded_ledgers_declared_areas(
+    city: dict[str, Path], tmp_path: Path
+) -> None:
+    """The ledger uploaded to the service (its GCJ-02 settled against the stored roads) feeds
+    the coverage job's priority exactly as the Python API's run on the same layers."""
+    from fastapi.testclient import TestClient
+
+    import api_write_data as w
+    from gridcover.api.app import create_app
+
+    settings = w.settings_for("gpkg", tmp_path / "store")
+    admin = {"X-API-Key": w.add_key(settings, "admin")}
+    with TestClient(create_app(settings)) as client:
+        for kind in ("grids", "roads", "ledger"):
+            path = city[kind]
+            r = client.put(
+                f"/layers/{'cameras' if kind == 'ledger' else kind}",
+                files={"file": (path.name, path.read_bytes())},
+                headers=admin,
+            )
+            assert r.status_code in (200, 201), r.text
+        r = client.post("/analysis/coverage", json={"res": 12, "visibility": "2d"}, headers=admin)
+        assert r.status_code == 201, r.text
+        client.app.state.jobs.wait(r.json()["jobID"], timeout=600)  # type: ignore[attr-defined]
+        job = client.get(f"/jobs/{r.json()['jobID']}", headers=admin).json()
+        assert job["status"] == "successful", job
+        got = client.get(
+            "/collections/coverage_cells/download?format=geojson", headers=admin
+        ).content
+    api = gpd.read_file(got).sort_values("h3").reset_index(drop=True)
+    notes = [n for n in job["summary"]["notes"] if "PositionType 8/9/10" in n]
+    assert len(notes) == 1
+    grids = read_layer(city["grids"], "grids")
+    cams = read_layer(city["ledger"], "cameras", coord_sys="gcj02")
+    roads = read_layer(city["roads"], "roads")
+    res = run_analysis(grids, cams, roads=roads, config=AnalysisConfig(res=12, visibility="2d"))
+    ref = res.cells.sort_values("h3").reset_index(drop=True)
+    assert api["h3"].astype(str).tolist() == ref["h3"].astype(str).tolist()
+    for col in ("w_sites", "w_incidents", "w_roads", "weight"):
+        np.testing.assert_allclose(api[col].to_numpy(float), ref[col].to_numpy(float), err_msg=col)
+    assert (ref["w_incidents"] > 0).sum() > 20 and notes[0] in res.notes
