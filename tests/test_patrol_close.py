@@ -183,3 +183,49 @@ def test_causes_print_the_quantity_they_are_measured_by() -> None:
     assert "a workload of 1.50 (25% of the zone) lies in cells no other post can reach" in text
     assert "its heaviest cell alone weighs 0.90, more than the 0.30 the target leaves" in text
     assert "the zone of post 'b' is small because post 'c' is 70 m away" in text
+
+
+def test_floor_reaches_the_core_through_cli_and_api(tmp_path: Path) -> None:
+    """``--min-compactness`` and the API's ``min_compactness`` give the same zones and the
+    same compactness lines (sample data, a floor of 0.45 above some zones' values)."""
+    from fastapi.testclient import TestClient
+
+    from gridcover.api.app import create_app
+    from gridcover.settings import Settings
+
+    sample = Path(__file__).resolve().parents[1] / "sample_geodata"
+    settings = Settings(
+        data_dir=tmp_path / "store", sample_dir=sample, max_cells=500_000,
+        rate_limit_per_minute=0, sample_analyses=False,
+    )  # fmt: skip
+    with TestClient(create_app(settings)) as client:
+        client.headers["X-API-Key"] = client.app.state.keys.add("p7", "planner").token  # type: ignore[attr-defined]
+        r = client.post("/analysis/patrol", json={"min_compactness": 0.45})
+        assert r.status_code == 201, r.text
+        client.app.state.jobs.wait(r.json()["jobID"], timeout=600)  # type: ignore[attr-defined]
+        job = client.get(f"/jobs/{r.json()['jobID']}").json()
+        assert job["status"] == "successful", job
+        api_zones = gpd.read_file(
+            client.get("/collections/patrol_zones/download?format=geojson").content
+        )
+        bad = client.post("/analysis/patrol", json={"min_compactness": 0.95})
+        assert bad.status_code == 400 and "min_compactness" in bad.text
+    zones = tmp_path / "zones.geojson"
+    layers = [f"--{k}={sample / f'{k}.geojson'}" for k in ("roads", "sites", "buildings")]
+    code = main(
+        ["patrol", str(sample / "grids.geojson"), str(sample / "posts.geojson"), *layers,
+         "--out", str(zones), "--report", str(tmp_path / "r.txt"), "--min-compactness", "0.45"]
+    )  # fmt: skip
+    assert code == 0
+    cli_lines = [
+        s for s in (tmp_path / "r.txt").read_text(encoding="utf-8").splitlines()
+        if s.startswith("Compactness:")
+    ]  # fmt: skip
+    api_lines = [s for s in job["summary"]["report"].splitlines() if s.startswith("Compactness:")]
+    assert cli_lines and cli_lines == api_lines
+    assert all("below the 0.45 floor" in s for s in cli_lines)
+    cli = gpd.read_file(zones, engine="pyogrio").sort_values("post_id")
+    below = cli.loc[cli["polsby_popper"] < 0.45, "post_id"].tolist()
+    assert [re.search(r"zone '([^']+)'", s).group(1) for s in cli_lines] == below  # type: ignore[union-attr]
+    api = api_zones.sort_values("post_id")
+    np.testing.assert_allclose(cli["workload"].to_numpy(), api["workload"].to_numpy(), rtol=1e-9)
