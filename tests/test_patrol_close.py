@@ -24,7 +24,7 @@ import pytest
 
 from gridcover.cli import main
 from gridcover.coverage.patrol.causes import ZoneCauses
-from gridcover.coverage.patrol.compactness import DEFAULT_MIN_COMPACTNESS
+from gridcover.coverage.patrol.compactness import DEFAULT_MIN_COMPACTNESS, _straight_cut
 from gridcover.coverage.patrol.figures import explain_balance
 from gridcover.coverage.patrol.plan import PatrolConfig, plan_patrol
 from gridcover.errors import InputError
@@ -229,3 +229,20 @@ def test_floor_reaches_the_core_through_cli_and_api(tmp_path: Path) -> None:
     assert [re.search(r"zone '([^']+)'", s).group(1) for s in cli_lines] == below  # type: ignore[union-attr]
     api = api_zones.sort_values("post_id")
     np.testing.assert_allclose(cli["workload"].to_numpy(), api["workload"].to_numpy(), rtol=1e-9)
+
+
+def test_straight_cut_is_the_most_even_of_all_candidate_lines() -> None:
+    """The sorted-bearing search equals an exhaustive check of the 360 lines (n x 360)."""
+    rng = np.random.default_rng(1)
+    phi = np.linspace(0.0, np.pi, 360, endpoint=False)
+    for _ in range(100):
+        n = int(rng.integers(5, 1500))
+        x, y = rng.normal(size=n) * 1000, rng.normal(size=n) * 500
+        w, centre, a = rng.random(n), tuple(rng.normal(size=2) * 100), rng.normal(size=2) * 50
+        target = w.sum() * rng.uniform(0.2, 0.8)
+        side = (x - centre[0])[:, None] * np.cos(phi) + (y - centre[1])[:, None] * np.sin(phi)
+        s_a = a[0] * np.cos(phi) + a[1] * np.sin(phi)
+        on_a = side * np.sign(s_a) > 0
+        best = np.abs(w @ on_a - target).min()
+        got = _straight_cut(x, y, w, target, (float(centre[0]), float(centre[1])), a)
+        assert abs(w[got].sum() - target) == pytest.approx(best, abs=1e-9)

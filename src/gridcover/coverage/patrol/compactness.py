@@ -95,16 +95,25 @@ def _straight_cut(
 ) -> np.ndarray:
     """Cells (by centroid ``x``/``y``) on post a's side of the straight cut through
     ``centre`` whose workload on that side (``w`` per cell) is nearest to ``target``;
-    ``a_side`` (2,): the offset of post a's cell from the centre."""
+    ``a_side`` (2,): the offset of post a's cell from the centre.
+
+    The line with normal angle φ puts on its positive side the cells whose bearing from the
+    centre lies within 90° of φ: with bearings sorted and summed once, each candidate's load
+    is two binary searches (O((n + directions) log n), no n x directions matrix)."""
     phi = np.linspace(0.0, np.pi, _DIRECTIONS, endpoint=False)
-    nx_, ny_ = np.cos(phi), np.sin(phi)
-    s_a = a_side[0] * nx_ + a_side[1] * ny_  # post a's side of each candidate line
+    s_a = a_side[0] * np.cos(phi) + a_side[1] * np.sin(phi)  # post a's side of each line
     valid = np.abs(s_a) > 1e-9
-    side = (x - centre[0])[:, None] * nx_ + (y - centre[1])[:, None] * ny_
-    mine = (side * np.sign(s_a)) > 0
-    load = w @ mine
+    ang = np.arctan2(y - centre[1], x - centre[0])
+    order = np.argsort(ang)
+    a2 = np.r_[ang[order], ang[order] + 2 * np.pi]
+    cum = np.r_[0.0, np.cumsum(np.r_[w[order], w[order]])]
+    lo = np.mod(phi - np.pi / 2 + np.pi, 2 * np.pi) - np.pi  # in [-π, π)
+    positive = cum[np.searchsorted(a2, lo + np.pi)] - cum[np.searchsorted(a2, lo, "right")]
+    load = np.where(s_a > 0, positive, w.sum() - positive)
     err = np.where(valid, np.abs(load - target), np.inf)
-    return np.asarray(mine[:, int(np.argmin(err))])
+    k = int(np.argmin(err))
+    side = (x - centre[0]) * np.cos(phi[k]) + (y - centre[1]) * np.sin(phi[k])
+    return np.asarray(side * np.sign(s_a[k]) > 0)
 
 
 def split_close_posts(

@@ -102,6 +102,8 @@ class PatrolRun:
             "zones": int((a.anchors >= 0).sum()),
             "posts": int(a.anchors.size),
             "cells": len(self.plan.cells),
+            "min_compactness": float(a.min_compactness),
+            "close_splits": len(a.close),
         }
         if self.reach is not None:
             out.update({f"target_{k}_share": float(v) for k, v in self.reach.share.items()})
