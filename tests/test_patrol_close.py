@@ -226,7 +226,11 @@ def test_floor_reaches_the_core_through_cli_and_api(tmp_path: Path) -> None:
     assert all("below the 0.45 floor" in s for s in cli_lines)
     cli = gpd.read_file(zones, engine="pyogrio").sort_values("post_id")
     below = cli.loc[cli["polsby_popper"] < 0.45, "post_id"].tolist()
-    assert [re.search(r"zone '([^']+)'", s).group(1) for s in cli_lines] == below  # type: ignore[union-attr]
+    named = re.findall(r"'([^']+)' (\d\.\d\d) \(nearest post", "\n".join(cli_lines))
+    named += re.findall(r"zone '([^']+)' has Polsby-Popper (\d\.\d\d)", "\n".join(cli_lines))
+    assert sorted(p for p, _ in named) == sorted(below) and below
+    pp = cli.set_index("post_id")["polsby_popper"]
+    assert all(v == f"{pp[p]:.2f}" for p, v in named)
     api = api_zones.sort_values("post_id")
     np.testing.assert_allclose(cli["workload"].to_numpy(), api["workload"].to_numpy(), rtol=1e-9)
 
@@ -246,3 +250,32 @@ def test_straight_cut_is_the_most_even_of_all_candidate_lines() -> None:
         best = np.abs(w @ on_a - target).min()
         got = _straight_cut(x, y, w, target, (float(centre[0]), float(centre[1])), a)
         assert abs(w[got].sum() - target) == pytest.approx(best, abs=1e-9)
+
+
+def test_three_posts_within_70_m_share_their_district_compactly(tmp_path: Path) -> None:
+    """Station 3 moved 70 m north and Headquarters 70 m east of station 2 (all in district 2,
+    res 9): successive straight cuts give three compact, contiguous zones of near-equal area."""
+    df = pd.read_csv(CHI / "police_stations.csv", encoding="utf-8-sig")
+    two = df[df["DISTRICT"].astype(str) == "2"].iloc[0]
+    for name, azimuth in (("Headquarters", 90.0), ("3", 0.0)):
+        lon, lat, _ = GEOD.fwd(two["LONGITUDE"], two["LATITUDE"], azimuth, 70.0)
+        m = df["DISTRICT"].astype(str) == name
+        df.loc[m, ["LONGITUDE", "LATITUDE"]] = [lon, lat]
+        df.loc[m, ["X COORDINATE", "Y COORDINATE", "LOCATION"]] = None
+    df.to_csv(tmp_path / "three.csv", index=False)
+    posts = read_layer(tmp_path / "three.csv", "posts")
+    dist = read_layer(DISTRICTS, "grids", duplicates="keep")
+    run = plan_patrol(dist, posts, PatrolConfig(res=9, reach=False), boundary=dist)
+    trio = ["2", "Headquarters", "3"]
+    z = run.plan.zones.set_index("post_id").loc[trio]
+    utm = run.plan.zones.estimate_utm_crs()
+    cells = run.plan.cells
+    for pid, geom in zip(trio, gpd.GeoSeries(z.geometry, crs=4326).to_crs(utm), strict=True):
+        assert 4 * np.pi * geom.area / geom.length**2 >= DEFAULT_MIN_COMPACTNESS, pid
+        assert _h3_connected(cells.loc[cells["post_id"] == pid, "h3"].tolist()), pid
+    area = [
+        sum(h3.cell_area(c, "m^2") for c in cells.loc[cells["post_id"] == p, "h3"]) for p in trio
+    ]
+    assert max(area) / min(area) < 1.1
+    assert [sorted(c.posts) for c in run.plan.assignment.close] == [[1, 2, 22]]
+    assert "Close posts" in run.plan.report() and "successive straight lines" in run.plan.report()

@@ -55,15 +55,16 @@ class ZoneCauses:
 
 
 def shared_words(i: int, names: list[str], where: list[str], c: ZoneCauses, light: bool) -> str:
-    """Why a zone sharing its piece with other posts is this size, from measured distances."""
+    """Why a zone sharing its piece with other posts is this size, from measured distances:
+    a ``light`` zone (below the mean by more than the target allows) with a close post is
+    small because of it; otherwise the nearest post and its distance are named."""
     j = int(c.nearest[i])
     d = float(c.nearest_m[i])
     others = int(c.sharing[i]) - 1
     split = f"{where[i]}: workload {c.piece_load[i]:.2f} for {others + 1} posts"
-    if d < c.close_m[i]:
-        small = "is small" if light else "is this size"
+    if d < c.close_m[i] and light:
         return (
-            f"the zone of post {names[i]!r} {small} because post {names[j]!r} is {d:,.0f} m away "
+            f"the zone of post {names[i]!r} is small because post {names[j]!r} is {d:,.0f} m away "
             f"and they split the same area ({split}; posts closer than {c.close_m[i]:,.0f} m "
             "count as close)"
         )

@@ -15,7 +15,9 @@ Chicago stations 70 m apart gave a ring of Polsby-Popper 0.05). The floor is enf
   two posts' cells that divides the union's workload most evenly (cells by centroid side;
   the posts' cells and exclaves stay where they are). Of two halves of one area each holds
   its post's cell, so neither can enclose the other. The split is kept only if the lower of
-  the two zones' Polsby-Popper values rises; the caller repairs contiguity and balances after.
+  the two zones' Polsby-Popper values rises and each half stays connected to its post's cell
+  (97% of its workload; a third close post's zone can cut a half off); the caller repairs
+  contiguity after.
 
 Zones below the floor for another reason (a zone alone in a long boundary region, or whose
 nearest post is not close) are left as they are and reported with the measured reason.
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gridcover.coverage.cell_graph import label_components
 from gridcover.coverage.patrol.causes import close_limit_m
 from gridcover.coverage.patrol.figures import polsby_popper
 
@@ -42,23 +45,26 @@ DEFAULT_MIN_COMPACTNESS = 0.2
 """Polsby-Popper floor of every zone (1 = disc; a single hexagon scores 0.91)."""
 
 _DIRECTIONS = 360  # candidate cut directions (half-degree steps over 180°)
+_MAX_TEAM = 4  # a zone is re-split with at most its 3 nearest close posts (4! cut orders)
+_CONNECTED_SHARE = 0.97  # a half must stay this connected to its post to be kept
 
 
 @dataclass(frozen=True)
 class CloseSplit:
-    """One re-split of the zones of two close posts ``a`` and ``b`` (post indices).
+    """One re-split of the zones of close posts (``posts``: post indices, the zone that was
+    below the floor first).
 
-    ``distance_m``: straight-line distance of the posts (metres, metric CRS); ``limit_m``:
-    the distance under which they count as close; ``before``/``after``: Polsby-Popper of
-    the two zones (a, b) before and after the split (the split is kept: after > before).
+    ``distance_m``: straight-line distance from the first post to the farthest of the
+    others (metres, metric CRS); ``limit_m``: the smallest of the distances under which they
+    count as close; ``before``/``after``: Polsby-Popper of each post's zone before and after
+    the split (the split is kept when the lowest value rises).
     """
 
-    a: int
-    b: int
+    posts: tuple[int, ...]
     distance_m: float
     limit_m: float
-    before: tuple[float, float]
-    after: tuple[float, float]
+    before: tuple[float, ...]
+    after: tuple[float, ...]
 
 
 def zone_compactness(
@@ -116,6 +122,57 @@ def _straight_cut(
     return np.asarray(side * np.sign(s_a[k]) > 0)
 
 
+def _holds_together(
+    nbr: np.ndarray,
+    labels: np.ndarray,
+    union: np.ndarray,
+    workload: np.ndarray,
+    zones: tuple[tuple[int, int], ...],
+    share: float = _CONNECTED_SHARE,
+) -> bool:
+    """Whether each (zone, anchor) keeps at least ``share`` of the workload the cut gave it
+    among ``union`` cells in the H3-connected piece holding its anchor (a cut whose half is
+    cut off from its post, e.g. by a third close post's zone, would be regrown elsewhere)."""
+    comp = label_components(nbr, labels)
+    for z, anchor in zones:
+        cells = union[labels[union] == z]
+        got = workload[cells].sum()
+        kept = workload[cells[comp[cells] == comp[anchor]]].sum()
+        if got > 0 and kept < share * got:
+            return False
+    return True
+
+
+def _peel_cuts(
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    targets: np.ndarray,
+    ax: np.ndarray,
+    ay: np.ndarray,
+) -> list[np.ndarray]:
+    """Ways to split cells among k posts by successive straight cuts: one post is peeled off
+    by the straight cut (through the midpoint of its cell and the others' mean cell) whose
+    workload on its side is nearest to its target, the rest is split the same way; two posts
+    by :func:`_straight_cut`. Returns one array of post positions (0..k-1) per cell for every
+    peeling order (k! for k posts; callers keep k small). ``ax``/``ay``: the posts' cells."""
+    k = targets.size
+    if k == 1:
+        return [np.zeros(x.size, dtype=np.int64)]
+    out = []
+    for a in range(k if k > 2 else 1):
+        rest = np.flatnonzero(np.arange(k) != a)
+        cx, cy = (ax[a] + ax[rest].mean()) / 2.0, (ay[a] + ay[rest].mean()) / 2.0
+        offset = np.array([ax[a] - cx, ay[a] - cy])
+        mine = _straight_cut(x, y, w, float(targets[a]), (cx, cy), offset)
+        other = np.flatnonzero(~mine)
+        for sub in _peel_cuts(x[other], y[other], w[other], targets[rest], ax[rest], ay[rest]):
+            pos = np.full(x.size, a, dtype=np.int64)
+            pos[other] = rest[sub]
+            out.append(pos)
+    return out
+
+
 def split_close_posts(
     nbr: np.ndarray,
     labels: np.ndarray,
@@ -134,8 +191,11 @@ def split_close_posts(
 
     Arrays over n cells (``labels`` post index or -1; ``movable``: cells a split may move;
     ``x``/``y`` centroids in metres) and p posts (``anchors`` cell of each post, ``group``
-    the piece each may trade cells in, -1 none; ``post_x``/``post_y`` in metres). Returns the
-    new labels (contiguity not yet repaired) and the splits kept, weakest zones first.
+    the piece each may trade cells in, -1 none; ``post_x``/``post_y`` in metres). A zone
+    below the floor is re-split with the posts of its group close to it (up to 3, nearest
+    first) by successive straight cuts (:func:`_peel_cuts`), the cut order that raises the
+    lowest Polsby-Popper most and keeps every zone whole winning. Returns the new labels
+    (contiguity not yet repaired) and the splits kept, weakest zones first.
     """
     labels = labels.copy()
     p = anchors.size
@@ -147,36 +207,45 @@ def split_close_posts(
     for i in np.argsort(np.where(np.isfinite(pp), pp, np.inf)):
         if done[i] or group[i] < 0 or not pp[i] < min_compactness:
             continue
-        nb = _touching(nbr, labels, int(i))
-        nb = nb[(group[nb] == group[i]) & ~done[nb]]
-        if nb.size == 0:
+        cand = np.flatnonzero((group == group[i]) & ~done)
+        cand = cand[cand != i]
+        d = np.hypot(post_x[cand] - post_x[i], post_y[cand] - post_y[i])
+        limit = np.array([close_limit_m(area[i], area[j]) for j in cand])
+        near = d < limit
+        if not near.any():
             continue
-        d = np.hypot(post_x[nb] - post_x[i], post_y[nb] - post_y[i])
-        j = int(nb[np.argmin(d)])
-        limit = close_limit_m(area[i], area[j])
-        if not d.min() < limit:
-            continue
-        union = np.flatnonzero(((labels == i) | (labels == j)) & movable)
+        sel = np.flatnonzero(near)[np.argsort(d[near])][: _MAX_TEAM - 1]
+        team = np.r_[i, cand[sel]]
+        in_team = np.isin(labels, team)
+        union = np.flatnonzero(in_team & movable)
         if union.size == 0:
             continue
-        fixed = ((labels == i) | (labels == j)) & ~movable
-        load_i = workload[fixed & (labels == i)].sum()
-        total = workload[(labels == i) | (labels == j)].sum()
-        ai, aj = anchors[i], anchors[j]
-        centre = ((x[ai] + x[aj]) / 2.0, (y[ai] + y[aj]) / 2.0)
-        offset = np.array([x[ai] - centre[0], y[ai] - centre[1]])
-        mine = _straight_cut(
-            x[union], y[union], workload[union], total / 2.0 - load_i, centre, offset
-        )
-        trial = labels.copy()
-        trial[union] = np.where(mine, i, j)
-        pp2, _ = zone_compactness(nbr, trial, area_m2, p)
-        if min(pp2[i], pp2[j]) > min(pp[i], pp[j]):
-            splits.append(
-                CloseSplit(int(i), j, float(d.min()), limit, (pp[i], pp[j]), (pp2[i], pp2[j]))
+        fixed_load = np.array([workload[(labels == t) & ~movable].sum() for t in team])
+        share = workload[in_team].sum() / team.size
+        ax, ay = x[anchors[team]], y[anchors[team]]
+        best, best_pp = None, pp[team].min()
+        for pos in _peel_cuts(x[union], y[union], workload[union], share - fixed_load, ax, ay):
+            trial = labels.copy()
+            trial[union] = team[pos]
+            pp2, _ = zone_compactness(nbr, trial, area_m2, p)
+            whole = _holds_together(
+                nbr, trial, union, workload, tuple((int(t), int(anchors[t])) for t in team)
             )
-            labels = trial
-            done[[i, j]] = True
+            if pp2[team].min() > best_pp and whole:
+                best, best_pp = trial, pp2[team].min()
+        if best is not None:
+            pp2, _ = zone_compactness(nbr, best, area_m2, p)
+            splits.append(
+                CloseSplit(
+                    tuple(int(t) for t in team),
+                    float(d[sel].max()),
+                    float(limit[sel].min()),
+                    tuple(float(v) for v in pp[team]),
+                    tuple(float(v) for v in pp2[team]),
+                )
+            )
+            labels = best
+            done[team] = True
     return labels, tuple(splits)
 
 
@@ -192,39 +261,63 @@ def compactness_notes(
     active: np.ndarray,
     min_compactness: float,
 ) -> tuple[str, ...]:
-    """One sentence per re-split pair and per zone still below the floor, with the measured
-    reason (p,: ``pp`` final Polsby-Popper, ``nearest``/``nearest_m``/``close_m`` as in
-    ``figures.ZoneCauses``, ``region_pp`` Polsby-Popper of the boundary region the post's
-    zone must stay in, ``where`` its words)."""
+    """One sentence per re-split group of close posts and per zone still below the floor with
+    a close post or alone in its region, one sentence for all zones below it without a close
+    post; each with the measured reason (p,: ``pp`` final Polsby-Popper, ``nearest``,
+    ``nearest_m``, ``close_m`` as in ``causes.ZoneCauses``, ``region_pp`` Polsby-Popper of
+    the boundary region the post's zone must stay in, ``where`` its words)."""
     out = []
     for s in splits:
+        who = [repr(names[t]) for t in s.posts]
+        group = " and ".join(who) if len(who) == 2 else ", ".join(who[:-1]) + " and " + who[-1]
+        how = (
+            "a straight line between them instead of one zone ringing the other"
+            if len(who) == 2
+            else "successive straight lines between them instead of zones ringing each other"
+        )
+        apart = "apart" if len(who) == 2 else "from the first at most"
+        before = ", ".join(f"{v:.2f}" for v in s.before)
+        after = ", ".join(f"{pp[t]:.2f}" for t in s.posts)
         out.append(
-            f"Close posts {names[s.a]!r} and {names[s.b]!r} are {s.distance_m:,.0f} m apart "
-            f"(closer than {s.limit_m:,.0f} m, half the radius of a disc of their two zones' "
-            "area): they split their area by a straight line between them instead of one "
-            f"zone ringing the other (Polsby-Popper {s.before[0]:.2f} and {s.before[1]:.2f} "
-            f"before, {pp[s.a]:.2f} and {pp[s.b]:.2f} after; floor {min_compactness:.2f})."
+            f"Close posts {group} are {s.distance_m:,.0f} m {apart} (closer than "
+            f"{s.limit_m:,.0f} m, half the radius of a disc of their zones' area): they split "
+            f"their area by {how} (Polsby-Popper {before} before, {after} after; floor "
+            f"{min_compactness:.2f})."
         )
     if min_compactness <= 0:
         return tuple(out)
+    split_posts = {t for s in splits for t in s.posts}
+    far: list[str] = []
     for i in np.flatnonzero(active & (pp < min_compactness)):
+        j = int(nearest[i])
+        if j >= 0 and i not in split_posts and not nearest_m[i] < close_m[i]:
+            far.append(
+                f"{names[i]!r} {pp[i]:.2f} (nearest post {names[j]!r} {nearest_m[i]:,.0f} m "
+                f"away, close under {close_m[i]:,.0f} m; {where[i]} scores {region_pp[i]:.2f})"
+            )
+            continue
         head = (
             f"Compactness: zone {names[i]!r} has Polsby-Popper {pp[i]:.2f}, below the "
             f"{min_compactness:.2f} floor: "
         )
-        j = int(nearest[i])
-        if j < 0:
-            why = f"it is alone in {where[i]}, which itself scores {region_pp[i]:.2f}."
-        elif nearest_m[i] < close_m[i]:
+        if i in split_posts:
             why = (
-                f"post {names[j]!r} is {nearest_m[i]:,.0f} m away, but no straight cut "
-                "between them raised the lower of the two zones' values."
+                "its zone was re-split with its close post(s) (above); no straight cut that "
+                "keeps every zone of the group whole does better."
             )
+        elif j < 0:
+            why = f"it is alone in {where[i]}, which itself scores {region_pp[i]:.2f}."
         else:
             why = (
-                f"its nearest post {names[j]!r} is {nearest_m[i]:,.0f} m away, not close "
-                f"(under {close_m[i]:,.0f} m), so the zone follows travel times and the shape "
-                f"of {where[i]} (which scores {region_pp[i]:.2f})."
+                f"post {names[j]!r} is {nearest_m[i]:,.0f} m away, but no cut between their "
+                "zones kept each whole and raised the lowest value."
             )
         out.append(head + why)
+    if far:
+        out.append(
+            f"Compactness: {len(far)} zone(s) below the {min_compactness:.2f} floor have no "
+            "close post; they follow travel times and the shape of their area: "
+            + "; ".join(far)
+            + "."
+        )
     return tuple(out)

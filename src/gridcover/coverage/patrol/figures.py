@@ -247,7 +247,7 @@ def explain_balance(
                 "cut off from every other post"
             )
         if causes is not None and causes.nearest[i] >= 0:
-            return shared_words(i, names, where, causes, loads[i] < mean)
+            return shared_words(i, names, where, causes, loads[i] * target < mean)
         return f"post {names[i]!r} shares {where[i]} with other posts"
 
     text = (
