@@ -8,13 +8,7 @@ import pandas as pd
 from gridcover.coverage.cell_graph import label_components
 from gridcover.coverage.patrol.causes import ZoneCauses, extra_causes, shared_words
 
-__all__ = [
-    "anchor_posts",
-    "explain_balance",
-    "pct_text",
-    "polsby_popper",
-    "zone_table",
-]
+__all__ = ["anchor_posts", "explain_balance", "pct_text", "polsby_popper", "zone_table"]
 
 
 def anchor_posts(
@@ -225,8 +219,7 @@ def explain_balance(
     hi = int(np.argmax(np.where(active, loads, -np.inf)))
     lo = int(np.argmin(np.where(active, loads, np.inf)))
     mean = float(loads[active].mean())
-
-    slack = (target - 1.0) * float(loads[lo])
+    slack = (target - 1.0) * float(loads[lo])  # what the target leaves between hi and lo
 
     def why(i: int) -> str:
         extra = extra_causes(i, loads, causes, slack) if causes is not None and i == hi else ""
@@ -239,7 +232,7 @@ def explain_balance(
             extra = f", exclaves included (workload {fl[i]:.2f})" if fl[i] > 0 else ""
             return (
                 f"post {names[i]!r} is alone in {where[i]}{extra}, so its zone is limited by "
-                "that boundary"
+                f"the edge of {where[i]}"
             )
         if fl[i] > 0 and best[i] > best[active].min() * target:
             return (
