@@ -1,4 +1,4 @@
-"""The compactness floor of patrol zones: zones of close posts are split by a straight cut.
+"""The compactness floor of patrol zones: zones of close posts are split by straight cuts.
 
 Travel-time zones degenerate when two posts are close: an additively weighted Voronoi diagram
 of two nearly co-located sites is a disc around one and a ring around it for the other (two
@@ -10,14 +10,14 @@ Chicago stations 70 m apart gave a ring of Polsby-Popper 0.05). The floor is enf
   free to trade cells) are *close* when their distance is below ``causes.CLOSE_FRACTION`` (0.5)
   times the radius of a disc of the area their two zones cover together,
   ``d < 0.5 * sqrt((A_a + A_b) / π)``: for two zones of 10 km² each, closer than 1.26 km.
-* **Split.** A zone below the floor with a close neighbouring post in its group is merged with
-  that post's zone and the union re-split by the straight line through the midpoint of the
-  two posts' cells that divides the union's workload most evenly (cells by centroid side;
-  the posts' cells and exclaves stay where they are). Of two halves of one area each holds
-  its post's cell, so neither can enclose the other. The split is kept only if the lower of
-  the two zones' Polsby-Popper values rises and each half stays connected to its post's cell
-  (97% of its workload; a third close post's zone can cut a half off); the caller repairs
-  contiguity after.
+* **Split.** A zone below the floor is merged with the zones of the close posts of its group
+  (up to 3, nearest first) and the union re-split by straight lines: two posts by the line
+  through the midpoint of their cells that divides the union's workload most evenly, more
+  posts by peeling one post off at a time the same way (every order tried; cells by centroid
+  side; the posts' cells and exclaves stay where they are). Each part holds its post's cell,
+  so no zone can enclose another. The split is kept only if the lowest Polsby-Popper of the
+  group rises and each zone keeps 97% of its new workload connected to its post's cell (a
+  third close post's zone can cut a part off); the caller repairs contiguity after.
 
 Zones below the floor for another reason (a zone alone in a long boundary region, or whose
 nearest post is not close) are left as they are and reported with the measured reason.
@@ -82,13 +82,6 @@ def zone_compactness(
     per = np.bincount(labels[ok], weights=(open_sides * side)[ok], minlength=p)
     area = np.bincount(labels[ok], weights=area_m2[ok], minlength=p)
     return polsby_popper(area, per), area
-
-
-def _touching(nbr: np.ndarray, labels: np.ndarray, i: int) -> np.ndarray:
-    """Labels of the zones sharing a border with zone ``i``."""
-    nl = nbr[labels == i]
-    nl = labels[nl[nl >= 0]]
-    return np.unique(nl[(nl >= 0) & (nl != i)])
 
 
 def _straight_cut(

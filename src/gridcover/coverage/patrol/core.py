@@ -281,7 +281,7 @@ def design_zones(
         nbr, labels, workload, allowed, movable, colours, group, tolerance=smooth_tolerance
     )
     labels, stats2 = balance(labels)
-    # Close posts: a ring around a disc is re-split by a straight cut (compactness floor).
+    # Close posts: a ring around a disc is re-split by straight cuts (compactness floor).
     labels, close = split_close_posts(
         nbr, labels, x, y, area_m2, workload, movable, anchors, group, post_x, post_y,
         min_compactness,

@@ -16,9 +16,12 @@ Method (details and figures in docs/PATROL_SITING.md):
    the ring test guarantees the donor stays connected (``patrol_balance.balance_zones``);
    then border-shortening moves that keep the balance (``smooth_zones``), then balancing
    once more.
-5. **Report** per zone workload, area, max/mean travel time, Polsby-Popper compactness,
+5. **Compactness floor**: a zone below ``min_compactness`` (Polsby-Popper 0.2) with close
+   posts in its group is re-split with theirs by straight cuts (``patrol.compactness``).
+6. **Report** per zone workload, area, max/mean travel time, Polsby-Popper compactness,
    contiguity; the plan's balance ratio (max/min workload) and, above the target, a
-   sentence saying why (``patrol_report.explain_balance``).
+   sentence saying why, each reason with its measured figure (``figures.explain_balance``,
+   ``causes``).
 
 Core: :func:`design_zones` (arrays). Adapter: :func:`patrol_zones` (GeoDataFrames).
 """
