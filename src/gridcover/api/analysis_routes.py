@@ -82,6 +82,9 @@ class PatrolParams(_Strict):
     boundary_level: int | None = Field(None, ge=1, le=3, description="zones stay inside these")
     use_roads: bool = True
     use_priority: bool = True
+    min_compactness: float = Field(
+        _PATROL.min_compactness, ge=0.0, lt=0.9, description="Polsby-Popper floor (0 = off)"
+    )
 
 
 class SitingParams(_Strict):

@@ -9,6 +9,7 @@ from typing import Any
 import geopandas as gpd
 
 from gridcover.commands.layer_options import CliReader, add_layer_options
+from gridcover.coverage.patrol.compactness import DEFAULT_MIN_COMPACTNESS
 from gridcover.coverage.patrol.plan import DEFAULT_PATROL_RES, PatrolConfig, plan_patrol
 from gridcover.errors import InputError
 from gridcover.gis import read_layer
@@ -31,7 +32,10 @@ by a strip narrower than a cell) go whole to the nearest post as exclaves of its
 Writes zones (GeoJSON, or GeoParquet for .parquet) and optionally one row per cell, and
 prints a short report (also written to --report): balance ratio (max/min workload; target
 1.15), one line per zone (cells, km², workload, max/mean travel minutes, Polsby-Popper
-compactness, contiguity, exclaves), and the reason when the target cannot be met. It also checks
+compactness, contiguity, exclaves), and the reason when the target cannot be met, each with the
+figure measured behind it (e.g. the distance to a close post). Posts closer than half the
+radius of a disc of their two zones' area are close: their zones are split by a straight line
+when one would otherwise ring the other (--min-compactness, Polsby-Popper floor 0.2). It also checks
 the patrol target "a post within --day-radius m by day (straight line), within
 --night-minutes by --mode at night" per cell and per grid (--grids, default the area).
 
@@ -73,6 +77,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default="attach",
         help="pieces of the area cut off from every post: give each to the nearest post "
         "(default) or leave them unassigned",
+    )
+    parser.add_argument(
+        "--min-compactness",
+        type=float,
+        default=DEFAULT_MIN_COMPACTNESS,
+        metavar="PP",
+        help="Polsby-Popper floor of every zone: zones of close posts are re-split by a "
+        f"straight line to reach it (default {DEFAULT_MIN_COMPACTNESS}; 0 = off)",
     )
     tg = parser.add_argument_group("patrol target (police within R m by day, T min by night)")
     tg.add_argument("--grids", help="grids to report the target per grid (default: AREA)")
@@ -136,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
         boundary_field=args.boundary_field,
         day_radius_m=args.day_radius,
         night_minutes=args.night_minutes,
+        min_compactness=args.min_compactness,
     )
     run_ = plan_patrol(
         area,

@@ -20,7 +20,7 @@ from gridcover.coverage.patrol.plan import PatrolConfig, plan_patrol
 from gridcover.coverage.siting.plan import SitingConfig, plan_siting
 from gridcover.errors import InputError
 
-PATROL_KEYS = ("res", "mode", "target_ratio", "use_roads", "use_priority")
+PATROL_KEYS = ("res", "mode", "target_ratio", "use_roads", "use_priority", "min_compactness")
 SITING_KEYS = (
     "k", "res", "method", "time_limit", "intersections", "every_m", "azimuths", "dome", "backup",
 )  # fmt: skip

@@ -22,6 +22,14 @@ from gridcover.coverage.patrol.balance import (
     smooth_zones,
     voronoi_labels,
 )
+from gridcover.coverage.patrol.causes import zone_causes
+from gridcover.coverage.patrol.compactness import (
+    DEFAULT_MIN_COMPACTNESS,
+    CloseSplit,
+    compactness_notes,
+    split_close_posts,
+    zone_compactness,
+)
 from gridcover.coverage.patrol.figures import anchor_posts, explain_balance, zone_table
 from gridcover.errors import InputError
 
@@ -44,7 +52,10 @@ class ZoneAssignment:
     ``problems``: one sentence per post or lock issue; ``unassigned``: reason -> cell count;
     ``exclave``: per cell, the post index of the exclave it belongs to (-1: not in one);
     ``travel_s``: per cell, travel seconds to its zone's post (NaN unassigned; straight line
-    at ``access_speed_ms`` for exclave cells the travel method cannot reach).
+    at ``access_speed_ms`` for exclave cells the travel method cannot reach);
+    ``min_compactness``: the Polsby-Popper floor; ``close``: the zones of close posts that
+    were re-split to reach it (``compactness.split_close_posts``); ``compactness``: one
+    sentence per split and per zone still below the floor, with the measured reason.
     """
 
     labels: np.ndarray
@@ -59,6 +70,9 @@ class ZoneAssignment:
     stats: BalanceStats
     exclave: np.ndarray
     travel_s: np.ndarray
+    min_compactness: float = DEFAULT_MIN_COMPACTNESS
+    close: tuple[CloseSplit, ...] = ()
+    compactness: tuple[str, ...] = ()
 
 
 def _ratio(loads: np.ndarray, active: np.ndarray) -> float:
@@ -171,6 +185,7 @@ def design_zones(
     prices: bool = True,
     exclaves: str = "attach",
     access_speed_ms: float | None = None,
+    min_compactness: float = DEFAULT_MIN_COMPACTNESS,
 ) -> ZoneAssignment:
     """Partition n cells into one contiguous zone per post (array core; metres throughout).
 
@@ -184,7 +199,8 @@ def design_zones(
     to any post of its region whole to the nearest allowed post (an exclave of its zone,
     see ``patrol_balance.exclave_owners``), "leave" leaves its cells unassigned;
     ``access_speed_ms``: straight-line speed (m/s) for the travel time of exclave cells the
-    travel method cannot reach (None: reported as unreachable).
+    travel method cannot reach (None: reported as unreachable); ``min_compactness``: the
+    Polsby-Popper floor enforced for zones of close posts (0 = off; see ``compactness``).
     """
     if exclaves not in EXCLAVE_CHOICES:
         raise InputError(f"exclaves must be one of {', '.join(EXCLAVE_CHOICES)}, not {exclaves!r}.")
@@ -265,6 +281,11 @@ def design_zones(
         nbr, labels, workload, allowed, movable, colours, group, tolerance=smooth_tolerance
     )
     labels, stats2 = balance(labels)
+    # Close posts: a ring around a disc is re-split by straight cuts (compactness floor).
+    labels, close = split_close_posts(
+        nbr, labels, x, y, area_m2, workload, movable, anchors, group, post_x, post_y,
+        min_compactness,
+    )  # fmt: skip
     stats = BalanceStats(
         stats.moves + stats2.moves + smoothed, stats.iterations + stats2.iterations, stats2.stopped
     )
@@ -286,9 +307,21 @@ def design_zones(
     }
     where = _piece_words(piece, region, post_piece, post_region, region_names, has_boundary)
     floor = np.bincount(exclave[exclave >= 0], weights=workload[exclave >= 0], minlength=p)
+    causes = zone_causes(
+        labels, workload, area_m2, cost, exclave, np.where(frozen, -2, post_piece),
+        post_x, post_y, loads,
+    )  # fmt: skip
     text = explain_balance(
-        loads, post_piece, frozen, names, where, ratio, target_ratio, stats.stopped, floor
-    )
+        loads, post_piece, frozen, names, where, ratio, target_ratio, stats.stopped, floor,
+        causes,
+    )  # fmt: skip
+    n_reg = int(region.max(initial=-1)) + 1
+    reg_pp = zone_compactness(nbr, np.where(region >= 0, region, -1), area_m2, n_reg)[0]
+    notes = compactness_notes(
+        zones["polsby_popper"].to_numpy(), names, close, causes.nearest, causes.nearest_m,
+        causes.close_m, np.where(post_region >= 0, reg_pp[np.clip(post_region, 0, None)], np.nan),
+        where, active, min_compactness,
+    )  # fmt: skip
     lab_ok = labels >= 0
     travel = np.full(n, np.nan)
     travel[lab_ok] = cost[np.flatnonzero(lab_ok), labels[lab_ok]]
@@ -305,4 +338,7 @@ def design_zones(
         stats=stats,
         exclave=exclave,
         travel_s=travel,
+        min_compactness=min_compactness,
+        close=close,
+        compactness=notes,
     )

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from gridcover.coverage.cell_graph import label_components
+from gridcover.coverage.patrol.causes import ZoneCauses, extra_causes, shared_words
 
 __all__ = ["anchor_posts", "explain_balance", "pct_text", "polsby_popper", "zone_table"]
 
@@ -187,6 +188,7 @@ def explain_balance(
     target: float,
     stopped: str,
     floor: np.ndarray | None = None,
+    causes: ZoneCauses | None = None,
 ) -> str:
     """One paragraph saying why the balance ratio is above ``target`` (empty if it is not).
 
@@ -195,7 +197,10 @@ def explain_balance(
     ``fixed`` (p,): zone frozen (locked). The best ratio any re-drawing could reach is
     bounded by the loads that cannot change: frozen zones, zones alone in their piece, and
     the most even split of each piece's total among its posts given each zone's ``floor``
-    (p,; the load of the exclaves it must keep, 0 without).
+    (p,; the load of the exclaves it must keep, 0 without). With ``causes`` each reason
+    comes with the measured quantity behind it: the nearest post sharing the piece and its
+    distance (a close post: "its zone is small because post B is 70 m away and they split
+    the same area"), the workload no other post can reach, the heaviest cell.
     """
     active = (group > -2) & (loads > 0)
     if ratio <= target or not active.any():
@@ -214,18 +219,28 @@ def explain_balance(
     hi = int(np.argmax(np.where(active, loads, -np.inf)))
     lo = int(np.argmin(np.where(active, loads, np.inf)))
     mean = float(loads[active].mean())
+    slack = (target - 1.0) * float(loads[lo])  # what the target leaves between hi and lo
 
     def why(i: int) -> str:
+        extra = extra_causes(i, loads, causes, slack) if causes is not None and i == hi else ""
+        return reason(i) + extra
+
+    def reason(i: int) -> str:
         if fixed[i]:
             return f"post {names[i]!r} has a locked zone"
         if i in alone:
             extra = f", exclaves included (workload {fl[i]:.2f})" if fl[i] > 0 else ""
-            return f"post {names[i]!r} is alone in {where[i]}{extra}, so its zone is bounded by it"
+            return (
+                f"post {names[i]!r} is alone in {where[i]}{extra}, so its zone is limited by "
+                f"the edge of {where[i]}"
+            )
         if fl[i] > 0 and best[i] > best[active].min() * target:
             return (
                 f"post {names[i]!r} must keep its exclave(s), a workload of {fl[i]:.2f} "
                 "cut off from every other post"
             )
+        if causes is not None and causes.nearest[i] >= 0:
+            return shared_words(i, names, where, causes, loads[i] * target < mean)
         return f"post {names[i]!r} shares {where[i]} with other posts"
 
     text = (

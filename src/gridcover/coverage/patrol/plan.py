@@ -17,6 +17,7 @@ from typing import Any
 import geopandas as gpd
 
 from gridcover.coverage.cells import Cells, cells_for_area, check_res
+from gridcover.coverage.patrol.compactness import DEFAULT_MIN_COMPACTNESS
 from gridcover.coverage.patrol.figures import pct_text
 from gridcover.coverage.patrol.zones import PatrolPlan, patrol_zones
 from gridcover.coverage.priority import priority_from_layers
@@ -45,7 +46,9 @@ class PatrolConfig:
     or "leave"; ``boundary_field``: region key of the boundary polygons (None = ``code``);
     ``use_roads``: travel along streets when roads are given; ``use_priority``: priority
     weight in the workload; ``reach``: also check the target "a post within
-    ``day_radius_m`` metres (straight line) by day, ``night_minutes`` by ``mode`` at night"."""
+    ``day_radius_m`` metres (straight line) by day, ``night_minutes`` by ``mode`` at night";
+    ``min_compactness``: Polsby-Popper floor of the zones, enforced by re-splitting the zones
+    of close posts (0 = off; ``coverage.patrol.compactness``)."""
 
     res: int = DEFAULT_PATROL_RES
     mode: str = "car"
@@ -58,6 +61,7 @@ class PatrolConfig:
     reach: bool = True
     day_radius_m: float = 1000.0
     night_minutes: float = 15.0
+    min_compactness: float = DEFAULT_MIN_COMPACTNESS
 
     def __post_init__(self) -> None:
         check_res(self.res)
@@ -67,6 +71,11 @@ class PatrolConfig:
             raise InputError(f"exclaves must be 'attach' or 'leave', not {self.exclaves!r}.")
         if not self.target_ratio >= 1.0:
             raise InputError(f"target_ratio must be 1 or more, not {self.target_ratio!r}.")
+        if not 0.0 <= self.min_compactness < 0.9:
+            raise InputError(
+                f"min_compactness must be from 0 (off) to below 0.9 (a single hexagon scores "
+                f"0.91), not {self.min_compactness!r}."
+            )
         if self.weights is not None:
             object.__setattr__(self, "weights", MappingProxyType(dict(self.weights)))
 
@@ -93,6 +102,8 @@ class PatrolRun:
             "zones": int((a.anchors >= 0).sum()),
             "posts": int(a.anchors.size),
             "cells": len(self.plan.cells),
+            "min_compactness": float(a.min_compactness),
+            "close_splits": len(a.close),
         }
         if self.reach is not None:
             out.update({f"target_{k}_share": float(v) for k, v in self.reach.share.items()})
@@ -170,6 +181,7 @@ def plan_patrol(
         mode=cfg.mode,
         target_ratio=cfg.target_ratio,
         exclaves=cfg.exclaves,
+        min_compactness=cfg.min_compactness,
     )
     reach = None
     if cfg.reach:

@@ -16,9 +16,12 @@ Method (details and figures in docs/PATROL_SITING.md):
    the ring test guarantees the donor stays connected (``patrol_balance.balance_zones``);
    then border-shortening moves that keep the balance (``smooth_zones``), then balancing
    once more.
-5. **Report** per zone workload, area, max/mean travel time, Polsby-Popper compactness,
+5. **Compactness floor**: a zone below ``min_compactness`` (Polsby-Popper 0.2) with close
+   posts in its group is re-split with theirs by straight cuts (``patrol.compactness``).
+6. **Report** per zone workload, area, max/mean travel time, Polsby-Popper compactness,
    contiguity; the plan's balance ratio (max/min workload) and, above the target, a
-   sentence saying why (``patrol_report.explain_balance``).
+   sentence saying why, each reason with its measured figure (``figures.explain_balance``,
+   ``causes``).
 
 Core: :func:`design_zones` (arrays). Adapter: :func:`patrol_zones` (GeoDataFrames).
 """
@@ -50,6 +53,7 @@ from gridcover.coverage.patrol.cell_inputs import (
     road_length_per_cell,
     to_lonlat,
 )
+from gridcover.coverage.patrol.compactness import DEFAULT_MIN_COMPACTNESS
 from gridcover.coverage.patrol.core import (
     EXCLAVE_CHOICES,
     UNASSIGNED_REASONS,
@@ -117,6 +121,7 @@ class PatrolPlan:
                 "than a cell); given whole to the nearest post. Use a finer resolution to "
                 "connect them, or exclaves='leave' (--exclaves leave) to leave them unassigned."
             )
+        lines += list(a.compactness)
         if a.explanation:
             lines.append(a.explanation)
         lines += [f"Unassigned cells ({k}): {v}" for k, v in a.unassigned.items() if v]
@@ -165,6 +170,7 @@ def patrol_zones(
     target_ratio: float = 1.15,
     cells: Cells | None = None,
     exclaves: str = "attach",
+    min_compactness: float = DEFAULT_MIN_COMPACTNESS,
 ) -> PatrolPlan:
     """Patrol zones from canonical layers (any CRS; results in EPSG:4326).
 
@@ -176,7 +182,9 @@ def patrol_zones(
     ``locked``: polygons with ``post_id`` whose cells form frozen zones; ``weights``: workload
     weights for area / priority / road_length / incidents; ``exclaves``: "attach" (pieces
     of the area not H3-connected to any post go whole to the nearest post, reported in the
-    zone's ``exclaves``/``exclave_km2``) or "leave" (their cells stay unassigned).
+    zone's ``exclaves``/``exclave_km2``) or "leave" (their cells stay unassigned);
+    ``min_compactness``: Polsby-Popper floor for zones of close posts (0 = off; see
+    ``patrol.compactness``).
     """
     cells = cells if cells is not None else cells_for_area(area, res)
     if len(cells) == 0:
@@ -252,6 +260,7 @@ def patrol_zones(
         post_snap_m=post_snap_m,
         exclaves=exclaves,
         access_speed_ms=travel_mode(mode).default_ms,
+        min_compactness=min_compactness,
     )
     geoms = [_outline(cells.h3[a.labels == i]) for i in range(len(ids))]
     zones = gpd.GeoDataFrame(
