@@ -256,8 +256,6 @@ class LiveState:
         for k, v in cols.items():
             if k not in _FIXED:
                 self.sums[k][gs] = np.bincount(local, weights=v, minlength=gs.size)
-        if self.detail is not None:
-            self.detail.regrid(gs, at, local)
         blind = cid >= 0
         key = np.unique(local[blind] * (len(self.c_alive) + 1) + cid[blind])
         self.blind_count[gs] = np.bincount(key // (len(self.c_alive) + 1), minlength=gs.size)
