@@ -18,8 +18,11 @@ The city of ``bench_coverage`` (``--scale 1``: 10 km x 10 km at Beijing, 50,000 
      p50 CPU, and the response size.
 
 The load average is printed at the start and the end (wall times on the shared 2-core
-machine grow with it; CPU times do not). No assertions: figures only. Run from the
-repository root: ``python -m benchmarks.bench_whatif --scale 0.05 --api`` takes a minute.
+machine grow with it; CPU times do not), with the wall / CPU ratio of a fixed
+single-threaded job run beside the edits: an edit whose wall / CPU ratio matches it loses
+its wall time to the machine's load, not to threads, locks or serialisation. No
+assertions: figures only. Run from the repository root:
+``python -m benchmarks.bench_whatif --scale 0.05 --api`` takes a minute.
 """
 
 from __future__ import annotations
@@ -44,6 +47,23 @@ from gridcover.coverage.whatif_session import WhatIfSession
 
 def load() -> str:
     return ", ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def stretch() -> str:
+    """Wall / CPU time of a fixed single-threaded numpy job (≈30 ms CPU) run 15 times: how
+    much this machine's load alone stretches wall time (an edit whose wall / CPU ratio is
+    the same loses nothing to threads, locks or serialisation)."""
+    rng = np.random.default_rng(0)
+    a = rng.uniform(size=400_000)
+    walls, cpus = [], []
+    for _ in range(15):
+        t, c = time.perf_counter(), time.process_time()
+        for _ in range(6):
+            np.sort(a)
+        walls.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
+    w, c = float(np.median(walls)), float(np.median(cpus))
+    return f"load stretch (1-thread job): wall {w * 1e3:.0f} / CPU {c * 1e3:.0f} ms = {w / c:.1f}x"
 
 
 def city(a: argparse.Namespace, three_d: bool) -> dict[str, Any]:
@@ -187,7 +207,7 @@ def main() -> None:
     ap.add_argument("--full-edits", type=int, default=2, help="run_scenario edits per kind")
     ap.add_argument("--api", action="store_true", help="also POST what-if through the API")
     a = ap.parse_args()
-    print(f"load average at the start: {load()}; cpus {os.cpu_count()}")
+    print(f"load average at the start: {load()}; cpus {os.cpu_count()}; {stretch()}")
     for vis in ("2d", "3d") if a.visibility == "both" else (a.visibility,):
         layers = city(a, vis == "3d")
         t, c = time.perf_counter(), time.process_time()
@@ -203,12 +223,14 @@ def main() -> None:
         rng = np.random.default_rng(a.seed + 5)
         chosen = rng.choice(ids, a.edits * len(kinds), replace=False).tolist()
         picks = {k: chosen[i * a.edits : (i + 1) * a.edits] for i, k in enumerate(kinds)}
+        print(f"   {stretch()}")
         live = session_part(res, kinds, picks, a.seed)
         full_part(res, kinds, picks, a.full_edits, live)
         print(f"   peak resident memory so far: {peak_mb():,.0f} MB; load {load()}")
         if a.api:
             del res
             api_part(layers, vis, a, picks)
+            print(f"   {stretch()}")
     print(f"load average at the end: {load()}")
 
 
