@@ -51,7 +51,6 @@ class LiveDetail:
             sel = on & (det.pair_level >= k + 1)
             self.night_by[:, k] = np.bincount(cov.cell_idx[sel], minlength=n)
         self.roof_m = roof_heights(st.views3d.prisms, st.cells.x, st.cells.y)
-        self.optics_new: dict[int, Any] = {}  # camera row -> its new one-row Optics
         self.day_best = self._best(self.day_by)
         self.night_best = self._best(self.night_by)
         n_grids = len(st.grid_index.grids)
@@ -142,11 +141,11 @@ class LiveDetail:
         at = touched[changed]
         req = self.required[at]
         was = (req > 0) & (self.day_best[at] < req)
-        for night, best, by in ((False, self.day_best, self.day_by),
-                                (True, self.night_best, self.night_by)):  # fmt: skip
+        for dark, best, by in ((False, self.day_best, self.day_by),
+                               (True, self.night_best, self.night_by)):  # fmt: skip
             old, new = best[at], self._best(by[at])
             best[at] = new
-            self._move(at, night, old, new)
+            self._move(at, dark, old, new)
         self.below += int(((req > 0) & (self.day_best[at] < req)).sum() - was.sum())
         return changed
 
