@@ -181,6 +181,7 @@ class WhatIfSession:
         if not aimed.size:
             return hits, levels
         cams, cfg, v3 = self._camera_rows(aimed), st.config, st.views3d
+        three_d = v3 is not None and self._live.detail is not None
         if v3 is not None and self._live.detail is not None:
             new3 = camera_views_3d(
                 cams, v3.prisms, metric_crs=st.crs, target_height_m=cfg.target_height_m,
@@ -208,7 +209,7 @@ class WhatIfSession:
             at = at[np.argsort(ci[at], kind="stable")]
             self._views[int(r)] = new.iloc[[j]]
             hits[int(r)] = ci[at]
-            if v3 is not None:
+            if three_d:
                 levels[int(r)] = (sp.level[at], sp.night[at])
                 self._optics[int(r)] = new3.optics.subset([j])
         return hits, levels
