@@ -11,8 +11,6 @@ import pytest
 
 from gridcover.coverage.analysis import AnalysisConfig, run_analysis
 from gridcover.coverage.whatif import Scenario, apply_scenario, run_scenario
-from gridcover.coverage.whatif_session import WhatIfSession
-from gridcover.errors import InputError
 from sample_analysis import sample_layers
 
 CFG = AnalysisConfig(res=12, visibility="3d")
@@ -65,11 +63,9 @@ def test_3d_scenario_equals_full_3d_run() -> None:
     )
 
 
-def test_3d_baseline_has_level_columns_and_no_live_session() -> None:
-    """The lazily built cells table of a 3D run carries the detail levels; the incremental
-    session refuses a 3D baseline and names run_scenario."""
+def test_3d_baseline_has_level_columns() -> None:
+    """The lazily built cells table of a 3D run carries the detail levels (the incremental
+    session on a 3D baseline: test_whatif_session3d.py)."""
     base = run_analysis(**sample_layers(), config=CFG)
     assert {"detail_level", "required_level", "below_required"} <= set(base.cells.columns)
     np.testing.assert_array_equal(base.cells["detail_level"], base.state.detail.detail_level)
-    with pytest.raises(InputError, match="use run_scenario for 3d"):
-        WhatIfSession(base)

@@ -119,7 +119,7 @@ def test_bad_scenarios_are_refused(scenario: Scenario) -> None:
         run_scenario(base, Scenario(disabled=("no-such-camera",)))
     cid = str(base.views["camera_id"].iloc[0])
     with pytest.raises(InputError, match="only azimuth_deg"):
-        run_scenario(base, Scenario(reaimed={cid: {"height_m": 3.0}}))
+        run_scenario(base, Scenario(reaimed={cid: {"zoom_deg": 3.0}}))
     clash = scenario.added.assign(camera_id=[cid, "x", "y"])
     with pytest.raises(InputError, match="already exist"):
         run_scenario(base, Scenario(added=clash))

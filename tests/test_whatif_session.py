@@ -130,5 +130,5 @@ def test_unknown_camera_and_field_are_refused() -> None:
     with pytest.raises(InputError, match="not in the baseline"):
         s.disable("no-such-camera")
     cid = str(sample_result(12).views["camera_id"].iloc[0])
-    with pytest.raises(InputError, match="tilt_deg"):
-        s.reaim(cid, tilt_deg=10.0)
+    with pytest.raises(InputError, match="zoom_deg"):
+        s.reaim(cid, zoom_deg=10.0)

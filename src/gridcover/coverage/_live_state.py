@@ -8,16 +8,17 @@ Each update keeps them equal to a full run's, in the same order of floating-poin
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import h3.api.numpy_int as h3n
 import numpy as np
 import shapely
 
+from gridcover.coverage._live_detail import LiveDetail
+from gridcover.coverage._live_nearest import NearestCameras
 from gridcover.coverage._tables import main_grid
 from gridcover.coverage.analysis import AnalysisResult
-from gridcover.coverage.cover import Coverage, camera_counted
+from gridcover.coverage.cover import camera_counted
 from gridcover.coverage.gaps import _outline, cluster_cells
 from gridcover.coverage.priority import COMPONENTS
 from gridcover.coverage.stats import LEVELS, camera_counts, cell_values, stats_columns
@@ -39,6 +40,7 @@ class LiveState:
         self.hit_cells = cov.cell_idx[order].astype(np.int64)
         self.hit_start = np.searchsorted(cov.camera_idx[order], np.arange(n_cam + 1))
         self.hit_new: dict[int, np.ndarray] = {}
+        self.detail = None if st.detail is None else LiveDetail(base, order, self.hit_start)
         status = st.cameras["status"] if "status" in st.cameras.columns else None
         self.status = (
             np.full(n_cam, "unknown", dtype=object)
@@ -57,10 +59,7 @@ class LiveState:
         if pts is None:
             pts = np.asarray(st.cameras.geometry.to_crs(st.crs).values)
         self.cam_pts = pts
-        self.cam_tree = shapely.STRtree(pts)
-        xy = shapely.get_coordinates(pts)
-        self.cam_box = shapely.box(*xy.min(axis=0), *xy.max(axis=0)) if len(xy) else None
-        self.reach = float(np.hypot(*np.ptp(xy, axis=0))) + 1.0 if len(xy) else 1.0
+        self.near = NearestCameras(pts)
         self.to_metric = transformer("EPSG:4326", st.crs)
         self._clusters_from(base)
         self._grids_from(base)
@@ -99,28 +98,11 @@ class LiveState:
             return np.empty(0, dtype=object)
         return np.asarray(shapely.transform(geoms, self.to_metric.transform, interleaved=False))
 
-    def _nearest_in(self, shape: Any, mask: np.ndarray, start: float) -> tuple[int, float]:
-        """Nearest camera of ``mask`` to ``shape`` (metric): lowest row among the nearest."""
-        if not mask.any():
-            return -1, float("nan")
-        # every camera is within ``far``: the search radius grows until it finds one
-        far = float(shapely.distance(shape, self.cam_box)) + self.reach
-        r = max(float(start), 1.0)
-        while r < far:
-            cand = self.cam_tree.query(shape, predicate="dwithin", distance=r)
-            cand = np.sort(cand[mask[cand]])
-            if cand.size:
-                break
-            r *= 4.0
-        else:
-            cand = np.flatnonzero(mask)
-        d = shapely.distance(shape, self.cam_pts[cand])
-        m = d.min()
-        return int(cand[np.flatnonzero(d == m)[0]]), float(m)
-
     def _blind(self, at: np.ndarray) -> np.ndarray:
-        """Whether the cells at ``at`` are blind now (priority, no counted camera)."""
-        return np.asarray(self.st.priority.priority[at] & (self.counts[at] <= 0))
+        """Whether the cells at ``at`` are blind now: priority and no counted camera (2D) or
+        below their required detail level (3D)."""
+        seen = self.counts[at] > 0 if self.detail is None else self.detail.seen_enough(at)
+        return np.asarray(self.st.priority.priority[at] & ~seen)
 
     def _recluster(self, flipped: np.ndarray) -> np.ndarray:
         """Re-cluster around the cells whose blind flag flipped; returns the cells whose
@@ -169,7 +151,7 @@ class LiveState:
             dists: dict[str, list[float]] = {p: [] for p in NEAR}
             for shape in gm:
                 for p, mask in (("camera", self.counted), ("offline_camera", ~self.counted)):
-                    r, d = self._nearest_in(shape, mask, 50.0)
+                    r, d = self.near.nearest_in(shape, mask, 50.0)
                     rows[p].append(r)
                     dists[p].append(d)
             for p in NEAR:
@@ -197,7 +179,7 @@ class LiveState:
             rows = self.near_row[p]
             lost = alive[np.isin(rows[alive], moved[~mask[moved]])]
             for c in lost:  # their nearest left the set: search again (it can only be farther)
-                rows[c], self.near_d[p][c] = self._nearest_in(
+                rows[c], self.near_d[p][c] = self.near.nearest_in(
                     self.c_geom_m[c], mask, self.near_d[p][c]
                 )
             for k in np.sort(moved[mask[moved]]):  # joined the set: nearer (or tie, lower row)?
@@ -290,14 +272,19 @@ class LiveState:
         switched: np.ndarray,
         status: np.ndarray,
         counted: np.ndarray,
+        new_levels: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
     ) -> np.ndarray:
-        """Apply new covered cells (re-aimed cameras) and new status / counted flags;
-        returns the positions of the cells whose counts changed."""
+        """Apply new covered cells (re-aimed cameras; in 3D with their levels and night
+        flags, ``new_levels``) and new status / counted flags; returns the positions of the
+        cells whose counts (or detail levels) changed."""
         cams = sorted(set(new_hits) | set(switched.tolist()))
         new_counted = self.counted.copy()
         new_counted[switched] = counted
+        det, levels = self.detail, new_levels or {}
         at: list[np.ndarray] = [np.zeros(0, np.int64)]
         step: list[np.ndarray] = [np.zeros(0, np.int64)]  # +1 / -1 counted, +2 / -2 other
+        lv: list[np.ndarray] = [np.zeros(0, np.int8)]
+        nt: list[np.ndarray] = [np.zeros(0, bool)]
         for c in cams:
             old, new = self.hits(c), new_hits.get(c, self.hits(c))
             at += [old, new]
@@ -305,14 +292,23 @@ class LiveState:
                 np.full(old.size, -1 if self.counted[c] else -2),
                 np.full(new.size, 1 if new_counted[c] else 2),
             ]
+            if det is not None:
+                was = det.pair_levels(c)
+                now = levels.get(c, was)
+                lv += [was[0], now[0]]
+                nt += [was[1], now[1]]
         cells, steps = np.concatenate(at).astype(np.int64), np.concatenate(step)
         touched, inv = np.unique(cells, return_inverse=True)  # a few hundred cells, not all
+        blind_before = self._blind(touched)
         on = np.abs(steps) == 1
         d_on = np.bincount(inv[on], weights=np.sign(steps[on]), minlength=touched.size)
         d_off = np.bincount(inv[~on], weights=np.sign(steps[~on]), minlength=touched.size)
         keep = (d_on != 0) | (d_off != 0)
+        if det is not None:
+            sign = np.where(on, np.sign(steps), 0)
+            keep |= det.update(inv, touched, sign, np.concatenate(lv), np.concatenate(nt))
+            det.level_new.update(levels)
         changed = touched[keep]
-        before = self.counts[changed] > 0
         self.counts[changed] += d_on[keep].astype(self.counts.dtype)
         self.counts_other[changed] += d_off[keep].astype(self.counts_other.dtype)
         self.hit_new.update(new_hits)
@@ -321,8 +317,7 @@ class LiveState:
         self.counted = new_counted
         self.status[switched] = status
         self._recount_cameras(switched, old_status, status)
-        prio = self.st.priority.priority
-        flipped = changed[(before != (self.counts[changed] > 0)) & prio[changed]]
+        flipped = touched[blind_before != self._blind(touched)]
         regrid = changed
         if flipped.size:
             regrid = np.union1d(regrid, self._recluster(flipped))
@@ -331,6 +326,14 @@ class LiveState:
         if regrid.size:
             self._regrid(regrid)
         return changed
+
+    def restore(self, cams: list[int]) -> None:
+        """Forget the new hits of camera rows ``cams`` (after ``update_cameras`` set them
+        back to their baseline cells: the baseline arrays serve again)."""
+        for c in cams:
+            self.hit_new.pop(c, None)
+            if self.detail is not None:
+                self.detail.level_new.pop(c, None)
 
     def _recount_cameras(self, rows: np.ndarray, old: np.ndarray, new: np.ndarray) -> None:
         idx = self.st.grid_index
@@ -369,7 +372,7 @@ class LiveState:
     def stat_columns(self) -> dict[str, Any]:
         """The grid statistics table's columns now (copies: later edits leave them be)."""
         st = self.st
-        return stats_columns(
+        cols = stats_columns(
             st.grid_index,
             st.cells.area_m2,
             {k: v.copy() for k, v in self.sums.items()},
@@ -378,18 +381,9 @@ class LiveState:
             self.polygon_area,
             st.weights.targets,
         )
-
-    def light_state(self) -> Any:
-        """The baseline state with today's counts and statuses (for ``_tables.run_summary``)."""
-        cov = Coverage(
-            len(self.counts),
-            np.zeros(0, np.int64),
-            np.zeros(0, np.int64),
-            self.counted,
-            self.counts,
-            self.counts_other,
-        )
-        return dataclasses.replace(self.st, coverage=cov)
+        if self.detail is not None:
+            cols.update(self.detail.stat_columns())
+        return cols
 
     def pairs(self) -> tuple[np.ndarray, np.ndarray]:
         """Every (cell, camera) covering pair now (cell positions, camera rows)."""

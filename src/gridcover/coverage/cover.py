@@ -92,7 +92,14 @@ def _pairs_chunk(
         return cand
     if sectors is not None:
         cand = cand[:, sectors.keep(cand[0] + start, x[cand[1]], y[cand[1]])]
-    inside = shapely.contains_xy(views[cand[0]], x[cand[1]], y[cand[1]])
+    # prepared views index every edge (a few kB a view): prepared a chunk at a time and
+    # freed after it, a 100k-camera run never holds ~0.4 GB of them at once
+    fresh = views[~shapely.is_prepared(views)]
+    shapely.prepare(fresh)
+    try:
+        inside = shapely.contains_xy(views[cand[0]], x[cand[1]], y[cand[1]])
+    finally:
+        shapely.destroy_prepared(fresh)
     out = cand[:, inside]
     out[0] += start
     return out
@@ -124,7 +131,6 @@ def cover_pairs(
         return empty, empty
     if tree is None:
         tree = shapely.STRtree(shapely.points(x, y))
-    shapely.prepare(views)
     starts = range(0, views.size, _CHUNK)
     n_threads = min(threads or os.cpu_count() or 1, 8, len(starts))
 

@@ -11,7 +11,8 @@ tests check.
 Semantics: *disabled* cameras get status ``offline`` (they stay in the layer and in the
 camera counts, no longer covering, even when the baseline counts offline cameras with
 ``include_offline``: then a full run would have to drop them to agree); *re-aimed*
-cameras get new ``azimuth_deg`` / ``fov_deg`` / ``range_m`` (NaN = type default / 360°);
+cameras get new ``azimuth_deg`` / ``fov_deg`` / ``range_m`` (NaN = type default / 360°) and,
+for the 3D model, ``height_m`` / ``tilt_deg`` / ``resolution_px``;
 *added* cameras are appended.
 """
 
@@ -42,9 +43,21 @@ from gridcover.coverage.detail import detail_cover
 from gridcover.coverage.stats import locate_points
 from gridcover.errors import InputError
 
-__all__ = ["REAIM_FIELDS", "Scenario", "ScenarioResult", "apply_scenario", "run_scenario"]
+__all__ = [
+    "EDIT_FIELDS",
+    "OPTICS_FIELDS",
+    "REAIM_FIELDS",
+    "Scenario",
+    "ScenarioResult",
+    "apply_scenario",
+    "run_scenario",
+]
 
 REAIM_FIELDS = ("azimuth_deg", "fov_deg", "range_m")
+OPTICS_FIELDS = ("height_m", "tilt_deg", "resolution_px")
+"""Fields of the 3D model a scenario may also change per camera (metres above ground,
+degrees below horizontal, horizontal pixels; NaN = type default); a 2D run ignores them."""
+EDIT_FIELDS = REAIM_FIELDS + OPTICS_FIELDS
 
 
 @dataclass(frozen=True)
@@ -94,11 +107,11 @@ def apply_scenario(cameras: gpd.GeoDataFrame, scenario: Scenario) -> gpd.GeoData
     cams.loc[_positions(ids, [str(c) for c in scenario.repaired], "repaired"), "status"] = "online"
     aim = _positions(ids, [str(c) for c in scenario.reaimed], "re-aimed")
     for p, (cid, change) in zip(aim, scenario.reaimed.items(), strict=True):
-        bad = set(change) - set(REAIM_FIELDS)
+        bad = set(change) - set(EDIT_FIELDS)
         if bad:
             raise InputError(
                 f"Scenario: re-aiming camera {cid!r} sets {', '.join(sorted(bad))}; only "
-                f"{', '.join(REAIM_FIELDS)} can change."
+                f"{', '.join(EDIT_FIELDS)} can change."
             )
         for k, v in change.items():
             if k not in cams.columns:

@@ -121,6 +121,18 @@ class BaselineCache:
         self._lock = threading.Lock()
         self._key: tuple[Any, ...] | None = None
         self._result: AnalysisResult | None = None
+        self._live_lock = threading.Lock()  # one edit at a time on the session
+        self._live: tuple[AnalysisResult, Any] | None = None  # (baseline, WhatIfSession)
+
+    def live(self, baseline: AnalysisResult, scenario: Any) -> Any:
+        """``scenario`` applied by the incremental what-if session of ``baseline`` (built on
+        first use, kept with the baseline): a ``whatif_session.LiveResult``."""
+        from gridcover.coverage.whatif_session import WhatIfSession
+
+        with self._live_lock:
+            if self._live is None or self._live[0] is not baseline:
+                self._live = (baseline, WhatIfSession(baseline))
+            return self._live[1].apply(scenario)
 
     def key(self, store: Store, config: AnalysisConfig) -> tuple[Any, ...]:
         return (config, tuple(sorted(inputs_version(store).items())))
@@ -222,17 +234,25 @@ def whatif_deltas(
     if baseline is None:
         baseline = compute_coverage(store, params)
         cache.put(key, baseline)
-    out = run_scenario(baseline, scenario)
-    grid = out.grid_deltas
+    if (scenario.added is None or not len(scenario.added)) and not scenario.repaired:
+        # disabled / re-aimed only: the incremental session (2D and 3D baselines); the
+        # views the scenario changes are its re-aimed cameras, as for run_scenario
+        live = cache.live(baseline, scenario)
+        grid, summary, deltas = live.grid_deltas, live.summary, live.summary_deltas
+        n_views = len(scenario.reaimed)
+    else:
+        out = run_scenario(baseline, scenario)
+        grid, summary, deltas = out.grid_deltas, out.result.summary, out.summary_deltas
+        n_views = out.views_recomputed
     num = [c for c in grid.columns if c.startswith("d_")]
     changed = grid[(grid[num].fillna(0).abs() > 1e-9).any(axis=1)
                    | (grid["targets_met_before"] != grid["targets_met_after"])]  # fmt: skip
     return {
         "name": scenario.name,
-        "views_recomputed": out.views_recomputed,
+        "views_recomputed": n_views,
         "baseline": json_values(baseline.summary),
-        "scenario": json_values(out.result.summary),
-        "deltas": json_values(out.summary_deltas),
+        "scenario": json_values(summary),
+        "deltas": json_values(deltas),
         "grid_deltas": _records(changed),
     }
 
