@@ -26,6 +26,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from gridcover.errors import GridcoverError
 from gridcover.gis.columns import plan_columns
 
 _MISS = object()
@@ -49,13 +50,17 @@ class CheckedValues:
         key = (kind, frozenset(columns))
         hit = self._independent.get(key)
         if hit is None:
-            plan = plan_columns(sorted(key[1]), kind)
-            own = all(
-                s.column == name
-                for name, s in plan.sources.items()
-                if s.origin not in ("constant", "default")
-            )
-            hit = own and not plan.fallbacks and not plan.flags
+            try:
+                plan = plan_columns(sorted(key[1]), kind)
+            except GridcoverError:  # the reader would refuse these columns: let it say why
+                hit = False
+            else:
+                own = all(
+                    s.column == name
+                    for name, s in plan.sources.items()
+                    if s.origin not in ("constant", "default")
+                )
+                hit = own and not plan.fallbacks and not plan.flags
             with self._lock:
                 if len(self._independent) > self.size:
                     self._independent.clear()
