@@ -29,13 +29,14 @@ from shapely.geometry.base import BaseGeometry
 from starlette.exceptions import HTTPException
 
 from gridcover.api.auth import get_actor
+from gridcover.api.checked_values import CheckedValues
 from gridcover.api.coord_sanity import check_not_swapped, stored_extents
 from gridcover.api.deps import get_settings, get_store
 from gridcover.api.feature_body import geometry_of, parse_body
 from gridcover.api.geojson import GEOJSON
 from gridcover.api.grid_scope import Scope, check_scope
 from gridcover.api.openapi import responses_for
-from gridcover.api.store import CollectionInfo, Store
+from gridcover.api.store import CollectionInfo, FieldInfo, Store
 from gridcover.api.store.audit import changes, entry_for, write_entry
 from gridcover.api.store.edits import (
     Actor,
@@ -76,12 +77,18 @@ def validate_row(
     geometry: BaseGeometry | None,
     properties: dict[str, Any],
     changed: set[str] | None = None,
+    *,
+    memo: CheckedValues | None = None,
+    stored_geometry: bool = False,
 ) -> FeatureRow:
     """The foundation's checks on one feature; values typed like the stored fields.
 
     ``changed`` (a patch): only these canonical properties, the required ones and the
     geometry go through the reader's checks; the others are the stored, already checked
-    values (a whole-feature check costs a file read per edit).
+    values (a whole-feature check costs a file read per edit). With ``memo``, a patch that
+    keeps the stored geometry (``stored_geometry``) and only sends values the reader has
+    accepted before, in columns the reader takes independently, skips the reader
+    (``checked_values.py``); anything else is read as before.
     """
     from gridcover.gis import read_layer
 
@@ -103,6 +110,13 @@ def validate_row(
             coerce_property(value, "integer", name, wide=wide)
         elif isinstance(value, dict | list):
             raise InputError(f"property {name!r} is a JSON {type(value).__name__}; send a value")
+    sent = canonical - {schema.id_field}
+    fresh = {k: properties.get(k) for k in sent & (changed or set())}
+    if memo is not None and changed is not None and stored_geometry:
+        known = memo.recall(info.kind, fresh) if memo.independent(info.kind, canonical) else None
+        if known is not None:
+            typed = {n: known.get(n, properties.get(n)) for n in stored}
+            return FeatureRow(geometry, _coerced(typed, stored))
     feature = {
         "type": "Feature",
         "geometry": None if geometry is None else shapely.geometry.mapping(geometry),
@@ -120,11 +134,15 @@ def validate_row(
     if len(gdf) != 1:
         raise InputError("the feature's geometry is degenerate and would be dropped; fix it")
     checked = row_of(gdf, 0)
-    values = {}
-    for name, f in stored.items():
-        value = checked.properties[name] if name in canonical else properties.get(name)
-        values[name] = coerce_property(value, f.type, name, wide=f.int64)
-    return FeatureRow(checked.geometry, values)
+    if memo is not None and changed is not None and memo.independent(info.kind, canonical):
+        memo.remember(info.kind, {k: (v, checked.properties[k]) for k, v in fresh.items()})
+    typed = {n: checked.properties[n] if n in canonical else properties.get(n) for n in stored}
+    return FeatureRow(checked.geometry, _coerced(typed, stored))
+
+
+def _coerced(values: dict[str, Any], stored: dict[str, FieldInfo]) -> dict[str, Any]:
+    """Every stored field's value converted to its stored type (InputError names it)."""
+    return {n: coerce_property(values.get(n), f.type, n, wide=f.int64) for n, f in stored.items()}
 
 
 def apply_edit(
@@ -136,12 +154,14 @@ def apply_edit(
     mode: str,
     doc: dict[str, Any] | None,
     if_match: str | None = None,
+    memo: CheckedValues | None = None,
 ) -> tuple[str, FeatureRow | None]:
     """Check and apply one edit; (feature id, row after).
 
     Create and replace bodies are validated first; the version check (``If-Match``), the
     merge of a patch with the stored row, and the grid-scope check run inside the store's
-    edit transaction on the row as it is then (``Store.edit_feature``).
+    edit transaction on the row as it is then (``Store.edit_feature``). ``memo``: values the
+    reader accepted before (``checked_values.py``), shared by the app's requests.
     """
     info = store.collection(collection_id)
     if info.kind not in (*EDITABLE, "grids") or (info.kind == "grids" and mode != "patch"):
@@ -156,13 +176,13 @@ def apply_edit(
     ready: FeatureRow | None = None
     seen: FeatureRow | None = None
     if mode in ("create", "replace"):
-        ready, feature_id = _after(info, mode, doc, None, feature_id)
+        ready, feature_id = _after(info, mode, doc, None, feature_id, memo)
     elif mode == "patch":
         # Merge and check against the row as read now, outside the edit's lock; inside it the
         # result is used only if the row is still that version (else merged again there).
         page = store.feature(collection_id, str(feature_id))
         seen = FeatureRow(page.geometries[0], page.properties[0])
-        ready = _after(info, mode, doc, seen, feature_id)[0]
+        ready = _after(info, mode, doc, seen, feature_id, memo)[0]
     fid = str(feature_id)
     if mode == "create":
         check_feature_id(fid, str(info.id_field))
@@ -190,7 +210,7 @@ def apply_edit(
         if mode == "patch" and (
             seen is None or before is None or version_of(before) != version_of(seen)
         ):
-            after = _after(info, mode, doc, before, fid)[0]
+            after = _after(info, mode, doc, before, fid, memo)[0]
         check_scope(actor, info, scope, before, after, fid)
         return after
 
@@ -218,6 +238,7 @@ def _after(
     doc: dict[str, Any] | None,
     before: FeatureRow | None,
     feature_id: str | None,
+    memo: CheckedValues | None = None,
 ) -> tuple[FeatureRow | None, str]:
     """The validated row after the edit and the feature id."""
     id_field = str(info.id_field)
@@ -252,7 +273,8 @@ def _after(
             f"{fid!r} in the URL; ids cannot be changed"
         )
     props = {**props, id_field: props.get(id_field, fid)}
-    return validate_row(info, geom, props, patched), str(fid)
+    kept = mode == "patch" and "geometry" not in doc
+    return validate_row(info, geom, props, patched, memo=memo, stored_geometry=kept), str(fid)
 
 
 def _feature_doc(fid: str, row: FeatureRow) -> dict[str, Any]:
@@ -268,6 +290,7 @@ def features_write_router() -> APIRouter:
     SettingsDep = Annotated[Settings, Depends(get_settings)]
     errors = responses_for(None, 400, 401, 403, 404, 405, 409, 412, 413, 429)
     versioned = {"requestBody": _BODY, "parameters": [_IF_MATCH]}
+    memo = CheckedValues()
 
     async def run(
         request: Request, store: Store, settings: Settings, cid: str, fid: str | None, mode: str
@@ -276,7 +299,7 @@ def features_write_router() -> APIRouter:
         actor = get_actor(request)
         if_match = request.headers.get("if-match")
         return await run_in_threadpool(
-            apply_edit, store, settings, actor, cid, fid, mode, doc, if_match
+            apply_edit, store, settings, actor, cid, fid, mode, doc, if_match, memo
         )
 
     def answer(cid: str, fid: str, row: FeatureRow | None, status: int) -> Response:

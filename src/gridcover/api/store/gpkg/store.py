@@ -46,6 +46,7 @@ from gridcover.api.store.gpkg.catalog import prepare_write, write_layer
 from gridcover.api.store.gpkg.edit import edit_row
 from gridcover.api.store.gpkg.features import init_geopackage, read_feature_table
 from gridcover.api.store.sql_target import SqlTarget, exclusive, sqlite_transaction
+from gridcover.api.store.thread_conns import ThreadConnections
 from gridcover.errors import Conflict, NotFound
 
 _PHYSICAL = re.compile(r"^[a-z][a-z0-9_]{0,47}__[0-9a-f]{8}$")
@@ -72,9 +73,7 @@ class GeoPackageStore(StoreBase):
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._local = threading.local()
-        self._conns: list[sqlite3.Connection] = []
-        self._conns_lock = threading.Lock()
+        self._threads = ThreadConnections(self._connect)  # closed when their thread ends
         self._write_lock = threading.Lock()
         self._tables: dict[str, tuple[str, str, tuple[FieldInfo, ...]]] = {}
         self._create_if_missing()
@@ -90,12 +89,7 @@ class GeoPackageStore(StoreBase):
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect()
-            self._local.conn = conn
-            with self._conns_lock:
-                self._conns.append(conn)
+        conn: sqlite3.Connection = self._threads.get("read")
         conn.execute("BEGIN")
         try:
             yield conn
@@ -103,11 +97,7 @@ class GeoPackageStore(StoreBase):
             conn.execute("COMMIT")
 
     def close(self) -> None:
-        with self._conns_lock:
-            for conn in self._conns:
-                conn.close()
-            self._conns.clear()
-        self._local = threading.local()
+        self._threads.close_all()
 
     def _create_if_missing(self) -> None:
         # Processes starting at once (uvicorn --workers N) take turns: SQLite answers

@@ -12,7 +12,6 @@ or a killed client at any point rolls the transaction back: the old layer stays.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -43,6 +42,7 @@ from gridcover.api.store.postgis import edit as postgis_edit
 from gridcover.api.store.postgis import setup as postgis_setup
 from gridcover.api.store.postgis import sql as q
 from gridcover.api.store.sql_target import SqlTarget, safe_url
+from gridcover.api.store.thread_conns import ThreadConnections
 from gridcover.errors import GridcoverError, InputError, NotFound
 
 _SELECT = """
@@ -62,9 +62,7 @@ class PostGISStore(StoreBase):
 
         self._psycopg = psycopg
         self.database_url = database_url
-        self._local = threading.local()
-        self._conns: list[Any] = []
-        self._conns_lock = threading.Lock()
+        self._threads = ThreadConnections(self._connect)  # closed when their thread ends
         self._init_schema()
 
     # -- connections -----------------------------------------------------------------------
@@ -78,12 +76,7 @@ class PostGISStore(StoreBase):
 
     @contextmanager
     def _read(self) -> Iterator[Any]:
-        conn = getattr(self._local, "conn", None)
-        if conn is None or conn.closed:
-            conn = self._connect()
-            self._local.conn = conn
-            with self._conns_lock:
-                self._conns.append(conn)
+        conn = self._threads.get("read", lambda c: not c.closed)
         try:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             try:
@@ -99,14 +92,10 @@ class PostGISStore(StoreBase):
     def _write(self) -> Iterator[Any]:
         """One write transaction on this thread's write connection (kept open between
         writes: connecting costs more than a one-row edit); dropped after a connection error."""
-        conn = getattr(self._local, "wconn", None)
-        if conn is None or conn.closed or conn.info.transaction_status != 0:  # 0: idle
-            if conn is not None:
-                conn.close()
-            conn = self._connect()
-            self._local.wconn = conn
-            with self._conns_lock:
-                self._conns.append(conn)
+        conn = self._threads.get(
+            "write",
+            lambda c: not c.closed and c.info.transaction_status == 0,  # 0: idle
+        )
         try:
             with conn.transaction():
                 yield conn
@@ -115,11 +104,7 @@ class PostGISStore(StoreBase):
             raise
 
     def close(self) -> None:
-        with self._conns_lock:
-            for conn in self._conns:
-                conn.close()
-            self._conns.clear()
-        self._local = threading.local()
+        self._threads.close_all()
 
     def _init_schema(self) -> None:
         with self._write() as conn:
