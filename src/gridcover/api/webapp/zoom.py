@@ -146,6 +146,14 @@ class ZoomCache:
                     log.exception("preloading %s for the web app failed", cid)
 
 
+def zoom_bbox(raw: str) -> tuple[float, float, float, float]:
+    """The ``bbox`` query parameter of a zoom route: 4 numbers, CRS84 degrees."""
+    nums = parse_bbox(raw)
+    if len(nums) != 4:
+        raise InputError("bbox takes 4 numbers here: minLon,minLat,maxLon,maxLat (CRS84)")
+    return (nums[0], nums[1], nums[2], nums[3])
+
+
 def aggregate(
     layer: LayerCells, bbox: tuple[float, float, float, float], zoom: float, max_shapes: int
 ) -> dict[str, Any]:
@@ -220,10 +228,7 @@ def zoom_router(cache: ZoomCache) -> APIRouter:
             int, Query(alias="max", ge=10, le=MAX_SHAPES, description="most shapes")
         ] = MAX_SHAPES,
     ) -> JSONResponse:
-        nums = parse_bbox(bbox)
-        if len(nums) != 4:
-            raise InputError("bbox takes 4 numbers here: minLon,minLat,maxLon,maxLat (CRS84)")
-        box = (nums[0], nums[1], nums[2], nums[3])
+        box = zoom_bbox(bbox)
 
         def work() -> dict[str, Any]:
             return aggregate(cache.get(store, collectionId), box, zoom, max_shapes)
