@@ -14,20 +14,16 @@ from typing import Any
 import geopandas as gpd
 import h3
 import numpy as np
-import pandas as pd
 import pyogrio
 import pytest
 from fastapi.testclient import TestClient
 
+from _scenario_changes import expected_changes
 from gridcover.api.app import create_app
-from gridcover.coverage.analysis import AnalysisConfig, run_analysis
 from gridcover.coverage.scenarios import CHANGES, classify
-from gridcover.coverage.whatif import Scenario, run_scenario
-from gridcover.gis import read_layer
 from gridcover.settings import Settings
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_geodata"
-KINDS = ("grids", "cameras", "buildings", "roads", "sites", "posts")
 
 
 def test_each_kind_of_change_by_its_rule() -> None:
@@ -61,28 +57,6 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         yield c
 
 
-def expected_changes(config: dict[str, Any], off_a: list[str], off_b: list[str]) -> pd.DataFrame:
-    """Independently: baseline and two what-if runs (Python API), diff of the cell tables."""
-    layers = {k: read_layer(SAMPLE / f"{k}.geojson", k) for k in KINDS}
-    keys = ("res", "occlusion", "include_offline", "unknown_online", "visibility")
-    base = run_analysis(**layers, config=AnalysisConfig(**{k: config[k] for k in keys}))
-    ta = run_scenario(base, Scenario(disabled=tuple(off_a))).result.cells
-    tb = run_scenario(base, Scenario(disabled=tuple(off_b))).result.cells
-    levels = "detail_level" in ta.columns
-    both = ta["covered"] & tb["covered"]
-    kind = pd.Series("", index=ta.index, dtype=object)
-    same = ta["detail_level"] == tb["detail_level"] if levels else pd.Series(True, ta.index)
-    kind[both & same & (tb["cameras"] > ta["cameras"])] = "more_cameras"
-    kind[both & same & (tb["cameras"] < ta["cameras"])] = "fewer_cameras"
-    if levels:
-        kind[both & (tb["detail_level"] > ta["detail_level"])] = "level_up"
-        kind[both & (tb["detail_level"] < ta["detail_level"])] = "level_down"
-    kind[tb["covered"] & ~ta["covered"]] = "gained"
-    kind[ta["covered"] & ~tb["covered"]] = "lost"
-    out = pd.DataFrame({"h3": ta["h3"], "change": kind, "lon": ta["lon"], "lat": ta["lat"]})
-    return out[out["change"] != ""].reset_index(drop=True)
-
-
 def test_changed_cells_route_and_export_match_two_whatif_runs(client: TestClient) -> None:
     cams = gpd.read_file(SAMPLE / "cameras.geojson")
     on = cams.loc[cams["status"] == "online", "camera_id"].astype(str).tolist()
@@ -90,7 +64,8 @@ def test_changed_cells_route_and_export_match_two_whatif_runs(client: TestClient
     for name, off in (("keep-a", [on[0]]), ("keep-b", [on[1], on[2]])):
         r = client.post("/scenarios", json={"name": name, "disabled": off, "config": config})
         assert r.status_code == 201, r.text
-    want = expected_changes(client.get("/scenarios/keep-a").json()["config"], [on[0]], on[1:3])
+    config = client.get("/scenarios/keep-a").json()["config"]
+    want = expected_changes(SAMPLE, config, [on[0]], on[1:3])
     assert len(want) > 0 and set(want["change"]) >= {"gained", "lost"}
     comp = client.get("/scenarios/keep-a/compare", params={"with": "keep-b"}).json()
     assert comp["changed_cells"] == {k: int((want["change"] == k).sum()) for k in CHANGES}

@@ -2,6 +2,7 @@
 // offers (/collections, /api), then the map, the layers and the role's tools.
 import { Api, ApiError } from "./api.js";
 import { Basemaps } from "./basemap.js";
+import { ChangedCells } from "./changes.js";
 import { Editor } from "./edit.js";
 import { GridView } from "./grid.js";
 import { apply, getLang, setLang, t } from "./i18n.js";
@@ -133,6 +134,8 @@ async function boot() {
     toast, role: () => app.session.role, session: () => app.session, collections: () => api.collections,
     refresh: () => app.look.schedule(), refreshCameras: () => app.look.schedule(), reload,
     unitsId: () => app.look.unitsId, error: (e) => toast(String(e.message || e), true),
+    showChanges: (c) => { app.changes.show(c); app.look.setup(api.collections); app.look.schedule(); },
+    changes: () => app.changes,
   };
   app.whatif = new WhatIf(map, api, ui);
   ui.whatif = app.whatif;
@@ -142,6 +145,8 @@ async function boot() {
     style: (f) => app.whatif.style(f),
     error: ui.error,
   });
+  app.changes = new ChangedCells(map, api);
+  app.look.changes = app.changes;
   app.grid = new GridView(map, api, ui);
   app.jobs = new Jobs(api, ui);
   app.look.setup(api.collections);
