@@ -173,7 +173,8 @@ def _q():  # all issues, file order
 def test_page_loads_without_a_key_data_does_not(env: Env) -> None:
     c = env.client
     page = c.get("/app/")
-    assert page.status_code == 200 and "/static/maps/leaflet.js" in page.text
+    assert page.status_code == 200 and "/lib/leaflet.js" in page.text
+    assert page.headers["cache-control"] == "no-cache"
     assert c.get("/app/static/js/main.js").headers["content-type"].startswith("text/javascript")
     assert c.get("/static/maps/leaflet.js").status_code == 200
     assert c.get("/app/static/%2e%2e/%2e%2e/settings.py").status_code == 404
@@ -276,3 +277,29 @@ def test_qa_verdicts_are_scoped_stored_and_audited(env: Env) -> None:
     got = [(e.object_id, e.grid, e.detail["verdict"]) for e in audit[:2]]
     assert got[1] == (mine, CHIEF, "disputed")
     assert got[0][0] == other and got[0][2] == "confirmed" and got[0][1] in (beat, OTHER)
+
+
+def test_assets_are_versioned_and_cached_for_good(env: Env) -> None:
+    """The page names its files under /app/static/v/<digest>/ (served immutable); the digest
+    follows the files, so an edited file gets a new URL; unversioned URLs revalidate."""
+    import re
+
+    c = env.client
+    page = c.get("/app/")
+    urls = re.findall(r'(?:src|href)="(/app/static/v/[0-9a-f]{12}/[^"]+)"', page.text)
+    assert any(u.endswith("/lib/leaflet.js") for u in urls)
+    assert any(u.endswith("/js/main.js") for u in urls)
+    modules = {u.rsplit("/js/", 1)[1] for u in urls if "/js/" in u}
+    from gridcover.api.webapp.routes import web_dir
+
+    assert modules == {p.name for p in (web_dir() / "js").glob("*.js")}  # all preloaded
+    for u in urls:
+        r = c.get(u)
+        assert r.status_code == 200, u
+        assert r.headers["cache-control"] == "public, max-age=31536000, immutable", u
+    assert c.get("/app/static/js/main.js").headers["cache-control"] == "no-cache"
+    stale = re.sub(r"/v/[0-9a-f]{12}/", "/v/000000000000/", urls[0])
+    assert c.get(stale).headers["cache-control"] == "no-cache"
+    assert c.get("/collections", headers=env.h("reader")).headers["cache-control"] == (
+        "private, no-store"
+    )

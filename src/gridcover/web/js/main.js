@@ -118,13 +118,16 @@ async function boot() {
   tabs();
   document.getElementById("sign-out").onclick = () => { api.setKey(""); window.location.reload(); };
   let s = null;
-  if (api.key) {
-    try { s = await api.get("/app/session"); } catch (e) { api.setKey(""); }
+  let cols = null;
+  if (api.key) { // the session check and the collections at once (one round trip, not two)
+    cols = api.get("/collections");
+    cols.catch(() => {});
+    try { s = await api.get("/app/session"); } catch (e) { api.setKey(""); cols = null; }
   }
   if (!s) s = await signIn();
   app.session = s;
   showRole(s);
-  await api.discover();
+  await api.discover(cols);
   const map = L.map("map", { zoomControl: true, preferCanvas: true });
   app.map = map;
   const base = new Basemaps(map);
@@ -160,6 +163,7 @@ async function boot() {
   app.look.pending = app.look.refresh();
   await app.look.pending;
   document.body.dataset.ready = "1";
+  void api.apiPaths; // feature detection after the first paint: it does not delay it
 }
 
 app.ready = boot().catch((e) => { toast(String(e.message || e), true); throw e; });
