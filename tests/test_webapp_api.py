@@ -14,6 +14,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import h3
@@ -303,3 +304,23 @@ def test_assets_are_versioned_and_cached_for_good(env: Env) -> None:
     assert c.get("/collections", headers=env.h("reader")).headers["cache-control"] == (
         "private, no-store"
     )
+
+
+def test_warm_up_readies_what_the_first_page_needs(env: Env) -> None:
+    """``gridcover serve`` warms the app before listening: the zoom arrays of the cameras
+    (binned at every resolution) and the OpenAPI document are there before any request,
+    and the first zoom request uses those arrays instead of reading the layer again."""
+    from gridcover.api.webapp import warm_up
+    from gridcover.api.webapp.zoom import POINT_RES
+
+    app: Any = env.client.app
+    done = warm_up(app, app.state.store, app.state.zoom_cache)
+    assert "cameras" in done.layers and "layers" in done.line()
+    layer = app.state.zoom_cache._layers["cameras"]
+    assert set(layer.by_res) == set(range(POINT_RES))
+    assert app.state.openapi_cache  # /api answered from the warmed document
+    box = "-87.75,41.80,-87.60,41.95"
+    r = env.client.get("/app/zoom/cameras", params={"bbox": box, "zoom": 11},
+                       headers=env.h("reader"))  # fmt: skip
+    assert r.status_code == 200 and r.json()["numberMatched"] > 0
+    assert app.state.zoom_cache._layers["cameras"] is layer
