@@ -100,3 +100,25 @@ def test_changed_cells_route_and_export_match_two_whatif_runs(client: TestClient
     assert (back.geometry.geom_type == "Polygon").all()
     centre = back.geometry.representative_point()
     assert [h3.latlng_to_cell(p.y, p.x, 12) for p in centre] == back["h3"].tolist()
+
+
+def test_3d_comparison_counts_detail_level_changes(client: TestClient) -> None:
+    """With 3D visibility, disabling a camera also lowers detail levels where it was the
+    best view: the API's counts per kind (level_down included) for the first such camera
+    equal the independent recomputation."""
+    cams = gpd.read_file(SAMPLE / "cameras.geojson")
+    on = cams.loc[cams["status"] == "online", "camera_id"].astype(str).tolist()
+    config = {"visibility": "3d"}
+    assert client.post("/scenarios", json={"name": "three-a", "config": config}).status_code == 201
+    for cid in on[:12]:
+        body = {"name": f"three-{cid}", "config": config, "disabled": [cid]}
+        assert client.post("/scenarios", json=body).status_code == 201
+        params = {"with": f"three-{cid}"}
+        comp = client.get("/scenarios/three-a/compare", params=params).json()
+        if comp["changed_cells"]["level_down"]:
+            break
+    else:
+        raise AssertionError("no camera of the first 12 lowers a detail level")
+    stored = client.get(f"/scenarios/three-{cid}").json()["config"]
+    want = expected_changes(SAMPLE, stored, [], [cid])
+    assert comp["changed_cells"] == {k: int((want["change"] == k).sum()) for k in CHANGES}
