@@ -14,6 +14,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -324,3 +325,54 @@ def test_warm_up_readies_what_the_first_page_needs(env: Env) -> None:
                        headers=env.h("reader"))  # fmt: skip
     assert r.status_code == 200 and r.json()["numberMatched"] > 0
     assert app.state.zoom_cache._layers["cameras"] is layer
+
+
+def test_zoom_arrays_kept_on_disk_serve_a_restart_until_an_edit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The zoom arrays written to the data folder are what a restarted server uses (the store
+    is not read again) and are dropped once a camera is moved through the API."""
+    import datetime as dt
+    import time
+
+    from gridcover.api.webapp import zoom
+    from gridcover.api.webapp.zoom import ZoomCache
+
+    settings = w.settings_for("gpkg", tmp_path, rate_limit_per_minute=0)
+    planner = w.add_key(settings, "planner")
+    src = w.cameras()
+    store = open_store(settings)
+    try:
+        store_layer(store, "cameras", src)
+    finally:
+        store.close()
+    with TestClient(create_app(settings)) as client:
+        store = client.app.state.store  # type: ignore[attr-defined]
+        updated = dt.datetime.fromisoformat(
+            store.collection("cameras").updated.replace("Z", "+00:00")
+        )
+        time.sleep(max(0.0, updated.timestamp() + 1.2 - time.time()))
+        folder = tmp_path / "zoom-cache"
+        first = ZoomCache(folder=folder).get(store, "cameras")
+        assert (folder / "zoom-cameras.npz").is_file()
+        assert sorted(first.lon.tolist()) == pytest.approx(sorted(src.geometry.x.tolist()))
+
+        def no_read(*_: Any) -> None:
+            raise AssertionError("the layer was read from the store again")
+
+        with monkeypatch.context() as m:
+            m.setattr(zoom, "_load", no_read)
+            again = ZoomCache(folder=folder).get(store, "cameras")
+        np.testing.assert_array_equal(again.lon, first.lon)
+        np.testing.assert_array_equal(again.values["online"], first.values["online"])
+        cid = str(src["camera_id"].iloc[0])
+        x, y = src.geometry.x.iloc[0], src.geometry.y.iloc[0]
+        r = client.patch(
+            f"/collections/cameras/items/{cid}",
+            json={"geometry": {"type": "Point", "coordinates": [x + 1e-3, y]}},
+            headers={"X-API-Key": planner},
+        )
+        assert r.status_code == 200, r.text
+        moved = ZoomCache(folder=folder).get(store, "cameras")
+        assert (np.abs(moved.lon - (x + 1e-3)) < 1e-9).sum() == 1
+        assert (np.abs(first.lon - (x + 1e-3)) < 1e-9).sum() == 0

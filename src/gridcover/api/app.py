@@ -68,7 +68,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(scenario_router(cache))
     app.include_router(units_router(cache))
     app.include_router(maps_router())
-    app.state.zoom_cache = ZoomCache()  # warmed by `gridcover serve` (webapp.warm_up)
+    # warmed by `gridcover serve` (webapp.warm_up); arrays kept on disk for the next start
+    app.state.zoom_cache = ZoomCache(folder=settings.data_dir / "cache")
     app.include_router(webapp_router(app.state.zoom_cache))
     install_security(app, settings, store)
     return app

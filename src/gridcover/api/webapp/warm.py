@@ -3,7 +3,8 @@ page a user opens after a restart is as fast as the next ones):
 
 - the map builder's imports and Leaflet's file list, and the assets' version digest;
 - the zoom arrays of the dense layers the first map view aggregates (coverage cells, cameras)
-  and, for point layers, their H3 cells at every resolution a map view may ask for;
+  and, for point layers, their H3 cells at every resolution a map view may ask for (kept on
+  disk in the data folder, ``zoom_disk``, so the next start reads them from there);
 - the OpenAPI document (the page reads it for feature detection after its first paint).
 """
 
@@ -52,9 +53,10 @@ def warm_up(app: FastAPI, store: Store, cache: ZoomCache) -> WarmUp:
     layers = tuple(c for c in PRELOAD if c in stored)
     for cid in layers:
         layer = cache.get(store, cid)
-        if layer.kind == "points":
+        if layer.kind == "points" and len(layer.by_res) < POINT_RES:
             for res in range(POINT_RES):
                 layer.cells_at(res)
+            cache.keep(cid)  # with the bins, for the next start
     took["layers"] = time.perf_counter() - t
     t = time.perf_counter()
     openapi_document(app, store.collections())
