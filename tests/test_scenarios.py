@@ -123,7 +123,8 @@ def test_compare_with_itself_is_zero(data: Path, tmp_path: Path, picks: dict[str
     _, text = _cli("scenario", "compare", "self", "self", "--out", str(out), "--json")
     d = json.loads(text)
     assert all(abs(k["delta"]) < 1e-12 for k in d["kpis"] if k["delta"] is not None)
-    assert d["changed_cells"] == {"gained": 0, "lost": 0}
+    assert set(d["changed_cells"]) >= {"gained", "lost", "level_up", "more_cameras"}
+    assert not any(d["changed_cells"].values()) and d["changed_bbox"] is None
     r = client.post("/scenarios", json={"name": "self", "disabled": [picks["disable"]]})
     assert r.status_code == 201
     api = client.get("/scenarios/self/compare", params={"with": "self"}).json()
@@ -148,9 +149,14 @@ def test_disabling_one_camera_loses_what_only_it_saw(
     base = gpd.read_parquet(tmp_path / "base" / "cells.parquet")
     views = gpd.read_parquet(tmp_path / "base" / "views.parquet")
     view = views[views["camera_id"].astype(str) == picks["disable"]].geometry.iloc[0]
-    sole = (base["cameras"] == 1) & shapely.contains_xy(view, base["lon"], base["lat"])
-    assert set(cells["h3"]) == set(base.loc[sole, "h3"])
-    assert (cells["change"] == "lost").all()
+    seen = shapely.contains_xy(view, base["lon"], base["lat"])
+    sole, shared = seen & (base["cameras"] == 1), seen & (base["cameras"] > 1)
+    assert set(cells.loc[cells["change"] == "lost", "h3"]) == set(base.loc[sole, "h3"])
+    # cells it shared keep coverage with one camera fewer (a 2D run: no detail levels)
+    fewer = cells[cells["change"] == "fewer_cameras"]
+    assert set(fewer["h3"]) == set(base.loc[shared, "h3"])
+    assert (fewer["cameras_b"] == fewer["cameras_a"] - 1).all()
+    assert set(cells["change"]) <= {"lost", "fewer_cameras"}
     page = (out / "scenarios" / "compare_baseline_off1.html").read_text("utf-8")
     assert len(cells) and all(h in page for h in cells["h3"])  # the map draws every changed cell
     assert read_layer(data / "cameras.geojson", "cameras") is not None

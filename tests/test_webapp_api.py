@@ -14,6 +14,8 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import h3
@@ -173,7 +175,8 @@ def _q():  # all issues, file order
 def test_page_loads_without_a_key_data_does_not(env: Env) -> None:
     c = env.client
     page = c.get("/app/")
-    assert page.status_code == 200 and "/static/maps/leaflet.js" in page.text
+    assert page.status_code == 200 and "/lib/leaflet.js" in page.text
+    assert page.headers["cache-control"] == "no-cache"
     assert c.get("/app/static/js/main.js").headers["content-type"].startswith("text/javascript")
     assert c.get("/static/maps/leaflet.js").status_code == 200
     assert c.get("/app/static/%2e%2e/%2e%2e/settings.py").status_code == 404
@@ -276,3 +279,100 @@ def test_qa_verdicts_are_scoped_stored_and_audited(env: Env) -> None:
     got = [(e.object_id, e.grid, e.detail["verdict"]) for e in audit[:2]]
     assert got[1] == (mine, CHIEF, "disputed")
     assert got[0][0] == other and got[0][2] == "confirmed" and got[0][1] in (beat, OTHER)
+
+
+def test_assets_are_versioned_and_cached_for_good(env: Env) -> None:
+    """The page names its files under /app/static/v/<digest>/ (served immutable); the digest
+    follows the files, so an edited file gets a new URL; unversioned URLs revalidate."""
+    import re
+
+    c = env.client
+    page = c.get("/app/")
+    urls = re.findall(r'(?:src|href)="(/app/static/v/[0-9a-f]{12}/[^"]+)"', page.text)
+    assert any(u.endswith("/lib/leaflet.js") for u in urls)
+    assert any(u.endswith("/js/main.js") for u in urls)
+    modules = {u.rsplit("/js/", 1)[1] for u in urls if "/js/" in u}
+    from gridcover.api.webapp.routes import web_dir
+
+    assert modules == {p.name for p in (web_dir() / "js").glob("*.js")}  # all preloaded
+    for u in urls:
+        r = c.get(u)
+        assert r.status_code == 200, u
+        assert r.headers["cache-control"] == "public, max-age=31536000, immutable", u
+    assert c.get("/app/static/js/main.js").headers["cache-control"] == "no-cache"
+    stale = re.sub(r"/v/[0-9a-f]{12}/", "/v/000000000000/", urls[0])
+    assert c.get(stale).headers["cache-control"] == "no-cache"
+    assert c.get("/collections", headers=env.h("reader")).headers["cache-control"] == (
+        "private, no-store"
+    )
+
+
+def test_warm_up_readies_what_the_first_page_needs(env: Env) -> None:
+    """``gridcover serve`` warms the app before listening: the zoom arrays of the cameras
+    (binned at every resolution) and the OpenAPI document are there before any request,
+    and the first zoom request uses those arrays instead of reading the layer again."""
+    from gridcover.api.webapp import warm_up
+    from gridcover.api.webapp.zoom import POINT_RES
+
+    app: Any = env.client.app
+    done = warm_up(app, app.state.store, app.state.zoom_cache)
+    assert "cameras" in done.layers and "layers" in done.line()
+    layer = app.state.zoom_cache._layers["cameras"]
+    assert set(layer.by_res) == set(range(POINT_RES))
+    assert app.state.openapi_cache  # /api answered from the warmed document
+    box = "-87.75,41.80,-87.60,41.95"
+    r = env.client.get("/app/zoom/cameras", params={"bbox": box, "zoom": 11},
+                       headers=env.h("reader"))  # fmt: skip
+    assert r.status_code == 200 and r.json()["numberMatched"] > 0
+    assert app.state.zoom_cache._layers["cameras"] is layer
+
+
+def test_zoom_arrays_kept_on_disk_serve_a_restart_until_an_edit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The zoom arrays written to the data folder are what a restarted server uses (the store
+    is not read again) and are dropped once a camera is moved through the API."""
+    import datetime as dt
+    import time
+
+    from gridcover.api.webapp import zoom
+    from gridcover.api.webapp.zoom import ZoomCache
+
+    settings = w.settings_for("gpkg", tmp_path, rate_limit_per_minute=0)
+    planner = w.add_key(settings, "planner")
+    src = w.cameras()
+    store = open_store(settings)
+    try:
+        store_layer(store, "cameras", src)
+    finally:
+        store.close()
+    with TestClient(create_app(settings)) as client:
+        store = client.app.state.store  # type: ignore[attr-defined]
+        updated = dt.datetime.fromisoformat(
+            store.collection("cameras").updated.replace("Z", "+00:00")
+        )
+        time.sleep(max(0.0, updated.timestamp() + 1.2 - time.time()))
+        folder = tmp_path / "zoom-cache"
+        first = ZoomCache(folder=folder).get(store, "cameras")
+        assert (folder / "zoom-cameras.npz").is_file()
+        assert sorted(first.lon.tolist()) == pytest.approx(sorted(src.geometry.x.tolist()))
+
+        def no_read(*_: Any) -> None:
+            raise AssertionError("the layer was read from the store again")
+
+        with monkeypatch.context() as m:
+            m.setattr(zoom, "_load", no_read)
+            again = ZoomCache(folder=folder).get(store, "cameras")
+        np.testing.assert_array_equal(again.lon, first.lon)
+        np.testing.assert_array_equal(again.values["online"], first.values["online"])
+        cid = str(src["camera_id"].iloc[0])
+        x, y = src.geometry.x.iloc[0], src.geometry.y.iloc[0]
+        r = client.patch(
+            f"/collections/cameras/items/{cid}",
+            json={"geometry": {"type": "Point", "coordinates": [x + 1e-3, y]}},
+            headers={"X-API-Key": planner},
+        )
+        assert r.status_code == 200, r.text
+        moved = ZoomCache(folder=folder).get(store, "cameras")
+        assert (np.abs(moved.lon - (x + 1e-3)) < 1e-9).sum() == 1
+        assert (np.abs(first.lon - (x + 1e-3)) < 1e-9).sum() == 0

@@ -27,7 +27,7 @@ from gridcover.api.store import Store, open_store
 from gridcover.api.store.audit import with_audit
 from gridcover.api.store.publish import load_sample_if_new
 from gridcover.api.units_routes import units_router
-from gridcover.api.webapp import webapp_router
+from gridcover.api.webapp import ZoomCache, webapp_router
 from gridcover.settings import Settings
 
 
@@ -68,6 +68,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.include_router(scenario_router(cache))
     app.include_router(units_router(cache))
     app.include_router(maps_router())
-    app.include_router(webapp_router())
+    # warmed by `gridcover serve` (webapp.warm_up); arrays kept on disk for the next start
+    app.state.zoom_cache = ZoomCache(folder=settings.data_dir / "cache")
+    app.include_router(webapp_router(app.state.zoom_cache))
     install_security(app, settings, store)
     return app

@@ -192,7 +192,9 @@ class AuthMiddleware:
         request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         method, path = scope["method"], scope["path"]
         open_reads = await self._reads_open()
-        restricted = not (open_reads and path in PUBLIC_PATHS)
+        # data-free static files keep their own Cache-Control (versioned app assets: immutable)
+        static = path in PUBLIC_FILES or path.startswith(PUBLIC_PREFIXES)
+        restricted = not (open_reads and path in PUBLIC_PATHS) and not static
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -5,18 +5,26 @@ Scenarios live in the data store as the layer ``scenarios`` (one row per scenari
 ``Store`` protocol; creating and deleting are writes (admin or planner key, as every
 write). ``GET /scenarios/{a}/compare?with=b`` compares A with B, or the baseline with A
 when ``with`` is left out, with the core's ``compare_scenarios`` (the CLI's workflow).
+Its changed cells (``coverage.scenarios.changes``) are served by bbox and zoom, folded into
+coarser H3 cells like every cell layer of the web app (``.../compare/cells``), and whole
+as a GeoJSON download (``.../compare/cells.geojson``). The last comparisons are kept while
+the scenarios, inputs and parameters stay the same.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+import time
 from typing import Annotated, Any, Literal
 
 import geopandas as gpd
 import pandas as pd
 import shapely
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from gridcover.api.analysis_routes import (
@@ -30,11 +38,15 @@ from gridcover.api.deps import get_settings, get_store
 from gridcover.api.jobs import plans as an
 from gridcover.api.openapi import responses_for
 from gridcover.api.store import LayerMeta, Store
+from gridcover.api.webapp.zoom import MAX_SHAPES, LayerCells, aggregate, zoom_bbox
 from gridcover.coverage.scenarios import (
+    CHANGES,
+    CellChanges,
     ScenarioSpec,
     compare_scenarios,
     versions,
 )
+from gridcover.coverage.scenarios.compare import Comparison
 from gridcover.coverage.whatif import apply_scenario
 from gridcover.errors import Conflict, NotFound
 from gridcover.settings import Settings
@@ -109,6 +121,9 @@ class StoreScenarios:
 
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+WithQuery = Annotated[
+    str | None, Query(alias="with", description="scenario B (default: baseline vs A)")
+]
 
 
 def scenario_router(cache: an.BaselineCache) -> APIRouter:
@@ -174,17 +189,10 @@ def scenario_router(cache: an.BaselineCache) -> APIRouter:
         StoreScenarios(store).delete(name)
         return Response(status_code=204)
 
-    @router.get(
-        "/scenarios/{name}/compare",
-        responses=responses_for(None, 400, 404),
-        summary="Compare A with B (or baseline with A)",
-    )
-    def compare(
-        name: str,
-        store: StoreDep,
-        settings: SettingsDep,
-        with_: Annotated[str | None, Query(alias="with")] = None,
-    ) -> dict[str, Any]:
+    comparisons: dict[tuple[Any, ...], Comparison] = {}
+    lock = threading.Lock()
+
+    def comparison(name: str, with_: str | None, store: Store, settings: Settings) -> Comparison:
         s = StoreScenarios(store)
         a = s.get(name)
         b = None if with_ in (None, "baseline") else s.get(str(with_))
@@ -192,9 +200,85 @@ def scenario_router(cache: an.BaselineCache) -> APIRouter:
         config = dict(a.config)
         check_cell_budget(store, int(config["res"]), settings.max_cells)
         layers = an.read_inputs(store, ("grids", "cameras"))
-        comp = compare_scenarios(
-            baseline(store, config), first, second, inputs=versions(layers), config=config
+        base_key = cache.key(store, an.analysis_config(config))
+        key = (base_key, *(x.to_json() if x else None for x in (first, second)))
+        with lock:
+            hit = comparisons.get(key)
+        if hit is None:
+            hit = compare_scenarios(
+                baseline(store, config), first, second, inputs=versions(layers), config=config
+            )
+            with lock:
+                comparisons.clear()  # the last comparison only: its results are large
+                comparisons[key] = hit
+        return hit
+
+    @router.get(
+        "/scenarios/{name}/compare",
+        responses=responses_for(None, 400, 404),
+        summary="Compare A with B (or baseline with A)",
+    )
+    def compare(
+        name: str, store: StoreDep, settings: SettingsDep, with_: WithQuery = None
+    ) -> dict[str, Any]:
+        return comparison(name, with_, store, settings).to_dict()
+
+    @router.get(
+        "/scenarios/{name}/compare/cells",
+        responses=responses_for(None, 400, 404),
+        summary="Changed cells of a comparison in a bbox, folded into H3 cells for the zoom",
+        description=(
+            "The cells whose covered flag, counted cameras or detail level differ between A "
+            "and B (or baseline and A), in bbox (CRS84), folded into coarser H3 cells sized "
+            "for the web map zoom until at most max remain. Each hexagon: n (changed cells), "
+            f"and per kind ({', '.join(CHANGES)}) how many of them, cameras_a, cameras_b."
+        ),
+    )
+    async def compare_cells(
+        name: str,
+        store: StoreDep,
+        settings: SettingsDep,
+        bbox: Annotated[str, Query(description="minLon,minLat,maxLon,maxLat (CRS84)")],
+        zoom: Annotated[float, Query(ge=0, le=24, description="web map zoom level")],
+        with_: WithQuery = None,
+        max_shapes: Annotated[
+            int, Query(alias="max", ge=10, le=MAX_SHAPES, description="most shapes")
+        ] = MAX_SHAPES,
+    ) -> JSONResponse:
+        box = zoom_bbox(bbox)
+
+        def work() -> dict[str, Any]:
+            comp = comparison(name, with_, store, settings)
+            doc = aggregate(changes_layer(comp.changes), box, zoom, max_shapes)
+            return {**doc, "gridcover:a": comp.a, "gridcover:b": comp.b}
+
+        return JSONResponse(await run_in_threadpool(work), media_type="application/geo+json")
+
+    @router.get(
+        "/scenarios/{name}/compare/cells.geojson",
+        responses=responses_for(None, 400, 404),
+        summary="Every changed cell of a comparison as a GeoJSON download (hexagons)",
+    )
+    def compare_cells_export(
+        name: str, store: StoreDep, settings: SettingsDep, with_: WithQuery = None
+    ) -> Response:
+        comp = comparison(name, with_, store, settings)
+        body = comp.changed_cells.to_json(drop_id=True, ensure_ascii=False)
+        fname = f"compare_{comp.a}_{comp.b}_cells.geojson".encode("ascii", "replace").decode()
+        return Response(
+            body,
+            media_type="application/geo+json",
+            headers={"Content-Disposition": f'attachment; filename="{fname}"'},
         )
-        return comp.to_dict()
 
     return router
+
+
+def changes_layer(ch: CellChanges) -> LayerCells:
+    """The changed cells as a zoom layer: one value per kind (1 where the cell changed so),
+    and the counted cameras in A and B."""
+    values = {k: (ch.code == i + 1).astype(float) for i, k in enumerate(CHANGES)}
+    values["cameras_a"] = ch.cameras_a.astype(float)
+    values["cameras_b"] = ch.cameras_b.astype(float)
+    stamp = ("changes", len(ch))
+    return LayerCells("cells", ch.res, ch.cells, ch.lon, ch.lat, values, stamp, time.monotonic())

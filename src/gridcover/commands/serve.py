@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
     from gridcover.api.app import create_app
     from gridcover.api.store import store_label
+    from gridcover.api.webapp import warm_up
     from gridcover.settings import Settings
 
     overrides: dict[str, object] = {}
@@ -64,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
         overrides["load_sample"] = False
     settings = Settings(**overrides)  # type: ignore[arg-type]
     app = create_app(settings)
+    # the first page's one-time work before listening: a restart is not slower to use
+    done = warm_up(app, app.state.store, app.state.zoom_cache)
+    print(f"gridcover: {done.line()}", flush=True)
     print(
         f"gridcover: serving {store_label(settings)} on http://{settings.host}:{settings.port}",
         flush=True,

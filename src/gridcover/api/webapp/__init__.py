@@ -11,17 +11,17 @@ from fastapi import APIRouter
 
 from gridcover.api.webapp.review_routes import reviews_router
 from gridcover.api.webapp.routes import pages_router
+from gridcover.api.webapp.warm import PRELOAD, WarmUp, warm_up
 from gridcover.api.webapp.zoom import ZoomCache, zoom_router
 
-__all__ = ["webapp_router"]
-#: The dense layers the map's first view aggregates (read ahead when the page is served).
-PRELOAD = ("coverage_cells", "cameras")
+__all__ = ["WarmUp", "ZoomCache", "warm_up", "webapp_router"]
 
 
-def webapp_router() -> APIRouter:
-    """Every route of the web app (page, assets, session, aggregates, QA verdicts)."""
+def webapp_router(cache: ZoomCache | None = None) -> APIRouter:
+    """Every route of the web app (page, assets, session, aggregates, QA verdicts);
+    ``cache``: the zoom arrays (``warm_up`` fills it before the server listens)."""
     router = APIRouter()
-    cache = ZoomCache()
+    cache = cache if cache is not None else ZoomCache()
     router.include_router(pages_router(lambda store: cache.prewarm(store, PRELOAD)))
     router.include_router(zoom_router(cache))
     router.include_router(reviews_router())

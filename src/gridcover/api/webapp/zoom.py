@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 
 import h3
@@ -28,6 +29,7 @@ from gridcover.api.openapi import responses_for
 from gridcover.api.params import parse_bbox
 from gridcover.api.store import CollectionInfo, Store
 from gridcover.api.webapp.routes import object_response
+from gridcover.api.webapp.zoom_disk import load_copy, save_copy
 from gridcover.coverage.aggregate import (
     cells_from_hex,
     parent_cells,
@@ -118,21 +120,39 @@ def _load(store: Store, info: CollectionInfo) -> LayerCells:
 class ZoomCache:
     """Arrays of the collections asked for, per collection id (see the module docstring)."""
 
-    def __init__(self, ttl: float = 30.0) -> None:
+    def __init__(self, ttl: float = 30.0, folder: Path | None = None) -> None:
         self.ttl = ttl
+        self.folder = folder  # where the arrays are kept on disk (zoom_disk), if anywhere
         self._lock = threading.Lock()
         self._layers: dict[str, LayerCells] = {}
+        self._read_at: dict[str, float] = {}  # epoch seconds the stored layer was asked for
 
     def get(self, store: Store, collection_id: str) -> LayerCells:
+        asked = time.time()  # before the stamp is read: see zoom_disk
         info = store.collection(collection_id)
         with self._lock:
             hit = self._layers.get(collection_id)
             fresh = hit is not None and time.monotonic() - hit.loaded < self.ttl
             if hit is not None and fresh and hit.stamp == (info.updated, info.count):
                 return hit
-            layer = _load(store, info)
+            stamp = (info.updated, info.count)
+            copy = None if self.folder is None else load_copy(self.folder, collection_id, stamp)
+            if copy is not None:
+                layer = LayerCells(stamp=stamp, loaded=time.monotonic(), **copy)
+            else:
+                layer = _load(store, info)
+                self._read_at[collection_id] = asked
+                if self.folder is not None:
+                    save_copy(self.folder, collection_id, layer, asked)
             self._layers[collection_id] = layer
             return layer
+
+    def keep(self, collection_id: str) -> None:
+        """Write the arrays of ``collection_id`` (with the point bins made so far) to disk."""
+        layer = self._layers.get(collection_id)
+        read_at = self._read_at.get(collection_id)
+        if layer is not None and read_at is not None and self.folder is not None:
+            save_copy(self.folder, collection_id, layer, read_at)
 
     def prewarm(self, store: Store, collection_ids: tuple[str, ...]) -> None:
         """Load the stored ones of ``collection_ids`` (meant for a background thread: the app's
@@ -144,6 +164,14 @@ class ZoomCache:
                     self.get(store, cid)
                 except Exception:  # the real request reports it properly
                     log.exception("preloading %s for the web app failed", cid)
+
+
+def zoom_bbox(raw: str) -> tuple[float, float, float, float]:
+    """The ``bbox`` query parameter of a zoom route: 4 numbers, CRS84 degrees."""
+    nums = parse_bbox(raw)
+    if len(nums) != 4:
+        raise InputError("bbox takes 4 numbers here: minLon,minLat,maxLon,maxLat (CRS84)")
+    return (nums[0], nums[1], nums[2], nums[3])
 
 
 def aggregate(
@@ -220,10 +248,7 @@ def zoom_router(cache: ZoomCache) -> APIRouter:
             int, Query(alias="max", ge=10, le=MAX_SHAPES, description="most shapes")
         ] = MAX_SHAPES,
     ) -> JSONResponse:
-        nums = parse_bbox(bbox)
-        if len(nums) != 4:
-            raise InputError("bbox takes 4 numbers here: minLon,minLat,maxLon,maxLat (CRS84)")
-        box = (nums[0], nums[1], nums[2], nums[3])
+        box = zoom_bbox(bbox)
 
         def work() -> dict[str, Any]:
             return aggregate(cache.get(store, collectionId), box, zoom, max_shapes)

@@ -4,10 +4,13 @@
 - ``versions`` / ``layer_version``: content digests of the input layers;
 - ``compare_scenarios``: the comparison workflow (KPIs per grid level, changed cells,
   text), refusing stale scenarios (``StaleScenario``);
+- ``cell_changes`` / ``classify``: the one definition of a changed cell (gained, lost,
+  detail level up/down, more/fewer cameras) for the CLI, the API and the web app;
 - ``FolderScenarios``: the CLI's store (``<output>/scenarios/*.json``); the API keeps the
   same JSON in its data store through the ``ScenarioStore`` protocol.
 """
 
+from gridcover.coverage.scenarios.changes import CHANGES, CellChanges, cell_changes, classify
 from gridcover.coverage.scenarios.compare import (
     Comparison,
     StaleScenario,
@@ -19,12 +22,16 @@ from gridcover.coverage.scenarios.spec import OWNERS, ScenarioSpec
 from gridcover.coverage.scenarios.versions import layer_version, versions
 
 __all__ = [
+    "CHANGES",
     "OWNERS",
+    "CellChanges",
     "Comparison",
     "FolderScenarios",
     "ScenarioSpec",
     "ScenarioStore",
     "StaleScenario",
+    "cell_changes",
+    "classify",
     "compare_scenarios",
     "layer_version",
     "scenario_result",

@@ -25,6 +25,7 @@ import pandas as pd
 
 from gridcover.coverage.analysis import AnalysisResult
 from gridcover.coverage.owners import owner_kpis
+from gridcover.coverage.scenarios.changes import CellChanges, cell_changes, changes_table
 from gridcover.coverage.scenarios.spec import ScenarioSpec
 from gridcover.coverage.scenarios.versions import stale_inputs
 from gridcover.coverage.whatif import run_scenario
@@ -45,7 +46,9 @@ class StaleScenario(InputError):
 class Comparison:
     """``kpis``: rows (level, kpi, a, b, delta); ``grid_deltas``: per grid, covered and
     weighted % of A and B and their deltas; ``changed_cells``: cells (EPSG:4326 hexagons)
-    whose coverage differs, ``change`` "gained" (covered in B only) or "lost"; ``text``."""
+    whose covered flag, counted cameras or detail level differ, ``change`` one of
+    ``changes.CHANGES`` (gained, lost, level_up, ...); ``changes``: the same as arrays (for
+    map layers); ``text``."""
 
     a: str
     b: str
@@ -54,6 +57,7 @@ class Comparison:
     changed_cells: gpd.GeoDataFrame
     text: str
     results: tuple[AnalysisResult, AnalysisResult]
+    changes: CellChanges
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (API and CLI ``--json``)."""
@@ -62,10 +66,8 @@ class Comparison:
             "b": self.b,
             "kpis": _records(self.kpis),
             "grid_deltas": _records(self.grid_deltas),
-            "changed_cells": {
-                "gained": int((self.changed_cells["change"] == "gained").sum()),
-                "lost": int((self.changed_cells["change"] == "lost").sum()),
-            },
+            "changed_cells": self.changes.counts(),
+            "changed_bbox": self.changes.bbox(),
             "text": self.text,
         }
 
@@ -161,23 +163,22 @@ def compare_scenarios(
         grid[f"{k}_delta"] = grid[f"{k}_b"] - grid[f"{k}_a"]
     grid["targets_met_a"] = ga["targets_met"].to_numpy()
     grid["targets_met_b"] = gb["targets_met"].reindex(ga.index).to_numpy()
-    ca, cb = ra.cells["covered"].to_numpy(), rb.cells["covered"].to_numpy()
-    diff = ca != cb
-    changed = ra.cells.loc[diff, ["h3", "weight", "priority", "geometry"]].copy()
-    changed.insert(1, "change", np.where(cb[diff], "gained", "lost"))
-    text = _text(name_a, name_b, kpis, changed)
-    return Comparison(name_a, name_b, kpis, grid, changed, text, (ra, rb))
+    changes = cell_changes(ra, rb)
+    changed = changes_table(changes, ra)
+    text = _text(name_a, name_b, kpis, changes)
+    return Comparison(name_a, name_b, kpis, grid, changed, text, (ra, rb), changes)
 
 
-def _text(a: str, b: str, kpis: pd.DataFrame, changed: gpd.GeoDataFrame) -> str:
+def _text(a: str, b: str, kpis: pd.DataFrame, changes: CellChanges) -> str:
     k = kpis.set_index(["level", "kpi"])
 
     def line(kpi: str, unit: str, scale: float = 1.0, fmt: str = ".1f") -> str:
         va, vb = k.loc[("all", kpi), "a"] * scale, k.loc[("all", kpi), "b"] * scale
         return f"{kpi}: {va:{fmt}}{unit} -> {vb:{fmt}}{unit} ({vb - va:+{fmt}}{unit})"
 
-    gained = int((changed["change"] == "gained").sum())
-    lost = int((changed["change"] == "lost").sum())
+    n = changes.counts()
+    others = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in n.items() if v and k not in
+                       ("gained", "lost"))  # fmt: skip
     lines = [
         f"Scenario comparison: {a} -> {b}",
         "  " + line("covered_pct", " %"),
@@ -185,7 +186,8 @@ def _text(a: str, b: str, kpis: pd.DataFrame, changed: gpd.GeoDataFrame) -> str:
         "  " + line("blind_spot_area_m2", " km²", 1e-6, ".3f"),
         "  " + line("blind_spots", "", 1.0, ".0f"),
         "  " + line("cameras_counted", "", 1.0, ".0f"),
-        f"  cells: {gained} gained coverage, {lost} lost it.",
+        f"  cells: {n['gained']} gained coverage, {n['lost']} lost it"
+        + (f" ({others})." if others else "."),
     ]
     for lv in sorted({lv for lv, _ in k.index if lv != "all"}):
         d = k.loc[(lv, "grids_meeting_targets")]

@@ -37,6 +37,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     "layer.changed_cells": ("覆盖变化单元", "Cells whose coverage changes"),
     "value.gained": ("新增覆盖", "gained"),
     "value.lost": ("失去覆盖", "lost"),
+    "value.level_up": ("识别等级提高", "detail level up"),
+    "value.level_down": ("识别等级降低", "detail level down"),
+    "value.more_cameras": ("摄像机增多", "more cameras"),
+    "value.fewer_cameras": ("摄像机减少", "fewer cameras"),
     "field.change": ("变化", "Change"),
     "target.covered_pct": ("覆盖率低于 {goal:g}%", "coverage below {goal:g} %"),
     "target.priority_weighted_pct": (

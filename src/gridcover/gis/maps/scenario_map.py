@@ -18,7 +18,14 @@ from gridcover.gis.maps.overlay import GeoJsonOverlay, feature_collection
 
 __all__ = ["comparison_map"]
 
-CHANGE_COLOURS = {"gained": "#31a354", "lost": "#de2d26"}
+CHANGE_COLOURS = {
+    "gained": "#31a354",
+    "lost": "#de2d26",
+    "level_up": "#3182bd",
+    "level_down": "#e6550d",
+    "more_cameras": "#a1d99b",
+    "fewer_cameras": "#fcae91",
+}
 
 
 def comparison_map(

@@ -56,15 +56,23 @@ export class Api {
     return this.request(method, path, body, tag ? { "If-Match": tag } : {});
   }
 
-  // Collections now; the OpenAPI paths (feature detection: /scenarios, ...) in the background.
-  async discover() {
-    const cols = await this.get("/collections");
+  // The collections (`pending`: a /collections request already under way, e.g. started
+  // beside the session check). The OpenAPI paths (feature detection: /scenarios, ...) are
+  // asked for on first use of `apiPaths`, which the page starts after its first paint.
+  async discover(pending) {
+    const cols = await (pending || this.get("/collections"));
     this.collections = cols.collections;
     this.features.collections = new Set(cols.collections.map((c) => c.id));
-    this.apiPaths = this.get("/api").then((doc) => {
-      this.features.paths = new Set(Object.keys((doc && doc.paths) || {}));
-    }).catch(() => {});
     return this.collections;
+  }
+
+  get apiPaths() {
+    if (!this.pathsPromise) {
+      this.pathsPromise = this.get("/api").then((doc) => {
+        this.features.paths = new Set(Object.keys((doc && doc.paths) || {}));
+      }).catch(() => {});
+    }
+    return this.pathsPromise;
   }
 
   has(path) { return this.features.paths.has(path); }

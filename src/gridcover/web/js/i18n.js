@@ -39,6 +39,9 @@ const TEXT = {
     priority_weighted_pct: "重点加权覆盖率", cameras_counted: "计入摄像机", blind_spots: "盲区数",
     blind_spot_area_m2: "盲区面积 (m²)", d_covered_pct: "Δ覆盖率", d_priority_weighted_pct: "Δ加权覆盖率",
     d_blind_spots: "Δ盲区",
+    l_changes: "方案变化单元", ch_gained: "新增覆盖", ch_lost: "失去覆盖", ch_level_up: "识别等级提高",
+    ch_level_down: "识别等级降低", ch_more_cameras: "摄像机增多", ch_fewer_cameras: "摄像机减少",
+    wi_export_cells: "导出变化单元 GeoJSON",
   },
   en: {
     title: "Video coverage planning", search: "Search", search_ph: "camera id / grid code / name",
@@ -81,6 +84,9 @@ const TEXT = {
     covered_pct: "covered %", priority_weighted_pct: "priority-weighted %", cameras_counted: "cameras counted",
     blind_spots: "blind spots", blind_spot_area_m2: "blind-spot area (m²)", d_covered_pct: "Δ covered %",
     d_priority_weighted_pct: "Δ weighted %", d_blind_spots: "Δ blind spots",
+    l_changes: "Changed cells", ch_gained: "gained coverage", ch_lost: "lost coverage", ch_level_up: "detail level up",
+    ch_level_down: "detail level down", ch_more_cameras: "more cameras", ch_fewer_cameras: "fewer cameras",
+    wi_export_cells: "Export changed cells GeoJSON",
   },
 };
 

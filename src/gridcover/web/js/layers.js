@@ -28,6 +28,7 @@ export class Look {
     this.renderer = L.canvas({ padding: 0.2 });
     this.timer = null;
     this.pending = Promise.resolve();
+    this.changes = null; // the scenario comparison's changed cells (changes.js), when shown
   }
 
   setup(collections) {
@@ -59,6 +60,7 @@ export class Look {
       overlays[t(label)] = this.groups[name];
       if (on && !this.map.hasLayer(this.groups[name])) this.groups[name].addTo(this.map);
     }
+    if (this.changes && this.changes.current) overlays[t("l_changes")] = this.changes.group;
     this.control = L.control.layers(null, overlays, { collapsed: false }).addTo(this.map);
     if (!this.scale) this.scale = L.control.scale({ imperial: false }).addTo(this.map);
     if (this.onMove) this.map.off("moveend overlayadd", this.onMove);
@@ -131,6 +133,10 @@ export class Look {
     }
     for (const [name, cid, color] of [["posts", "posts", "#1f3b57"], ["sites", "sites", "#dc6803"], ["siting", "siting_proposals", "#7a5af8"]]) {
       if (this.visible(name)) jobs.push(this.fetchInto(name, items(cid, LIMITS[name]), (d) => this.drawPoints(name, cid, d, color)));
+    }
+    if (this.changes) {
+      const job = this.changes.refresh(this, box, z);
+      if (job) jobs.push(job);
     }
     const results = await Promise.allSettled(jobs);
     for (const r of results) {

@@ -2,6 +2,7 @@
 // offers (/collections, /api), then the map, the layers and the role's tools.
 import { Api, ApiError } from "./api.js";
 import { Basemaps } from "./basemap.js";
+import { ChangedCells } from "./changes.js";
 import { Editor } from "./edit.js";
 import { GridView } from "./grid.js";
 import { apply, getLang, setLang, t } from "./i18n.js";
@@ -117,13 +118,16 @@ async function boot() {
   tabs();
   document.getElementById("sign-out").onclick = () => { api.setKey(""); window.location.reload(); };
   let s = null;
-  if (api.key) {
-    try { s = await api.get("/app/session"); } catch (e) { api.setKey(""); }
+  let cols = null;
+  if (api.key) { // the session check and the collections at once (one round trip, not two)
+    cols = api.get("/collections");
+    cols.catch(() => {});
+    try { s = await api.get("/app/session"); } catch (e) { api.setKey(""); cols = null; }
   }
   if (!s) s = await signIn();
   app.session = s;
   showRole(s);
-  await api.discover();
+  await api.discover(cols);
   const map = L.map("map", { zoomControl: true, preferCanvas: true });
   app.map = map;
   const base = new Basemaps(map);
@@ -133,6 +137,8 @@ async function boot() {
     toast, role: () => app.session.role, session: () => app.session, collections: () => api.collections,
     refresh: () => app.look.schedule(), refreshCameras: () => app.look.schedule(), reload,
     unitsId: () => app.look.unitsId, error: (e) => toast(String(e.message || e), true),
+    showChanges: (c) => { app.changes.show(c); app.look.setup(api.collections); app.look.schedule(); },
+    changes: () => app.changes,
   };
   app.whatif = new WhatIf(map, api, ui);
   ui.whatif = app.whatif;
@@ -142,6 +148,8 @@ async function boot() {
     style: (f) => app.whatif.style(f),
     error: ui.error,
   });
+  app.changes = new ChangedCells(map, api);
+  app.look.changes = app.changes;
   app.grid = new GridView(map, api, ui);
   app.jobs = new Jobs(api, ui);
   app.look.setup(api.collections);
@@ -155,6 +163,7 @@ async function boot() {
   app.look.pending = app.look.refresh();
   await app.look.pending;
   document.body.dataset.ready = "1";
+  void api.apiPaths; // feature detection after the first paint: it does not delay it
 }
 
 app.ready = boot().catch((e) => { toast(String(e.message || e), true); throw e; });

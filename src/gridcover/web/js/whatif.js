@@ -1,6 +1,7 @@
 // The planner's what-if: disable / re-aim / add cameras (or take a siting proposal), KPI
 // deltas per grid from POST /analysis/whatif after each change, saved scenarios (server
 // routes when /scenarios exists, else this browser), side-by-side comparison and CSV export.
+import { KINDS, KIND_COLOR } from "./changes.js";
 import { t } from "./i18n.js";
 
 const KPIS = ["covered_pct", "priority_weighted_pct", "cameras_counted", "blind_spots", "blind_spot_area_m2"];
@@ -142,7 +143,7 @@ export class WhatIf {
     await this.api.apiPaths;
     if (this.api.has("/scenarios")) {
       try {
-        await this.api.request("POST", "/scenarios", this.body(name));
+        await this.api.request("POST", "/scenarios", { ...this.body(name), replace: true });
       } catch (err) {
         this.ui.toast(`${t("refused")}: ${err.message}`, true);
       }
@@ -178,6 +179,26 @@ export class WhatIf {
       + `</table><button id="wi-export">${t("wi_export")}</button>`;
     document.getElementById("wi-export").onclick = () => download("scenario-comparison.csv",
       csv([...rows, [], ["grid", `d_covered_pct ${names[0]}`, `d_covered_pct ${names[1]}`], ...gridRows]));
+    await this.api.apiPaths;
+    if (this.api.has("/scenarios/{name}/compare/cells")) await this.compareCells(names, box);
+  }
+
+  // The server's comparison of the two stored scenarios: changed cells on the map, counts
+  // per kind, GeoJSON export.
+  async compareCells([a, b], box) {
+    try {
+      const c = await this.api.get(`/scenarios/${encodeURIComponent(a)}/compare?with=${encodeURIComponent(b)}`);
+      const n = c.changed_cells;
+      box.insertAdjacentHTML("beforeend", `<h3>${t("l_changes")}</h3><table data-testid="changed-summary">`
+        + KINDS.filter((k) => n[k] || !k.startsWith("level")).map((k) => `<tr><th><span class="sw" style="background:${KIND_COLOR[k]}"></span> `
+          + `${t(`ch_${k}`)}</th><td class="num" data-kind="${k}">${n[k]}</td></tr>`).join("")
+        + `</table><button id="wi-export-cells">${t("wi_export_cells")}</button>`);
+      document.getElementById("wi-export-cells").onclick = () => this.ui.changes().exportGeojson()
+        .catch((e) => this.ui.toast(e.message, true));
+      this.ui.showChanges(c);
+    } catch (err) {
+      this.ui.toast(`${t("refused")}: ${err.message}`, true);
+    }
   }
 
   exportSites() {
