@@ -32,6 +32,15 @@ _LABELS: dict[str, tuple[str, str]] = {
     "report.worklist": ("盲区整改清单（前 {n} 项）", "Blind-spot work list (top {n})"),
     "report.patrol": ("巡逻区", "Patrol zones"),
     "report.siting": ("新增摄像机建议", "Proposed new cameras"),
+    "report.detail": (
+        "画面细节等级（IEC 62676-4 DORI，各等级及以上的覆盖率）",
+        "Detail levels (IEC 62676-4 DORI; share seen at each level or better)",
+    ),
+    "field.detail": ("细节等级", "Detail level"),
+    "field.day_pct": ("白天面积覆盖率(%)", "Day, area (%)"),
+    "field.day_weighted_pct": ("白天重点加权(%)", "Day, priority-weighted (%)"),
+    "field.night_pct": ("夜间面积覆盖率(%)", "Night, area (%)"),
+    "field.night_weighted_pct": ("夜间重点加权(%)", "Night, priority-weighted (%)"),
     "report.compare": ("方案对比：{a} → {b}", "Scenario comparison: {a} -> {b}"),
     "report.chiefs": ("网格长及联系方式", "Grid chiefs and contacts"),
     "layer.changed_cells": ("覆盖变化单元", "Cells whose coverage changes"),
@@ -155,6 +164,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     # legend and notes
     "legend.title": ("图例", "Legend"),
     "legend.cameras_per_cell": ("每单元摄像机数", "Cameras per cell"),
+    "legend.detail_per_cell": (
+        "单元画面细节等级（最佳摄像机）",
+        "Detail level per cell (best camera)",
+    ),
     "legend.none": ("无覆盖", "not covered"),
     "legend.blind_spot": ("盲区", "blind spot"),
     "legend.view": ("可视范围", "camera view"),
