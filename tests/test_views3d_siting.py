@@ -67,3 +67,18 @@ def test_catalogue_models_carry_3d_fields_and_bad_ones_name_the_fix(tmp_path) ->
     with pytest.raises(InputError, match="dome applies to 2D siting"):
         SitingConfig(dome=True)
     assert SitingConfig(dome=True, visibility="2d").dome
+
+
+def test_map_and_report_say_which_camera_and_how_to_mount_it(tmp_path) -> None:
+    from gridcover.coverage.siting.catalogue import load_catalogue, model_candidates
+    from gridcover.gis.maps import build_map
+
+    sites = gpd.GeoDataFrame({"site_id": ["a"]}, geometry=gpd.points_from_xy([24.94], [60.17]),
+                             crs=4326)  # fmt: skip
+    rows = model_candidates(sites, load_catalogue(), azimuths=1).assign(marginal_gain=1.0)
+    rows["rank"] = np.arange(1, len(rows) + 1)
+    m = build_map(siting=rows, lang="en")
+    feats = next(ov for ov in m.overlays if ov.key == "siting").data["features"]
+    got = {(f["properties"]["model"], f["properties"]["height_m"]) for f in feats}
+    assert got == {(r.model, f"{r.height_m:.1f}") for r in rows.itertuples()}
+    assert "Mounting height (m)" in m.html()

@@ -316,7 +316,8 @@ def _sections(
         out.append(table_section(label("report.patrol", lang), zones, cols, lang))
     siting = layers.get("siting")
     if siting is not None and len(siting):
-        s_cols = ("rank", "camera_id", "model", "type", "azimuth_deg", "price", "marginal_gain")
+        s_cols = ("rank", "camera_id", "model", "type", "resolution", "height_m", "tilt_deg",
+                  "azimuth_deg", "price", "marginal_gain")  # fmt: skip
         out.append(table_section(label("report.siting", lang), siting, s_cols, lang))
     if comparison is not None:
         a, b, kpis = comparison

@@ -338,7 +338,8 @@ def siting_layer(
     """Proposed new cameras or posts (``coverage.siting`` / ``posts_siting`` output: points,
     or their view polygons). Optional columns: ``rank``, ``camera_id``, ``site_id``,
     ``marginal_gain`` (weight gained), ``removal_loss``, ``azimuth_deg``, ``fov_deg``,
-    ``range_m``. Named as cameras when it has ``camera_id``, else as police posts."""
+    ``range_m``; 3D proposals also ``model``, ``resolution``, ``height_m``, ``tilt_deg``.
+    Named as cameras when it has ``camera_id``, else as police posts."""
     s = _require(sites, (), "siting")
     kind = "siting" if "camera_id" in s.columns else "siting_posts"
     if "rank" in s.columns:
@@ -350,8 +351,11 @@ def siting_layer(
     cols |= _opt(s, "site_id", lambda v: _text(v, lang))
     cols |= _opt(s, "marginal_gain", lambda v: _fmt(v, 1))
     cols |= _opt(s, "removal_loss", lambda v: _fmt(v, 1))
-    for c in ("azimuth_deg", "fov_deg", "range_m"):
+    for c in ("model", "resolution"):  # 3D siting: which camera to buy (names as written)
+        cols |= _opt(s, c, lambda v: v.astype(str).to_numpy(dtype=object))
+    for c in ("azimuth_deg", "fov_deg", "range_m", "tilt_deg"):
         cols |= _opt(s, c, _fmt)
+    cols |= _opt(s, "height_m", lambda v: _fmt(v, 1))
     style = {"color": "#54278f", "weight": 2, "fillOpacity": 0.8}
     return MapLayer(
         "siting",
