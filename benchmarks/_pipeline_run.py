@@ -91,7 +91,12 @@ def main() -> None:
 
     t, c = time.perf_counter(), time.process_time()
     res = run_analysis(
-        grids, cams, buildings=bld, roads=roads, config=AnalysisConfig(res=args.res), progress=mark
+        grids,
+        cams,
+        buildings=bld,
+        roads=roads,
+        config=AnalysisConfig(res=args.res, visibility="2d"),
+        progress=mark,
     )
     out["run_s"] = time.perf_counter() - t
     out["run_cpu_s"] = time.process_time() - c

@@ -175,7 +175,7 @@ def stage_only(args: argparse.Namespace) -> None:
     from gridcover.coverage.distributed.staged import stage_inputs
 
     p = province(args.cameras, args.area_km2, args.seed, args.lon, args.lat)
-    config = AnalysisConfig(res=args.res, cell_geometry=args.cell_geometry)
+    config = AnalysisConfig(res=args.res, cell_geometry=args.cell_geometry, visibility="2d")
     t = time.perf_counter()
     n = stage_inputs(**p["layers"], url=args.stage_only, config=config, parent_res=args.parent_res)
     sec = time.perf_counter() - t
@@ -250,7 +250,7 @@ def run_dask(args: argparse.Namespace) -> None:
         f"(generated in {t_gen:.1f} s)"
     )
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="bench_dask_"))
-    config = AnalysisConfig(res=args.res, cell_geometry=args.cell_geometry)
+    config = AnalysisConfig(res=args.res, cell_geometry=args.cell_geometry, visibility="2d")
     with connect(f"local:{args.workers}", memory_limit=args.memory_limit) as client:
         client.run(_start_sampler)
         t = time.perf_counter()
@@ -323,7 +323,8 @@ def run_single(args: argparse.Namespace) -> None:
     p = province(args.cameras, args.area_km2, args.seed, args.lon, args.lat)
     t = time.perf_counter()
     r = run_analysis(
-        **p["layers"], config=AnalysisConfig(res=args.res, cell_geometry=args.cell_geometry)
+        **p["layers"],
+        config=AnalysisConfig(res=args.res, cell_geometry=args.cell_geometry, visibility="2d"),
     )
     sec = time.perf_counter() - t
     print(

@@ -97,7 +97,7 @@ def test_coverage_job_records_parameters(client: TestClient, coverage: dict[str,
     assert meta["analysis"] == "coverage" and meta["run_id"] == coverage["jobID"]
     assert meta["parameters"] == {"res": 12, "occlusion": True, "include_offline": False,
                                   "unknown_online": True, "cell_geometry": "polygon",
-                                  "visibility": "2d", "target_height_m": 1.5}  # fmt: skip
+                                  "visibility": "3d", "target_height_m": 1.5}  # fmt: skip
     assert set(meta["inputs"]) >= {"grids", "cameras", "buildings"}
     assert meta["summary"]["cells"] == coverage["summary"]["cells"]
 
@@ -130,7 +130,11 @@ def test_blind_spot_areas_are_sums_of_their_cells(
     by_spot = cells[cells["blind_spot"] > 0].groupby("blind_spot")["area_m2"].sum()
     got = spots.set_index("blind_spot")["area_m2"]
     np.testing.assert_allclose(got.sort_index(), by_spot.sort_index(), rtol=1e-9)
-    assert not cells.loc[cells["blind_spot"] > 0, "covered"].any()
+    # the 3D default: a blind cell is a priority cell seen below its required detail level
+    # (it may be seen, at a coarser level); read back from the published cell columns
+    blind = cells[cells["blind_spot"] > 0]
+    assert (blind["detail_level"] < blind["required_level"]).all()
+    assert (blind["required_level"] >= 1).all()
 
 
 def test_reruns_are_reproducible(client: TestClient, coverage: dict[str, Any]) -> None:

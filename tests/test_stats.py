@@ -205,7 +205,7 @@ def test_cells_outside_children_roll_up_to_parent() -> None:
 def test_run_is_reproducible_across_thread_counts() -> None:
     from gridcover.coverage.analysis import AnalysisConfig, run_analysis
 
-    one = run_analysis(**sample_layers(), config=AnalysisConfig(res=12, threads=1))
+    one = run_analysis(**sample_layers(), config=AnalysisConfig(res=12, threads=1, visibility="2d"))
     ref = sample_result(12)
     for name in ("grid_stats", "cells", "blind_spots", "views"):
         pd.testing.assert_frame_equal(

@@ -4,10 +4,14 @@ its summary and text report; ``gridcover map`` and ``gridcover report`` draw the
 
 from __future__ import annotations
 
+import io
 import itertools
+import json
+import re
 from pathlib import Path
 
 import geopandas as gpd
+import h3
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,10 +23,8 @@ from gridcover.cli import main
 @pytest.fixture(scope="module")
 def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("analyze3d") / "sample"
-    assert (
-        main(["analyze", "--sample", "--visibility", "3d", "--out", str(folder), "--no-progress"])
-        == 0
-    )
+    # no --visibility: the 3D model is the default
+    assert main(["analyze", "--sample", "--out", str(folder), "--no-progress"]) == 0
     return folder
 
 
@@ -72,3 +74,58 @@ def test_map_and_report_draw_the_bands(out: Path, tmp_path: Path) -> None:
     page = (rep / "report.html").read_text("utf-8")
     assert "Recognise or better (%)" in page
     assert "Detail bands (3D occlusion)" in (rep / "map.html").read_text("utf-8")
+
+
+def _area_share(cells: gpd.GeoDataFrame, k: int, night: bool = False) -> float:
+    lv = cells["night_detail_level" if night else "detail_level"].to_numpy()
+    a = cells["area_m2"].to_numpy()
+    return 100 * a[lv >= k].sum() / a.sum()
+
+
+def test_report_has_a_detail_level_table(out: Path, tmp_path: Path) -> None:
+    rep = tmp_path / "report"
+    assert main(["report", str(out), "--lang", "en", "--out", str(rep), "--no-html-map"]) == 0
+    page = (rep / "report.html").read_text("utf-8")
+    assert "Detail levels (IEC 62676-4 DORI" in page
+    # read the table back with pandas and check it against the cells written by analyze
+    table = next(t for t in pd.read_html(io.StringIO(page)) if "Night, area (%)" in t.columns)
+    cells = gpd.read_parquet(out / "cells.parquet")
+    assert len(table) == 4
+    for k in range(1, 5):
+        row = table.iloc[k - 1]
+        assert float(row["Day, area (%)"]) == pytest.approx(_area_share(cells, k), abs=0.051)
+        assert float(row["Night, area (%)"]) == pytest.approx(
+            _area_share(cells, k, night=True), abs=0.051
+        )
+
+
+def test_map_colours_cells_by_detail_level(out: Path, tmp_path: Path) -> None:
+    """The sample's 7055 res-12 cells exceed the map budget: each res-11 parent shows the
+    highest level seen on at least half its area, recomputed here from cells.parquet."""
+    html = tmp_path / "map.html"
+    assert main(["map", str(out), "--lang", "en", "--out", str(html)]) == 0
+    page = html.read_text("utf-8")
+    assert "Detail level per cell (best camera)" in page
+    cells = gpd.read_parquet(out / "cells.parquet")
+    parent = np.array([h3.cell_to_parent(h, 11) for h in cells["h3"]])
+    want: dict[str, int] = {}
+    for p, g in pd.DataFrame(
+        {"p": parent, "a": cells["area_m2"], "lv": cells["detail_level"]}
+    ).groupby("p"):
+        shares = [g["a"][g["lv"] >= k].sum() / g["a"].sum() for k in range(1, 5)]
+        want[p] = sum(s >= 0.5 for s in shares)
+    colours = {0: "#d9d9d9", 1: "#fee391", 2: "#fe9929", 3: "#cc4c02", 4: "#662506"}
+    feats = _cell_features(page)
+    got = {f["properties"]["h3"]: f["properties"]["_c"] for f in feats}
+    assert set(got) == set(want)
+    assert {h: colours[v] for h, v in want.items()} == got
+    assert len(set(got.values())) >= 3  # several levels on the map
+
+
+def _cell_features(page: str) -> list[dict]:
+    """The aggregated cells layer's features (h3 parent + child count), read from the page."""
+    for m in re.finditer(r"var (\w+)_data = (\{.*\});\n", page):
+        feats = json.loads(m.group(2))["features"]
+        if feats and {"h3", "cells", "_c"} <= set(feats[0]["properties"]):
+            return feats
+    raise AssertionError("no aggregated cells layer in the map")

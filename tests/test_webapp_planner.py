@@ -123,10 +123,15 @@ def test_planner_adds_a_camera_saves_compares_and_exports(env: Env) -> None:
     page = open_app(ctx, env.base, env.keys["planner"], log)
     page.click('[data-tab="whatif"]')
     box = page.locator("#map").bounding_box()
-    spots = httpx.get(f"{env.base}/collections/blind_spots/items?limit=2",
-                      headers=env.h("planner")).json()["features"]  # fmt: skip
-    # inside the two largest blind spots, where a new camera must cover something
-    points = [shapely.geometry.shape(f["geometry"]).representative_point() for f in spots]
+    # in the two heaviest blind spots, at a cell no camera sees (3D blind spots also hold
+    # cells seen below their required level), where a new camera must cover something
+    got = httpx.get(f"{env.base}/collections/coverage_cells/download?format=geojson",
+                    headers=env.h("planner"), timeout=60)  # fmt: skip
+    cells = gpd.read_file(io.BytesIO(got.content))
+    open_cells = cells[(cells["blind_spot"] > 0) & ~cells["covered"].astype(bool)]
+    first = open_cells.sort_values(["blind_spot", "h3"]).groupby("blind_spot").head(1).head(2)
+    points = [g.centroid for g in first.geometry]
+    assert len(points) == 2
 
     def add_at(p: shapely.Point, seq: int) -> None:
         page.evaluate(

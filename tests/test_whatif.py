@@ -52,7 +52,7 @@ def scenario() -> Scenario:
 def _full(scenario: Scenario):
     layers = dict(sample_layers())
     layers["cameras"] = apply_scenario(layers["cameras"], scenario)
-    return run_analysis(**layers, config=AnalysisConfig(res=12))
+    return run_analysis(**layers, config=AnalysisConfig(res=12, visibility="2d"))
 
 
 def test_deltas_equal_full_recomputation(scenario: Scenario) -> None:
@@ -166,7 +166,9 @@ def test_added_camera_outside_the_grids_and_bad_reaim(scenario: Scenario) -> Non
 
 
 def test_disabled_cameras_never_cover_even_when_offline_ones_count() -> None:
-    base = run_analysis(**sample_layers(), config=AnalysisConfig(res=12, include_offline=True))
+    base = run_analysis(
+        **sample_layers(), config=AnalysisConfig(res=12, include_offline=True, visibility="2d")
+    )
     views = base.views
     online = views.loc[views["status"] == "online", "camera_id"].astype(str).to_numpy()
     seen = base.state.coverage.cells_seen_per_camera()
@@ -177,7 +179,9 @@ def test_disabled_cameras_never_cover_even_when_offline_ones_count() -> None:
     # the same as a full run without those cameras (offline ones count in this config)
     layers = dict(sample_layers())
     layers["cameras"] = layers["cameras"][~layers["cameras"]["camera_id"].isin(busy)]
-    full = run_analysis(**layers, config=AnalysisConfig(res=12, include_offline=True))
+    full = run_analysis(
+        **layers, config=AnalysisConfig(res=12, include_offline=True, visibility="2d")
+    )
     np.testing.assert_array_equal(out.result.cells["covered"], full.cells["covered"])
     np.testing.assert_array_equal(out.result.cells["cameras"], full.cells["cameras"])
     assert out.summary_deltas["covered_m2"] < 0

@@ -28,7 +28,9 @@ from sample_analysis import sample_result
 def city_result() -> AnalysisResult:
     layers = synthetic_city(seed=5, side=1500.0, n_cameras=300)
     keep = ("grids", "cameras", "buildings", "roads", "sites", "posts", "incidents")
-    return run_analysis(**{k: layers[k] for k in keep}, config=AnalysisConfig(res=12))
+    return run_analysis(
+        **{k: layers[k] for k in keep}, config=AnalysisConfig(res=12, visibility="2d")
+    )
 
 
 CASES = {"sample": lambda: sample_result(12), "city": city_result}

@@ -84,31 +84,63 @@ def test_patrol_cli_and_api_agree(client: TestClient, tmp_path: Path) -> None:
     _same(cli_cells, api["patrol_cells"], "h3", ["post_id"])
 
 
-def test_siting_cli_and_api_agree(client: TestClient, tmp_path: Path) -> None:
-    body = {"k": 3, "azimuths": 4, "method": "greedy"}
+@pytest.mark.parametrize("visibility", ["3d", "2d"])
+def test_siting_cli_and_api_agree(client: TestClient, tmp_path: Path, visibility: str) -> None:
+    """3D (the default: no visibility given) and 2D siting give the same proposal tables,
+    camera model and mounting included, through both doors."""
+    body: dict[str, Any] = {"k": 3, "azimuths": 4, "method": "greedy"}
+    argv = ["-k", "3", "--azimuths", "4", "--method", "greedy"]
+    if visibility == "2d":
+        body["visibility"] = "2d"
+        argv += ["--visibility", "2d"]
     api = _api(client, "siting", body, "siting_proposals")
-    out = tmp_path / "chosen.geojson"
+    out = tmp_path / "chosen.parquet"
     code = main(
-        ["site", "cameras", str(SAMPLE / "grids.geojson"), "-k", "3", "--azimuths", "4"]
-        + ["--method", "greedy", "--out", str(out)]
+        ["site", "cameras", str(SAMPLE / "grids.geojson"), *argv, "--out", str(out)]
         + [f"--{k}={SAMPLE / f'{k}.geojson'}" for k in ("roads", "buildings", "sites", "cameras")]
     )
     assert code == 0
-    cli = gpd.read_file(out)
+    cli = gpd.read_parquet(out)
     assert len(cli) == api["summary"]["chosen"] == 3
-    _same(cli, api["siting_proposals"], "rank", ["site_id", "azimuth_deg", "marginal_gain"])
-    # the same default resolution through both doors (none was given)
-    from gridcover.coverage.cells import DEFAULT_RES
+    assert api["summary"]["visibility"] == visibility
+    cols = ["site_id", "azimuth_deg", "marginal_gain"]
+    if visibility == "3d":  # which camera to buy and how to mount it
+        cols += ["camera_id", "model", "type", "resolution", "fov_deg", "lens_fov_deg",
+                 "height_m", "tilt_deg", "price"]  # fmt: skip
+        assert set(cols) <= set(cli.columns)
+        assert cli["model"].notna().all() and (cli["height_m"] > 0).all()
+        _check_required_share(out, api["summary"])
+    _same(cli, api["siting_proposals"], "rank", cols)
 
-    assert api["summary"]["res"] == DEFAULT_RES
+
+def _check_required_share(proposals: Path, summary: dict[str, Any]) -> None:
+    """Second path: the proposals, read back from the CLI's file as a camera layer, are
+    added to the sample's default (3D) analysis as a what-if; the priority cells seen at
+    their required level must go from and to the counts the plan claims."""
+    from gridcover.coverage.whatif import Scenario, run_scenario
+    from gridcover.gis import read_layer
+    from sample_analysis import default_result
+
+    base = default_result(12)
+    added = read_layer(proposals, "cameras")
+    after = run_scenario(base, Scenario(name="proposals", added=added)).result
+    for res, key in ((base, "at_required_before"), (after, "at_required_after")):
+        c = res.cells
+        need = c["required_level"].to_numpy() > 0
+        met = need & (c["detail_level"].to_numpy() >= c["required_level"].to_numpy())
+        assert int(need.sum()) == summary["required_cells"]
+        assert int(met.sum()) == summary[key], key
+        assert 100 * met.sum() / need.sum() == pytest.approx(summary[f"{key}_pct"])
+    assert summary["at_required_after"] > summary["at_required_before"]
 
 
 def test_coverage_cli_and_api_agree(client: TestClient, tmp_path: Path) -> None:
     levels = [f"grid_stats_level{lv}" for lv in (1, 2, 3)]
-    # the same model through both doors (the CLI defaults to 3d, the API to 2d: docs/VIEWS.md)
-    api = _api(client, "coverage", {"res": 11, "visibility": "3d"}, *levels, "blind_spots")
+    # no model named: both doors take the default (3D) model and give the same tables
+    api = _api(client, "coverage", {"res": 11}, *levels, "blind_spots")
+    assert api["summary"]["visibility"] == "3d"
     api_stats = pd.concat([api[name] for name in levels], ignore_index=True)
-    argv = ["analyze", "--sample", "--res", "11", "--visibility", "3d", "--out", str(tmp_path)]
+    argv = ["analyze", "--sample", "--res", "11", "--out", str(tmp_path)]
     assert main([*argv, "--no-progress"]) == 0
     stats = gpd.read_file(tmp_path / "grid_stats.geojson")
     numeric = [c for c in ("area_km2", "covered_pct", "priority_covered_pct") if c in stats]
@@ -131,3 +163,12 @@ def test_every_door_has_the_same_visibility_default() -> None:
     cli = parser.parse_args(["--sample", "--out", "x"]).visibility
     api = CoverageParams().visibility
     assert cli == api == AnalysisConfig().visibility == DEFAULT_VISIBILITY
+    # siting: the same default model through every door
+    from gridcover.api.analysis_routes import SitingParams
+    from gridcover.commands import site
+    from gridcover.coverage.siting.plan import SitingConfig
+
+    sp = argparse.ArgumentParser()
+    site.configure(sp)
+    cli_site = sp.parse_args(["cameras", "area.geojson", "-k", "1", "--out", "x"]).visibility
+    assert cli_site == SitingParams().visibility == SitingConfig().visibility == DEFAULT_VISIBILITY

@@ -88,7 +88,7 @@ class PatrolParams(_Strict):
 
 
 class SitingParams(_Strict):
-    """Camera siting: how many new cameras, candidate sites, solver."""
+    """Camera siting: how many new cameras, candidate sites, solver, visibility model."""
 
     k: int = Field(_SITING.k, ge=1, le=500, description="new cameras to choose")
     res: int = Field(_SITING.res, ge=9, le=13)
@@ -103,6 +103,10 @@ class SitingParams(_Strict):
     backup: int = Field(
         _SITING.backup, ge=1, le=3, description="coverage level wanted at key sites"
     )
+    visibility: Literal["2d", "3d"] = _SITING.visibility  # type: ignore[assignment]
+    target_height_m: float = Field(_SITING.target_height_m, ge=0, lt=100)
+    building_height_m: float = Field(_SITING.building_height_m, gt=0, le=1000)
+    models: list[str] = Field([], max_length=20, description="3d: catalogue models (all: [])")
 
 
 class AddedCamera(_Strict):

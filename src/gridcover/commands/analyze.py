@@ -66,9 +66,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     opt.add_argument(
         "--visibility",
         choices=("2d", "3d"),
-        default="2d",  # coverage.analysis.DEFAULT_VISIBILITY (not imported: the parser stays light)
-        help="2d (default): sector views, buildings infinitely tall; 3d: camera and building "
-        "heights, tilt, resolution -> detail levels day and night (docs/VIEWS.md)",
+        default="3d",  # coverage.analysis.DEFAULT_VISIBILITY (not imported: the parser stays light)
+        help="3d (default): camera and building heights, tilt, resolution -> detail levels day "
+        "and night; 2d: sector views, buildings infinitely tall (docs/VIEWS.md)",
     )
     opt.add_argument(
         "--target-height-m",

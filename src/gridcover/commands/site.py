@@ -18,10 +18,17 @@ Choose K new cameras (or posts) among candidate sites so that the most priority 
 yet covered gets covered; existing cameras (posts) stay as they are.
 
 Candidates: road intersections (default), points every --every metres along roads, and/or
-a --candidates point layer. Cameras: each site gets --azimuths bullet orientations (8 =
-every 45°) and/or a 360° --dome; views come from the same occlusion-aware engine as the
-coverage (buildings block sight), a cell counts when its centroid is in view. Posts: a
-cell is reached within --radius metres (straight line) or --minutes along the streets.
+a --candidates point layer. Cameras, 3D (the default, as in analyze): every site gets every
+camera model of the --catalogue (or the --model names), directional models in --azimuths
+orientations (8 = every 45°); a cell counts when a camera sees it at its required detail
+level ([detail] of the weights file: key sites and intersections recognise, roads observe,
+other priority cells detect) through the 3D line of sight (mounting height, tilt,
+resolution, building heights). The proposal table says which model to buy and how to mount
+it (resolution, lens, height, tilt, azimuth), and the report how many priority cells reach
+their required level before and after. Cameras, --visibility 2d: --azimuths bullet
+orientations and/or a 360° --dome, a cell counts when its centroid is in a view cut by
+buildings. Posts: a cell is reached within --radius metres (straight line) or --minutes
+along the streets.
 
 Solvers: lazy greedy always; exact MILP (HiGHS) when small or with --method exact (with a
 --time-limit). The report gives the objective (weight gained), a proven upper bound (LP
@@ -44,7 +51,37 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget", type=float, metavar="AMOUNT",
                         help="cameras: total price limit (with -k: both hold); models and "
                         "prices from --catalogue (docs/PATROL_SITING.md)")  # fmt: skip
-    parser.add_argument("--catalogue", metavar="TOML", help="camera models and prices")
+    parser.add_argument(
+        "--catalogue",
+        metavar="TOML",
+        help="camera models (3D fields) and prices (default: packaged)",
+    )
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="3d: only this catalogue model (repeatable; default: all)",
+    )
+    parser.add_argument(
+        "--visibility",
+        choices=("2d", "3d"),
+        default="3d",  # coverage.analysis.DEFAULT_VISIBILITY (not imported: the parser stays light)
+        help="3d (default): site for required detail levels with catalogue camera models; "
+        "2d: sector views for uncovered cells (docs/VIEWS.md)",
+    )
+    parser.add_argument(
+        "--target-height-m",
+        type=float,
+        default=1.5,
+        help="3d: target height above ground, metres (1.5)",
+    )
+    parser.add_argument(
+        "--building-height-m",
+        type=float,
+        default=9.0,
+        help="3d: height of buildings without one, metres (9)",
+    )
     parser.add_argument("--allow-motorway", action="store_true",
                         help="budget: allow poles on motorways / overpasses")  # fmt: skip
     parser.add_argument(
@@ -60,7 +97,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--every", type=float, metavar="M", help="candidates every M m on roads")
     parser.add_argument("--no-intersections", action="store_true", help="no intersection sites")
     parser.add_argument("--azimuths", type=int, default=8, help="bullet orientations per site")
-    parser.add_argument("--dome", action="store_true", help="also a 360° dome per site")
+    parser.add_argument("--dome", action="store_true", help="2d: also a 360° dome per site")
     parser.add_argument("--backup", type=int, default=1, metavar="K", help="K-fold near sites")
     parser.add_argument("--radius", type=float, default=1000.0, help="post reach, metres")
     parser.add_argument("--minutes", type=float, help="post reach in minutes along streets")
@@ -93,6 +130,11 @@ def run(args: argparse.Namespace) -> int:
         radius_m=args.radius,
         minutes=args.minutes,
         mode=args.mode,
+        visibility=args.visibility,
+        target_height_m=args.target_height_m,
+        building_height_m=args.building_height_m,
+        models=tuple(args.model),
+        catalogue=args.catalogue,
     )
     kinds = ("roads", "buildings", "sites", "incidents", "cameras", "posts")
     paths = {"grids": args.area, **{k: getattr(args, k) for k in kinds}}

@@ -64,10 +64,10 @@ __all__ = [
 Progress = Callable[[str, int, int], None]
 """progress(step description, steps done, total steps)."""
 
-DEFAULT_VISIBILITY = "2d"
-"""The visibility model of every door (CLI, API, library) when none is asked: the sector model;
-"3d" (line of sight over building heights, detail levels day and night) is opt-in until the
-2D-era baselines are re-pinned (docs/VIEWS.md)."""
+DEFAULT_VISIBILITY = "3d"
+"""The visibility model of every door (CLI, API, library) when none is asked: line of sight
+over camera and building heights, with detail levels day and night; "2d" is the sector model
+with buildings as infinitely tall walls (docs/VIEWS.md)."""
 
 STEPS = ("camera views", "H3 cells", "cover", "priority", "blind spots", "statistics")
 

@@ -4,6 +4,8 @@
 - ``with_chiefs``: the grid table with the grid chiefs' names and phones of the grids layer;
 - ``worklist_html``: the top blind-spot work units with a sketch each (the unit's outline,
   the cameras proposed for it, the units around it), as inline PNG;
+- ``detail_section``: a 3D run's share of the area (and of the priority weight) seen at each
+  detail level or better, day and night, from the run's summary;
 - ``table_html``-based sections for patrol zones, proposed cameras and a scenario
   comparison (KPI table with deltas), shown only when those results are given.
 """
@@ -13,7 +15,8 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import geopandas as gpd
 import matplotlib
@@ -22,7 +25,7 @@ import pandas as pd
 
 from gridcover.gis.maps.i18n import label
 
-__all__ = ["targets_in_words", "with_chiefs", "worklist_html"]
+__all__ = ["detail_section", "targets_in_words", "with_chiefs", "worklist_html"]
 
 CHIEF_COLUMNS = ("chief_name", "chief_phone")
 
@@ -139,3 +142,23 @@ def table_section(title: str, df: pd.DataFrame, cols: tuple[str, ...], lang: str
     )
     return (f"<h2>{html.escape(title)}</h2><table><thead><tr>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table>")  # fmt: skip
+
+
+_LEVEL_NAMES = ("detect", "observe", "recognise", "identify")
+
+
+def detail_section(summary: Mapping[str, Any], lang: str) -> list[str]:
+    """The detail-levels table of a 3D run (``summary["visibility"] == "3d"``), else nothing:
+    one row per level (detect 25, observe 62.5, recognise 125, identify 250 px/m), the % of
+    the area and of the priority weight seen at that level or better, by day and at night."""
+    if summary.get("visibility") != "3d":
+        return []
+    rows = []
+    for k, name in enumerate(_LEVEL_NAMES, start=1):
+        row: dict[str, Any] = {"detail": label(f"value.level{k}", lang)}
+        for pre, col in (("", "day"), ("night_", "night")):
+            row[f"{col}_pct"] = round(float(summary[f"{pre}{name}_pct"]), 1)
+            row[f"{col}_weighted_pct"] = round(float(summary[f"{pre}{name}_weighted_pct"]), 1)
+        rows.append(row)
+    cols = ("detail", "day_pct", "day_weighted_pct", "night_pct", "night_weighted_pct")
+    return [table_section(label("report.detail", lang), pd.DataFrame(rows), cols, lang)]

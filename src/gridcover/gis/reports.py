@@ -31,6 +31,7 @@ from gridcover.gis.maps.builder import build_map
 from gridcover.gis.maps.i18n import check_lang, field_label, label, value_label
 from gridcover.gis.maps.static import static_map_png
 from gridcover.gis.report_sections import (
+    detail_section,
     table_section,
     targets_in_words,
     with_chiefs,
@@ -288,7 +289,8 @@ def write_report(
         map_path = m.save(out / "map.html")
         all_notes += m.notes
     files = [p for p in (xlsx, csv_path, png.path, map_path) if p is not None]
-    sections = _sections(lang, top, map_layers or {}, units, proposals, comparison)
+    sections = detail_section(summ, lang)
+    sections += _sections(lang, top, map_layers or {}, units, proposals, comparison)
     page = _report_html(title, grids, spots, summ, png.path, files, all_notes, lang, top,
                         sections)  # fmt: skip
     html_path = out / "report.html"
@@ -314,7 +316,8 @@ def _sections(
         out.append(table_section(label("report.patrol", lang), zones, cols, lang))
     siting = layers.get("siting")
     if siting is not None and len(siting):
-        s_cols = ("rank", "camera_id", "model", "type", "azimuth_deg", "price", "marginal_gain")
+        s_cols = ("rank", "camera_id", "model", "type", "resolution", "height_m", "tilt_deg",
+                  "azimuth_deg", "price", "marginal_gain")  # fmt: skip
         out.append(table_section(label("report.siting", lang), siting, s_cols, lang))
     if comparison is not None:
         a, b, kpis = comparison

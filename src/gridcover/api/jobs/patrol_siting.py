@@ -23,6 +23,7 @@ from gridcover.errors import InputError
 PATROL_KEYS = ("res", "mode", "target_ratio", "use_roads", "use_priority", "min_compactness")
 SITING_KEYS = (
     "k", "res", "method", "time_limit", "intersections", "every_m", "azimuths", "dome", "backup",
+    "visibility", "target_height_m", "building_height_m", "models",
 )  # fmt: skip
 
 

@@ -3,7 +3,10 @@
 The packaged default (``gridcover/data/camera_models.toml``, prices illustrative, CNY
 installed) lists a wide and a long bullet, a dome and a PTZ. Every key is checked: an
 unknown key, a missing field or a non-positive price is a ``SchemaError`` naming the file
-and the model.
+and the model. The optional keys say how the model sees in the 3D model (docs/VIEWS.md):
+``resolution`` (as a ledger writes it), ``lens_fov_deg`` (360° models), ``height_m``
+(mounting height, metres), ``tilt_deg`` (degrees below horizontal), ``supply_light`` and
+``ir_range_m`` (night); left out, the per-type defaults apply.
 """
 
 from __future__ import annotations
@@ -22,13 +25,18 @@ from gridcover.errors import SchemaError
 __all__ = ["CameraModel", "Catalogue", "load_catalogue", "model_candidates"]
 
 _FIELDS = {"type": str, "fov_deg": float, "range_m": float, "price": float, "azimuths": int}
+_OPTICS = {"resolution": str, "lens_fov_deg": float, "height_m": float, "tilt_deg": float,
+           "supply_light": str, "ir_range_m": float}  # fmt: skip
+"""Optional keys: how the model sees and is mounted (3D visibility)."""
 
 
 @dataclass(frozen=True)
 class CameraModel:
     """One model: camera ``type``, horizontal ``fov_deg`` (degrees), ``range_m`` (metres),
     ``price`` (currency units, installed), ``azimuths`` (candidate directions per pole; 0 =
-    one 360° view)."""
+    one 360° view); optional 3D fields (None = per-type default): ``resolution``,
+    ``lens_fov_deg``, ``height_m`` (metres above ground), ``tilt_deg`` (degrees below
+    horizontal), ``supply_light``, ``ir_range_m`` (metres)."""
 
     name: str
     type: str
@@ -36,6 +44,16 @@ class CameraModel:
     range_m: float
     price: float
     azimuths: int
+    resolution: str | None = None
+    lens_fov_deg: float | None = None
+    height_m: float | None = None
+    tilt_deg: float | None = None
+    supply_light: str | None = None
+    ir_range_m: float | None = None
+
+    def optics(self) -> dict[str, str | float]:
+        """The optional 3D fields this model gives (column name -> value)."""
+        return {k: getattr(self, k) for k in _OPTICS if getattr(self, k) is not None}
 
 
 @dataclass(frozen=True)
@@ -66,13 +84,13 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     for name, m in models.items():
         if not isinstance(m, dict):
             raise SchemaError(f"{source}: [models.{name}] must be a table.")
-        extra = set(m) - set(_FIELDS)
+        extra = set(m) - set(_FIELDS) - set(_OPTICS)
         missing = set(_FIELDS) - set(m)
         if extra or missing:
             raise SchemaError(
                 f"{source}: model {name!r} "
                 + (f"has unknown key(s) {sorted(extra)}" if extra else f"lacks {sorted(missing)}")
-                + f"; the keys are {', '.join(_FIELDS)}."
+                + f"; the keys are {', '.join(_FIELDS)} (optional: {', '.join(_OPTICS)})."
             )
         price, fov, rng = float(m["price"]), float(m["fov_deg"]), float(m["range_m"])
         if not (price > 0 and 0 < fov <= 360 and rng > 0 and int(m["azimuths"]) >= 0):
@@ -80,24 +98,39 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
                 f"{source}: model {name!r} needs price > 0, 0 < fov_deg <= 360, range_m > 0 "
                 "and azimuths >= 0."
             )
-        out.append(CameraModel(str(name), str(m["type"]), fov, rng, price, int(m["azimuths"])))
+        try:
+            opt = {k: cast(m[k]) for k, cast in _OPTICS.items() if k in m}
+        except (TypeError, ValueError) as exc:
+            raise SchemaError(f"{source}: model {name!r}: {exc}; fix the value's type.") from exc
+        if any(opt.get(k, 0.0) < 0 for k in ("height_m", "ir_range_m", "lens_fov_deg")):
+            raise SchemaError(
+                f"{source}: model {name!r} needs height_m, ir_range_m, lens_fov_deg >= 0."
+            )
+        out.append(
+            CameraModel(str(name), str(m["type"]), fov, rng, price, int(m["azimuths"]), **opt)
+        )
     return Catalogue(tuple(out), str(doc.get("currency", "CNY")), source)
 
 
-def model_candidates(sites: gpd.GeoDataFrame, catalogue: Catalogue) -> gpd.GeoDataFrame:
+def model_candidates(
+    sites: gpd.GeoDataFrame, catalogue: Catalogue, azimuths: int | None = None
+) -> gpd.GeoDataFrame:
     """Camera rows for every site x model x direction (EPSG:4326 points), with ``model``
-    and ``price``; ``camera_id`` = ``site_id@model@azimuth``; ``site_id`` kept so that a
-    pole takes at most ``max_per_site`` cameras."""
+    and ``price`` (and the model's optional 3D fields as columns, NaN where a model leaves
+    one out); ``camera_id`` = ``site_id@model@azimuth``; ``site_id`` kept so that a pole
+    takes at most ``max_per_site`` cameras. ``azimuths``: directions per directional model
+    (None = each model's own ``azimuths``)."""
     rows = []
     sid = sites["site_id"].astype(str).to_numpy()
     pos = np.arange(len(sites))
     for m in catalogue.models:
-        az = np.arange(m.azimuths) * (360.0 / m.azimuths) if m.azimuths else np.array([np.nan])
+        n_az = m.azimuths if (azimuths is None or not m.azimuths) else int(azimuths)
+        az = np.arange(n_az) * (360.0 / n_az) if n_az else np.array([np.nan])
         for a in az:
             rows.append(pd.DataFrame({
                 "site_id": sid, "model": m.name, "type": m.type, "azimuth_deg": a,
                 "fov_deg": 360.0 if not m.azimuths else m.fov_deg, "range_m": m.range_m,
-                "price": m.price, "pos": pos}))  # fmt: skip
+                "price": m.price, **m.optics(), "pos": pos}))  # fmt: skip
     df = pd.concat(rows, ignore_index=True)
     az_txt = np.where(df["azimuth_deg"].isna(), "360", df["azimuth_deg"].round(1).astype(str))
     df.insert(0, "camera_id", df["site_id"] + "@" + df["model"] + "@" + az_txt)

@@ -101,6 +101,7 @@ def site_cameras_3d(
     existing: gpd.GeoDataFrame | None = None,
     buildings: gpd.GeoDataFrame | None = None,
     target_height_m: float = DEFAULT_TARGET_HEIGHT_M,
+    building_height_m: float = 9.0,
     include_offline: bool = False,
     **options: Any,
 ) -> CameraSiting:
@@ -108,20 +109,21 @@ def site_cameras_3d(
     ``siting.candidates.camera_candidates``) fitted with ``model`` so that the most priority
     ``weight`` reaches its ``required`` level (per cell, 0 = nothing required). The chosen
     rows carry the model's columns (``camera_model, resolution, height_m, tilt_deg, ...``).
+    ``model`` None: the default :class:`CameraModel`, unless the candidates carry their own
+    ``model`` column (catalogue rows, ``siting.catalogue.model_candidates``): those are used
+    as given. ``building_height_m``: buildings without a height (metres).
     ``options`` go to :func:`cameras.choose_sites`."""
     if len(candidates) == 0:
         raise InputError("There are no candidate sites: give roads, a spacing or a site layer.")
     req = np.asarray(required, np.int64)
     w = np.where(req > 0, np.asarray(weight, float), 0.0)
-    cand = (model or CameraModel()).apply(candidates)
-    cov, views = level_coverage(
-        cells, cand, req, buildings=buildings, target_height_m=target_height_m
-    )
+    own = model is None and "model" in candidates.columns
+    cand = candidates.copy() if own else (model or CameraModel()).apply(candidates)
+    heights = {"target_height_m": target_height_m, "building_height_m": building_height_m}
+    cov, views = level_coverage(cells, cand, req, buildings=buildings, **heights)
     count = np.zeros(len(cells), np.int64)
     if existing is not None and len(existing):
-        ex, ex_views = level_coverage(
-            cells, existing, req, buildings=buildings, target_height_m=target_height_m
-        )
+        ex, ex_views = level_coverage(cells, existing, req, buildings=buildings, **heights)
         on = camera_counted(ex_views["status"].to_numpy(), include_offline=include_offline)
         count = np.asarray(ex[:, on].sum(axis=1)).ravel().astype(np.int64)
     site = cand["site_id"].to_numpy() if "site_id" in cand else None

@@ -6,7 +6,12 @@
 - resolution ``DEFAULT_RES`` (12), the coverage analysis' own, so that siting closes the
   blind spots the analysis reports, on the same cells;
 - the priority weight comes from the same layers as the coverage analysis
-  (``PRIORITY_LAYERS``: roads, key sites, buildings and incident counts).
+  (``PRIORITY_LAYERS``: roads, key sites, buildings and incident counts);
+- the visibility model is the analysis' default (``DEFAULT_VISIBILITY``, "3d"): cameras are
+  sited for the priority cells below their required detail level (``[detail]`` of the
+  weights file), and every candidate is a camera model of the catalogue
+  (``siting.catalogue``: type, resolution, lens, mounting height, tilt) seen through the
+  3D model (``siting.detail_sites``); "2d" sites bullet/dome sectors for uncovered cells.
 """
 
 from __future__ import annotations
@@ -16,18 +21,34 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import geopandas as gpd
+import numpy as np
 
+from gridcover.coverage.analysis import DEFAULT_VISIBILITY
 from gridcover.coverage.cells import DEFAULT_RES, Cells, cells_for_area, check_res
+from gridcover.coverage.detail import check_3d, required_level
 from gridcover.coverage.priority import priority_from_layers
-from gridcover.coverage.siting.cameras import SitingResult, key_site_levels, site_cameras
+from gridcover.coverage.siting.cameras import (
+    CameraSiting,
+    SitingResult,
+    key_site_levels,
+    site_cameras,
+)
 from gridcover.coverage.siting.candidates import camera_candidates, candidate_sites
+from gridcover.coverage.siting.catalogue import Catalogue, load_catalogue, model_candidates
+from gridcover.coverage.siting.detail_sites import site_cameras_3d
 from gridcover.coverage.siting.posts import site_posts
+from gridcover.coverage.weights import load_weights
 from gridcover.errors import InputError
 
 __all__ = ["PRIORITY_LAYERS", "SitingConfig", "SitingRun", "plan_siting"]
 
 PRIORITY_LAYERS = ("roads", "sites", "buildings", "incidents")
 """Layers that feed the priority weight of a siting run (as in the coverage analysis)."""
+
+PROPOSAL_COLUMNS = ("rank", "camera_id", "site_id", "model", "type", "resolution", "fov_deg",
+                    "lens_fov_deg", "height_m", "tilt_deg", "azimuth_deg", "marginal_gain",
+                    "removal_loss")  # fmt: skip
+"""Columns of the printed proposal table (those present): which camera, how to mount it."""
 
 Progress = Callable[[float, str], None]
 """progress(fraction done 0-1, message)."""
@@ -40,7 +61,11 @@ class SitingConfig:
     candidates: road ``intersections`` and/or points every ``every_m`` metres along roads (and
     a user layer); cameras: ``azimuths`` bullet orientations per site and/or a 360° ``dome``;
     ``backup``: K-fold coverage wanted near key sites; posts: reach within ``radius_m`` metres
-    (straight line) or ``minutes`` by ``mode`` along streets."""
+    (straight line) or ``minutes`` by ``mode`` along streets. ``visibility`` "3d" (cameras):
+    candidates are the ``models`` (names; empty = all) of the ``catalogue`` (TOML path; None
+    = packaged) with ``azimuths`` directions for directional models, seen from their
+    mounting height at a target ``target_height_m`` metres above ground, buildings without
+    a height ``building_height_m`` metres tall; ``dome`` is 2D only."""
 
     k: int = 10
     what: Literal["cameras", "posts"] = "cameras"
@@ -55,9 +80,21 @@ class SitingConfig:
     radius_m: float = 1000.0
     minutes: float | None = None
     mode: str = "car"
+    visibility: str = DEFAULT_VISIBILITY
+    target_height_m: float = 1.5
+    building_height_m: float = 9.0
+    models: tuple[str, ...] = ()
+    catalogue: str | None = None
 
     def __post_init__(self) -> None:
         check_res(self.res)
+        check_3d(self.visibility, self.target_height_m, self.building_height_m)
+        object.__setattr__(self, "models", tuple(str(m) for m in self.models))
+        if self.dome and self.visibility == "3d" and self.what == "cameras":
+            raise InputError(
+                "dome applies to 2D siting; in 3D the catalogue's 360° models are candidates "
+                "(choose them with models, e.g. --model dome), or ask for visibility '2d'."
+            )
         if self.what not in ("cameras", "posts"):
             raise InputError(f"what must be 'cameras' or 'posts', not {self.what!r}.")
         if self.k < 1:
@@ -80,22 +117,29 @@ class SitingRun:
     cells: Cells
     sites: int
     rule: str
+    levels: dict[str, float] | None = None  # 3D: priority cells at their required level
 
     def summary(self) -> dict[str, Any]:
-        """Key figures (JSON-ready values)."""
+        """Key figures (JSON-ready values); 3D runs add the priority cells that meet their
+        required detail level before and after the proposals (count and %)."""
         r = self.result
-        return {
-            "what": self.config.what,
-            "res": self.config.res,
-            "chosen": int(r.chosen.size),
-            "candidates": int(r.n_candidates),
-            "sites": self.sites,
-            "objective": float(r.objective),
-            "upper_bound": float(r.upper_bound),
-            "gap": float(r.gap),
-            "bound_source": r.bound_source,
-            "method": r.method,
-        }
+        extra = {"visibility": self.config.visibility} if self.config.what == "cameras" else {}
+        return (
+            extra
+            | (self.levels or {})
+            | {
+                "what": self.config.what,
+                "res": self.config.res,
+                "chosen": int(r.chosen.size),
+                "candidates": int(r.n_candidates),
+                "sites": self.sites,
+                "objective": float(r.objective),
+                "upper_bound": float(r.upper_bound),
+                "gap": float(r.gap),
+                "bound_source": r.bound_source,
+                "method": r.method,
+            }
+        )
 
     def report(self) -> str:
         """Objective, bound, gap and the ranking, for people."""
@@ -109,19 +153,15 @@ class SitingRun:
             + (f", greedy {r.greedy_objective:.3f}" if r.method == "exact" else ""),
             "Time: " + ", ".join(f"{name} {v:.3f} s" for name, v in r.seconds.items()),
         ]
-        lines += [f"Note: {n}" for n in r.notes]
-        cols = [
-            c
-            for c in (
-                "rank",
-                "camera_id",
-                "site_id",
-                "azimuth_deg",
-                "marginal_gain",
-                "removal_loss",
+        if self.levels:
+            lv = self.levels
+            lines.append(
+                f"Priority cells at their required detail level: {lv['at_required_before']} "
+                f"-> {lv['at_required_after']} of {lv['required_cells']} "
+                f"({lv['at_required_before_pct']:.1f}% -> {lv['at_required_after_pct']:.1f}%)."
             )
-            if c in self.chosen.columns
-        ]
+        lines += [f"Note: {n}" for n in r.notes]
+        cols = [c for c in PROPOSAL_COLUMNS if c in self.chosen.columns]
         table = self.chosen[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}")
         return "\n".join([*lines, table])
 
@@ -164,6 +204,19 @@ def plan_siting(
         key_site_levels(cells, sites, cfg.backup) if sites is not None and cfg.backup > 1 else None
     )
     opts: dict[str, Any] = {"method": cfg.method, "time_limit": cfg.time_limit}
+    if cfg.what == "cameras" and cfg.visibility == "3d":
+        cat = _models(load_catalogue(cfg.catalogue), cfg.models)
+        cand = model_candidates(points, cat, azimuths=cfg.azimuths)
+        required = required_level(prio.components, prio.priority, load_weights().detail_targets)
+        step(0.35, f"3D views of {len(cand)} candidates and the choice")
+        out = site_cameras_3d(
+            cells, prio.weight, required, cand, cfg.k, existing=cameras, buildings=buildings,
+            target_height_m=cfg.target_height_m, building_height_m=cfg.building_height_m,
+            levels=levels, **opts,
+        )  # fmt: skip
+        rule = f"{len(points)} sites x {len(cat.models)} catalogue models x orientations (3D)"
+        return SitingRun(cfg, out.chosen, out.views, out.result, cells, len(points), rule,
+                         _at_required(out, required))  # fmt: skip
     if cfg.what == "cameras":
         cand = camera_candidates(points, azimuths=cfg.azimuths, dome=cfg.dome)
         step(0.35, f"views of {len(cand)} candidates and the choice")
@@ -179,3 +232,32 @@ def plan_siting(
         minutes=cfg.minutes, roads=roads, mode=cfg.mode, levels=levels, **opts,
     )  # fmt: skip
     return SitingRun(cfg, pout.chosen, None, pout.result, cells, len(points), pout.rule)
+
+
+def _models(catalogue: Catalogue, names: tuple[str, ...]) -> Catalogue:
+    """The catalogue's models named in ``names`` (all when empty); an unknown name is an error
+    naming the catalogue and the names it holds."""
+    if not names:
+        return catalogue
+    have = {m.name: m for m in catalogue.models}
+    unknown = [n for n in names if n not in have]
+    if unknown:
+        raise InputError(
+            f"{catalogue.source}: no camera model {', '.join(map(repr, unknown))}; "
+            f"the catalogue holds {', '.join(have)}."
+        )
+    return Catalogue(tuple(have[n] for n in dict.fromkeys(names)), catalogue.currency,
+                     catalogue.source)  # fmt: skip
+
+
+def _at_required(out: CameraSiting, required: np.ndarray) -> dict[str, float]:
+    """Priority cells (required level >= 1) seen at their required level by the counted
+    existing cameras, and with the chosen ones added (counts and % of those cells)."""
+    need = np.asarray(required) > 0
+    before = out.existing_count > 0
+    added = np.asarray(out.coverage[:, out.result.chosen].sum(axis=1)).ravel() > 0
+    n = int(need.sum())
+    b, a = int((need & before).sum()), int((need & (before | added)).sum())
+    pct = (lambda x: 100.0 * x / n) if n else (lambda _x: float("nan"))
+    return {"required_cells": n, "at_required_before": b, "at_required_after": a,
+            "at_required_before_pct": pct(b), "at_required_after_pct": pct(a)}  # fmt: skip

@@ -8,12 +8,17 @@ import numpy as np
 
 from gridcover.gis.maps.budget import FEATURE_BUDGET, dissolve_by
 from gridcover.gis.maps.i18n import label
-from gridcover.gis.maps.layers import MapLayer, _fmt, _frame, _level_text, _opt, _require
+from gridcover.gis.maps.layers import (
+    DETAIL_COLOURS,
+    MapLayer,
+    _fmt,
+    _frame,
+    _level_text,
+    _opt,
+    _require,
+)
 
 __all__ = ["DETAIL_COLOURS", "bands_layer"]
-
-#: Detail levels 1-4 (detect, observe, recognise, identify): light to dark.
-DETAIL_COLOURS = {1: "#fee391", 2: "#fe9929", 3: "#cc4c02", 4: "#662506"}
 
 
 def bands_layer(

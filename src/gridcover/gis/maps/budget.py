@@ -82,7 +82,8 @@ def aggregate_cells(cells: gpd.GeoDataFrame, budget: int = FEATURE_BUDGET) -> Ce
     Returns the cells unchanged when they fit; else one row per parent cell at the finest
     coarser resolution that fits, with columns ``h3``, ``cell``, ``cells`` (children),
     ``area_m2`` (sum), ``cameras_mean`` (area-weighted mean cameras), ``covered_share``
-    (area-weighted % covered), ``weight`` (sum), ``blind_cells`` (children in a blind spot)
+    (area-weighted % covered), ``weight`` (sum), ``blind_cells`` (children in a blind spot),
+    with ``detail_level`` (3D runs) the highest level seen on at least half the parent's area,
     and the union of the children as geometry.
     """
     n = len(cells)
@@ -105,6 +106,10 @@ def aggregate_cells(cells: gpd.GeoDataFrame, budget: int = FEATURE_BUDGET) -> Ce
     df["weight"] = cells["weight"].to_numpy(float) if "weight" in cells else 0.0
     blind = cells["blind_spot"].to_numpy() > 0 if "blind_spot" in cells else np.zeros(n, bool)
     df["blind_cells"] = blind.astype(np.int64)
+    detail = "detail_level" in cells.columns
+    lv = cells["detail_level"].to_numpy(int) if detail else np.zeros(n, int)
+    for k in range(1, 5):
+        df[f"l{k}_area"] = area * (lv >= k)
     df = df.sort_values(["parent", "child"], kind="stable")
     agg = df.groupby("parent", sort=True).agg(
         cells=("child", "size"),
@@ -113,6 +118,7 @@ def aggregate_cells(cells: gpd.GeoDataFrame, budget: int = FEATURE_BUDGET) -> Ce
         cov_area=("cov_area", "sum"),
         weight=("weight", "sum"),
         blind_cells=("blind_cells", "sum"),
+        **{f"l{k}_area": (f"l{k}_area", "sum") for k in range(1, 5)},
     )
     groups = np.split(df["child"].to_numpy(), np.cumsum(agg["cells"].to_numpy())[:-1])
     geoms = np.array([_outline(g) for g in groups], dtype=object)
@@ -132,6 +138,11 @@ def aggregate_cells(cells: gpd.GeoDataFrame, budget: int = FEATURE_BUDGET) -> Ce
         geometry=geoms,
         crs="EPSG:4326",
     )
+    if detail:
+        half = [
+            agg[f"l{k}_area"].to_numpy() >= 0.5 * agg["area_m2"].to_numpy() for k in (1, 2, 3, 4)
+        ]
+        out["detail_level"] = np.sum(half, axis=0).astype(np.int8)  # levels nest: count them
     return CellAggregate(out, res, res0, True, n)
 
 

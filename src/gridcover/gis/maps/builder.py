@@ -99,10 +99,21 @@ def _shift(layer: L.MapLayer, coord_sys: str) -> L.MapLayer:
 
 
 def _legend(
-    keys: set[str], lang: str, aggregated: bool, siting_text: str = "legend.siting"
+    keys: set[str],
+    lang: str,
+    aggregated: bool,
+    siting_text: str = "legend.siting",
+    detail: bool = False,
 ) -> list[tuple[str, list[LegendEntry]]]:
     groups: list[tuple[str, list[LegendEntry]]] = []
-    if "cells" in keys:
+    if "cells" in keys and detail:  # 3D run: cells coloured by their best detail level
+        rows = [LegendEntry("fill", L.CAMERA_CLASSES[0][1], label("value.level0", lang))]
+        rows += [
+            LegendEntry("fill", c, label(f"value.level{k}", lang))
+            for k, c in DETAIL_COLOURS.items()
+        ]
+        groups.append((label("legend.detail_per_cell", lang) + (" *" if aggregated else ""), rows))
+    elif "cells" in keys:
         rows = [
             LegendEntry(
                 "fill",
@@ -229,7 +240,8 @@ def build_map(
     aggregated = any(layer.key == "cells" and layer.notes for layer in made)
     posts_siting = siting is not None and "camera_id" not in siting.columns
     siting_text = "legend.siting_posts" if posts_siting else "legend.siting"
-    Legend(_legend({x.key for x in made}, lang, aggregated, siting_text), lang).add_to(m)
+    detail = cells is not None and "detail_level" in cells.columns
+    Legend(_legend({x.key for x in made}, lang, aggregated, siting_text, detail), lang).add_to(m)
     InfoBox(title if title is not None else _title(made, lang), notes).add_to(m)
     PagePatch().add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)

@@ -22,6 +22,7 @@ from gridcover.gis.maps.i18n import label, value_label
 
 __all__ = [
     "CAMERA_CLASSES",
+    "DETAIL_COLOURS",
     "MapLayer",
     "blind_spots_layer",
     "cameras_layer",
@@ -41,6 +42,8 @@ CAMERA_CLASSES: tuple[tuple[int, str], ...] = (
     (3, "#41b6c4"),
     (4, "#225ea8"),
 )
+#: Detail levels 1-4 (detect, observe, recognise, identify), light to dark; 0 as no camera.
+DETAIL_COLOURS = {1: "#fee391", 2: "#fe9929", 3: "#cc4c02", 4: "#662506"}
 GRID_WEIGHT = {1: 3.0, 2: 1.8, 3: 0.8}
 GRID_COLOUR = {1: "#252525", 2: "#525252", 3: "#969696"}
 
@@ -157,8 +160,9 @@ def grid_layers(
 def cells_layer(
     cells: gpd.GeoDataFrame, lang: str = "zh", budget: int = FEATURE_BUDGET
 ) -> MapLayer:
-    """Cells coloured by cameras per cell. Columns: ``cell`` (int64) or ``h3`` (hex),
-    ``cameras``; optional ``covered``, ``area_m2``, ``weight``, ``blind_spot``, ``grid_code``.
+    """Cells coloured by cameras per cell, or by ``detail_level`` (3D runs) when present.
+    Columns: ``cell`` (int64) or ``h3`` (hex), ``cameras``; optional ``covered``, ``area_m2``,
+    ``weight``, ``blind_spot``, ``grid_code``, ``detail_level``, ``night_detail_level``.
     Above ``budget`` the cells are aggregated to a coarser H3 resolution."""
     c = _require(cells, ("cameras",), "cells")
     if "cell" not in c.columns and "h3" not in c.columns:
@@ -186,7 +190,7 @@ def cells_layer(
             "cameras_mean": _fmt(value, 2),
             "covered_share": _fmt(f["covered_share"], 0),
             "weight": _fmt(f["weight"], 1),
-        }
+        } | _opt(f, "detail_level", lambda s: _level_text(s, lang))
     else:
         value = f["cameras"].to_numpy(float)
         ids = f["h3"] if "h3" in f.columns else f["cell"].map(lambda x: f"{int(x):x}")
@@ -196,6 +200,9 @@ def cells_layer(
         cols |= _opt(f, "detail_level", lambda s: _level_text(s, lang))
         cols |= _opt(f, "night_detail_level", lambda s: _level_text(s, lang))
     colours = np.array([CAMERA_CLASSES[k][1] for k in camera_class(value)], dtype=object)
+    if "detail_level" in f.columns:  # 3D run: the best detail level, not the camera count
+        lv = f["detail_level"].to_numpy(int)
+        colours = np.array([DETAIL_COLOURS.get(k, CAMERA_CLASSES[0][1]) for k in lv], object)
     style = {"stroke": False, "fillOpacity": 0.55}
     return MapLayer(
         "cells",
@@ -331,7 +338,8 @@ def siting_layer(
     """Proposed new cameras or posts (``coverage.siting`` / ``posts_siting`` output: points,
     or their view polygons). Optional columns: ``rank``, ``camera_id``, ``site_id``,
     ``marginal_gain`` (weight gained), ``removal_loss``, ``azimuth_deg``, ``fov_deg``,
-    ``range_m``. Named as cameras when it has ``camera_id``, else as police posts."""
+    ``range_m``; 3D proposals also ``model``, ``resolution``, ``height_m``, ``tilt_deg``.
+    Named as cameras when it has ``camera_id``, else as police posts."""
     s = _require(sites, (), "siting")
     kind = "siting" if "camera_id" in s.columns else "siting_posts"
     if "rank" in s.columns:
@@ -343,8 +351,11 @@ def siting_layer(
     cols |= _opt(s, "site_id", lambda v: _text(v, lang))
     cols |= _opt(s, "marginal_gain", lambda v: _fmt(v, 1))
     cols |= _opt(s, "removal_loss", lambda v: _fmt(v, 1))
-    for c in ("azimuth_deg", "fov_deg", "range_m"):
+    for c in ("model", "resolution"):  # 3D siting: which camera to buy (names as written)
+        cols |= _opt(s, c, lambda v: v.astype(str).to_numpy(dtype=object))
+    for c in ("azimuth_deg", "fov_deg", "range_m", "tilt_deg"):
         cols |= _opt(s, c, _fmt)
+    cols |= _opt(s, "height_m", lambda v: _fmt(v, 1))
     style = {"color": "#54278f", "weight": 2, "fillOpacity": 0.8}
     return MapLayer(
         "siting",

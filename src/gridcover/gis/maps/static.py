@@ -19,7 +19,13 @@ import numpy as np
 
 from gridcover.gis.crs import local_metric_crs
 from gridcover.gis.maps.i18n import check_lang, label
-from gridcover.gis.maps.layers import CAMERA_CLASSES, GRID_COLOUR, GRID_WEIGHT, camera_class
+from gridcover.gis.maps.layers import (
+    CAMERA_CLASSES,
+    DETAIL_COLOURS,
+    GRID_COLOUR,
+    GRID_WEIGHT,
+    camera_class,
+)
 
 __all__ = ["StaticMap", "cjk_font", "static_map_png"]
 
@@ -130,7 +136,15 @@ def static_map_png(
         fig = Figure(figsize=size_in, dpi=dpi)
         ax = fig.add_subplot(1, 1, 1)
         handles: list[object] = []
-        if cells is not None and len(cells) and "cameras" in cells.columns:
+        if cells is not None and len(cells) and "detail_level" in cells.columns:  # 3D run
+            c = cells.to_crs(crs)
+            grey = CAMERA_CLASSES[0][1]
+            lv = c["detail_level"].to_numpy(int)
+            c.plot(ax=ax, color=[DETAIL_COLOURS.get(k, grey) for k in lv], linewidth=0, alpha=0.8)
+            title = label("legend.detail_per_cell", lang)
+            for k, col in ((0, grey), *DETAIL_COLOURS.items()):
+                handles.append(Patch(color=col, label=f"{title}: {label(f'value.level{k}', lang)}"))
+        elif cells is not None and len(cells) and "cameras" in cells.columns:
             c = cells.to_crs(crs)
             cls = camera_class(c["cameras"].to_numpy(float))
             colours = np.array([CAMERA_CLASSES[k][1] for k in cls], dtype=object)
