@@ -250,3 +250,27 @@ def test_api_coverage_job_weighs_the_uploaded_ledgers_declared_areas(
     for col in ("w_sites", "w_incidents", "w_roads", "weight"):
         np.testing.assert_allclose(api[col].to_numpy(float), ref[col].to_numpy(float), err_msg=col)
     assert (ref["w_incidents"] > 0).sum() > 20 and notes[0] in res.notes
+
+
+def test_siting_weighs_the_declared_areas(city: dict[str, Path]) -> None:
+    """The siting door passes its existing cameras to the priority model too: the weight the
+    chosen sites close is measured with the declared areas, which only raise weights. The
+    cameras are set offline (a declaration holds whatever the status) so that the discs are
+    not already covered by the cameras standing in them."""
+    from gridcover.coverage.siting.plan import SitingConfig, plan_siting
+
+    grids = read_layer(city["grids"], "grids")
+    roads = read_layer(city["roads"], "roads", coord_sys="gcj02")
+    cfg = SitingConfig(k=3, visibility="2d")
+    runs = {
+        name: plan_siting(
+            grids,
+            cfg,
+            roads=roads,
+            cameras=read_layer(city[name], "cameras", coord_sys="gcj02").assign(status="offline"),
+        )
+        for name in ("ledger", "plain")
+    }
+    got, plain = runs["ledger"].result, runs["plain"].result
+    assert got.objective > plain.objective > 0
+    assert got.upper_bound > plain.upper_bound

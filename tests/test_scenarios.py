@@ -137,14 +137,14 @@ def test_disabling_one_camera_loses_what_only_it_saw(
     """Independent check: the cells lost are those whose only counted camera is it."""
     out = tmp_path / "out"
     _cli("scenario", "create", "off1", "--out", str(out), *_layer_args(data),
-         "--disable", picks["disable"])  # fmt: skip
+         "--disable", picks["disable"], "--visibility", "2d")  # fmt: skip
     _, text = _cli("scenario", "compare", "off1", "--out", str(out))
     assert "Scenario comparison: baseline -> off1" in text
     cells = gpd.read_file(out / "scenarios" / "compare_baseline_off1_cells.geojson")
     from gridcover.gis import read_layer  # baseline views from a separate analyze run
 
     code, _ = _cli("analyze", *_layer_args(data), "--out", str(tmp_path / "base"),
-                   "--no-progress")  # fmt: skip
+                   "--no-progress", "--visibility", "2d")  # fmt: skip
     assert code == 0
     base = gpd.read_parquet(tmp_path / "base" / "cells.parquet")
     views = gpd.read_parquet(tmp_path / "base" / "views.parquet")
@@ -160,6 +160,37 @@ def test_disabling_one_camera_loses_what_only_it_saw(
     page = (out / "scenarios" / "compare_baseline_off1.html").read_text("utf-8")
     assert len(cells) and all(h in page for h in cells["h3"])  # the map draws every changed cell
     assert read_layer(data / "cameras.geojson", "cameras") is not None
+
+
+def test_the_view_model_is_recorded_with_the_scenario(
+    data: Path, tmp_path: Path, picks: dict[str, str]
+) -> None:
+    """A scenario compares under the view model it was made with, whatever the default is
+    now; a scenario file from before the model was recorded is a 2D one."""
+    out = tmp_path / "out"
+    for name, extra in (("two", ["--visibility", "2d"]), ("three", [])):
+        code, _ = _cli("scenario", "create", name, "--out", str(out), *_layer_args(data),
+                       "--disable", picks["disable"], *extra)  # fmt: skip
+        assert code == 0
+    path = out / "scenarios" / "two.json"
+    doc = json.loads(path.read_text("utf-8"))
+    assert doc["config"]["visibility"] == "2d"
+    assert (
+        json.loads((out / "scenarios" / "three.json").read_text("utf-8"))["config"]["visibility"]
+        == "3d"
+    )
+    _, recorded = _cli("scenario", "compare", "two", "--out", str(out), "--json")
+    del doc["config"]["visibility"]
+    path.write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
+    _, legacy = _cli("scenario", "compare", "two", "--out", str(out), "--json")
+    _, three = _cli("scenario", "compare", "three", "--out", str(out), "--json")
+    a, b, c = (json.loads(t) for t in (recorded, legacy, three))
+    assert a["kpis"] == b["kpis"] and a["changed_cells"] == b["changed_cells"]
+    # the 3D scenario's baseline is the 3D run (blind = below the required level), not the 2D
+    base2 = {(k["level"], k["kpi"]): k["a"] for k in a["kpis"]}
+    base3 = {(k["level"], k["kpi"]): k["a"] for k in c["kpis"]}
+    assert base2.keys() == base3.keys()
+    assert sum(base2[k] != base3[k] for k in base2) >= 3
 
 
 def test_stale_inputs_are_named(

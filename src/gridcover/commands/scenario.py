@@ -46,6 +46,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     opt.add_argument("--res", type=int, default=12, help="H3 resolution 9-13 (default 12)")
     opt.add_argument("--weights", type=Path, metavar="TOML", help="priority weights file")
     opt.add_argument("--no-occlusion", action="store_true", help="ignore buildings for views")
+    opt.add_argument("--visibility", choices=("2d", "3d"), default="3d",  # = DEFAULT_VISIBILITY
+                     help="view model as for gridcover analyze (default 3d)")  # fmt: skip
+    opt.add_argument("--target-height-m", type=float, default=1.5, help="3d: target height, m")
+    opt.add_argument("--building-height-m", type=float, default=9.0,
+                     help="3d: height of a building without height_m or levels, m")  # fmt: skip
     opt.add_argument("--include-offline", action="store_true", help="offline cameras count")
     opt.add_argument("--unknown-offline", action="store_true", help="unknown status: no count")
     ch = create.add_argument_group("changes")
@@ -157,6 +162,9 @@ def config_of(args: argparse.Namespace) -> dict[str, Any]:
         "occlusion": not args.no_occlusion,
         "include_offline": bool(args.include_offline),
         "unknown_online": not args.unknown_offline,
+        "visibility": str(args.visibility),
+        "target_height_m": float(args.target_height_m),
+        "building_height_m": float(args.building_height_m),
     }
 
 
@@ -170,6 +178,10 @@ def analysis_config(config: dict[str, Any]) -> Any:
         occlusion=bool(config.get("occlusion", True)),
         include_offline=bool(config.get("include_offline", False)),
         unknown_online=bool(config.get("unknown_online", True)),
+        # scenarios recorded before the view model was recorded were all 2D runs
+        visibility=str(config.get("visibility", "2d")),
+        target_height_m=float(config.get("target_height_m", 1.5)),
+        building_height_m=float(config.get("building_height_m", 9.0)),
     )
 
 

@@ -189,7 +189,7 @@ def plan_siting(
     step(0.05, "H3 cells and priority")
     cells = cells_for_area(area, cfg.res)
     prio = priority_from_layers(
-        cells, roads=roads, sites=sites, buildings=buildings, incidents=incidents
+        cells, roads=roads, sites=sites, buildings=buildings, incidents=incidents, cameras=cameras
     )
     step(0.2, "candidate sites")
     use_roads = cfg.intersections or cfg.every_m is not None
