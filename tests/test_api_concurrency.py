@@ -207,10 +207,16 @@ deadline, done, codes = time.monotonic() + float(seconds), [], []
 with httpx.Client(base_url=base, timeout=30, headers={"X-API-Key": key}) as c:
     while time.monotonic() < deadline:
         got = c.get(url)
+        if got.status_code == 429:  # the per-key rate limit: wait as a real client does
+            time.sleep(float(got.headers.get("retry-after", 1)))
+            continue
         text = got.json()["properties"]["ADDRESS"] or ""
         mark = f"{tag}n{len(done)}"
         r = c.patch(url, json={"properties": {"ADDRESS": text + "|" + mark}},
                     headers={"If-Match": got.headers["etag"]})
+        if r.status_code == 429:
+            time.sleep(float(r.headers.get("retry-after", 1)))
+            continue
         codes.append(r.status_code)
         if r.status_code == 200:
             done.append(mark)

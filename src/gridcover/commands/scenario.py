@@ -155,16 +155,19 @@ def _rows(path: Path, status: str = "online") -> list[dict[str, Any]]:
 
 
 def config_of(args: argparse.Namespace) -> dict[str, Any]:
-    """The analysis parameters recorded with a scenario (JSON values)."""
+    """The analysis parameters recorded with a scenario (JSON values); commands that share
+    it without the 3D options (worklist) record the defaults."""
+    from gridcover.coverage.analysis import DEFAULT_VISIBILITY
+
     return {
         "res": int(args.res),
         "weights": str(args.weights.resolve()) if args.weights else None,
         "occlusion": not args.no_occlusion,
         "include_offline": bool(args.include_offline),
         "unknown_online": not args.unknown_offline,
-        "visibility": str(args.visibility),
-        "target_height_m": float(args.target_height_m),
-        "building_height_m": float(args.building_height_m),
+        "visibility": str(getattr(args, "visibility", None) or DEFAULT_VISIBILITY),
+        "target_height_m": float(getattr(args, "target_height_m", 1.5)),
+        "building_height_m": float(getattr(args, "building_height_m", 9.0)),
     }
 
 
