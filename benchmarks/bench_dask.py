@@ -19,7 +19,8 @@ and ``--workers`` ``dask worker`` processes, one thread each, ``--memory-limit``
    ratios are measured at one size, in the same run.
 
 Every figure is printed with the machine's 1-minute load average (mean / max over the
-step). ``--visibility`` is passed explicitly (2d by default, as in the figures of issue 16).
+step). ``--visibility`` is passed explicitly (2d by default, as in the figures of issue 16);
+cells are written as points by default (``--cell-geometry``), as in the earlier figures.
 No assertions: figures only.
 
 Run from the repository root: ``python -m benchmarks.bench_dask`` (full size), or small:
@@ -165,7 +166,9 @@ def stage_step(args: argparse.Namespace) -> None:
     t = time.perf_counter()
     layers = read_province(Path(args.province))
     read_s = time.perf_counter() - t
-    config = AnalysisConfig(res=args.res, visibility=args.visibility)
+    config = AnalysisConfig(
+        res=args.res, visibility=args.visibility, cell_geometry=args.cell_geometry
+    )
     t = time.perf_counter()
     n = stage_inputs(**layers, url=args.stage_step, config=config, parent_res=args.parent_res)
     out = {"jobs": n, "read_s": read_s, "seconds": time.perf_counter() - t, "hwm_mb": _hwm_mb()}
@@ -209,7 +212,9 @@ def baseline_step(args: argparse.Namespace) -> None:
     from gridcover.coverage.distributed.client import run_distributed
 
     out = Path(tempfile.mkdtemp(prefix="bench_dask_out_", dir=args.scratch))
-    config = AnalysisConfig(res=args.res, visibility=args.visibility)
+    config = AnalysisConfig(
+        res=args.res, visibility=args.visibility, cell_geometry=args.cell_geometry
+    )
     with _connect(args.scheduler, args.workers) as client:
         t = time.perf_counter()
         layers = read_province(Path(args.province))
@@ -226,6 +231,7 @@ def baseline_step(args: argparse.Namespace) -> None:
 
 def _common(args: argparse.Namespace) -> list[str]:
     cmd = ["--res", str(args.res), "--visibility", args.visibility]
+    cmd += ["--cell-geometry", args.cell_geometry]
     cmd += ["--workers", str(args.workers), "--scratch", str(args.scratch)]
     if args.parent_res is not None:
         cmd += ["--parent-res", str(args.parent_res)]
@@ -312,6 +318,7 @@ def main() -> None:
     ap.add_argument("--res", type=int, default=12)
     ap.add_argument("--parent-res", type=int, default=None, help="default: res - 6")
     ap.add_argument("--visibility", choices=("2d", "3d"), default="2d")
+    ap.add_argument("--cell-geometry", choices=("point", "polygon"), default="point")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--memory-limit", default="4GB", help="per worker process")
     ap.add_argument("--seed", type=int, default=0)
@@ -335,7 +342,8 @@ def main() -> None:
     own = args.scratch is None
     args.scratch = args.scratch or tempfile.mkdtemp(prefix="bench_dask_")
     print(
-        f"bench_dask: res {args.res}, visibility {args.visibility}, {args.workers} workers x 1 "
+        f"bench_dask: res {args.res}, visibility {args.visibility}, cells as "
+        f"{args.cell_geometry}s, {args.workers} workers x 1 "
         f"thread, memory limit {args.memory_limit}; {os.cpu_count()} CPUs; load at start "
         f"{os.getloadavg()[0]:.1f}"
     )
