@@ -30,6 +30,7 @@ from gridcover.coverage.distributed.merge import (
     merge_summary,
     pseudo_cells,
 )
+from gridcover.coverage.distributed.nearest import camera_table
 from gridcover.coverage.distributed.worker import PartitionOutput, finish_partition
 from gridcover.coverage.stats import locate_points
 
@@ -92,15 +93,15 @@ def windowed(
 
 @dataclass(frozen=True, eq=False)
 class RunContext:
-    """What the merge needs of the inputs: cameras (EPSG:4326; camera_id, status, geometry),
-    their validated status, grids (EPSG:4326), posts, flags and notes (small but for the
-    cameras, one point each)."""
+    """What the merge needs of the inputs: cameras (``nearest.camera_table``: camera_id,
+    status, lon/lat, metric x/y; no geometry objects), their validated status, grids
+    (EPSG:4326), posts, flags and notes (small but for the cameras, ~50 bytes each)."""
 
     config: AnalysisConfig
     weights: Any
     grids: gpd.GeoDataFrame
     crs: Any
-    cameras: gpd.GeoDataFrame
+    cameras: pd.DataFrame
     status_rows: np.ndarray
     posts: gpd.GeoDataFrame | None
     occlusion: bool
@@ -112,14 +113,12 @@ def context(
     run: RunInputs, rows: Any, posts: gpd.GeoDataFrame | None, has_buildings: bool, layers: tuple
 ) -> RunContext:
     """The ``RunContext`` of a run's inputs (``layers``: roads, sites, incidents)."""
-    cams = run.cameras
-    keep = [c for c in ("camera_id", "status") if c in cams.columns]
     return RunContext(
         run.config,
         run.weights,
         run.grids,
         run.crs,
-        gpd.GeoDataFrame(cams[keep], geometry=cams.geometry.values, crs="EPSG:4326"),
+        camera_table(run.cameras, run.crs),
         np.asarray(rows.status),
         None if posts is None else posts.to_crs("EPSG:4326"),
         bool(has_buildings and run.config.occlusion),
@@ -187,7 +186,7 @@ def merge_outputs(
     status = (
         cams["status"].to_numpy() if "status" in cams.columns else np.full(len(cams), "unknown")
     )
-    lon, lat = cams.geometry.x.to_numpy(), cams.geometry.y.to_numpy()
+    lon, lat = cams["lon"].to_numpy(float), cams["lat"].to_numpy(float)
     camera_grid = locate_points(
         np.asarray(g.geometry.values), g["level"].to_numpy(np.int64), lon, lat
     )
