@@ -94,15 +94,16 @@ def windowed(
 @dataclass(frozen=True, eq=False)
 class RunContext:
     """What the merge needs of the inputs: cameras (``nearest.camera_table``: camera_id,
-    status, lon/lat, metric x/y; no geometry objects), their validated status, grids
-    (EPSG:4326), posts, flags and notes (small but for the cameras, ~50 bytes each)."""
+    status, lon/lat, metric x/y; no geometry objects), whether each counts (from its
+    validated status and the config), grids (EPSG:4326), posts, flags and notes (small but
+    for the cameras, ~50 bytes each)."""
 
     config: AnalysisConfig
     weights: Any
     grids: gpd.GeoDataFrame
     crs: Any
     cameras: pd.DataFrame
-    status_rows: np.ndarray
+    counted: np.ndarray  # per camera: counts towards coverage (validated status, config)
     posts: gpd.GeoDataFrame | None
     occlusion: bool
     uniform: bool
@@ -119,7 +120,11 @@ def context(
         run.grids,
         run.crs,
         camera_table(run.cameras, run.crs),
-        np.asarray(rows.status),
+        camera_counted(
+            np.asarray(rows.status),
+            include_offline=run.config.include_offline,
+            unknown_online=run.config.unknown_online,
+        ),
         None if posts is None else posts.to_crs("EPSG:4326"),
         bool(has_buildings and run.config.occlusion),
         bool(all(x is None for x in layers) and run.weights.base == 0),
@@ -171,9 +176,7 @@ def merge_outputs(
     seen = np.zeros(len(cams), np.int64)
     for o in outputs:
         np.add.at(seen, o.cam_index, o.cells_seen)
-    counted = camera_counted(
-        ctx.status_rows, include_offline=cfg.include_offline, unknown_online=cfg.unknown_online
-    )
+    counted = ctx.counted
     spots = merge_blind_spots(
         outputs,
         grid_codes=g["code"].astype(str).to_numpy(),
