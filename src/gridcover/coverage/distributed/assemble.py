@@ -104,6 +104,7 @@ class RunContext:
     crs: Any
     cameras: pd.DataFrame
     counted: np.ndarray  # per camera: counts towards coverage (validated status, config)
+    camera_grid: np.ndarray  # per camera: row of the deepest grid holding it, -1 if none
     posts: gpd.GeoDataFrame | None
     occlusion: bool
     uniform: bool
@@ -114,16 +115,24 @@ def context(
     run: RunInputs, rows: Any, posts: gpd.GeoDataFrame | None, has_buildings: bool, layers: tuple
 ) -> RunContext:
     """The ``RunContext`` of a run's inputs (``layers``: roads, sites, incidents)."""
+    cams = camera_table(run.cameras, run.crs)
+    g = run.grids
     return RunContext(
         run.config,
         run.weights,
-        run.grids,
+        g,
         run.crs,
-        camera_table(run.cameras, run.crs),
+        cams,
         camera_counted(
             np.asarray(rows.status),
             include_offline=run.config.include_offline,
             unknown_online=run.config.unknown_online,
+        ),
+        locate_points(  # here, not in the merge: the client of a staged run never does it
+            np.asarray(g.geometry.values),
+            g["level"].to_numpy(np.int64),
+            cams["lon"].to_numpy(float),
+            cams["lat"].to_numpy(float),
         ),
         None if posts is None else posts.to_crs("EPSG:4326"),
         bool(has_buildings and run.config.occlusion),
@@ -189,10 +198,7 @@ def merge_outputs(
     status = (
         cams["status"].to_numpy() if "status" in cams.columns else np.full(len(cams), "unknown")
     )
-    lon, lat = cams["lon"].to_numpy(float), cams["lat"].to_numpy(float)
-    camera_grid = locate_points(
-        np.asarray(g.geometry.values), g["level"].to_numpy(np.int64), lon, lat
-    )
+    camera_grid = ctx.camera_grid
     stats = merge_grid_stats(
         pseudo,
         g,
