@@ -1,371 +1,359 @@
-"""Benchmark: the coverage analysis on a Dask LocalCluster, partitioned by H3 parent cell.
+"""Benchmark: the coverage analysis on Dask from inputs staged on storage (issue 16 targets).
 
-Synthetic province (``--area-km2``, default 10,000 km², a square at ``--lon/--lat``, default
-Shenzhen): towns of 20 km² covering 20% of the area, each the synthetic city of
-``benchmarks/bench_views.py`` (``city(0.2)``: 10,000 rectangular buildings, cameras of mixed
-types with ranges 30-150 m, 60% wall-mounted), keeping ``--cameras`` / towns cameras per
-town; a 200 m street grid in every town (``bench_coverage.roads_layer``) and the 3-level
-grid map of ``bench_coverage.grids_layer`` over the whole square (1,704 grids). At the
-defaults: 1,000,000 cameras, 1,000,000 buildings, ~33 M H3 cells at res 12.
+Synthetic province (``benchmarks/_province.py``; default 1,000,000 cameras and 1,000,000
+buildings over 10,000 km² at Shenzhen, ~33 M H3 cells at res 12), generated once and cached
+as GeoParquet under ``--cache`` (generation not timed). Then, each step in a fresh process
+so its peak memory is its own, on a real cluster started for each run (``dask scheduler``
+and ``--workers`` ``dask worker`` processes, one thread each, ``--memory-limit``, loopback):
 
-Runs ``gridcover.coverage.distributed.client.run_distributed`` on a LocalCluster of ``--workers``
-processes (one thread each) and prints: wall time (and per stage), cells and cells/s,
-per-partition costs (cells, halo cameras and buildings, seconds per step: median / 90th
-percentile / max), the peak resident memory of every worker process (sampled every 0.2 s
-with psutil) and of the client. Then the single-machine
-``run_analysis`` on the same province scaled to ``--single-cameras`` cameras (default
-100,000, same densities, so 1/10 of the area) in a fresh process, for comparison: wall
-time, cells/s and peak memory. No assertions: figures only.
+1. ``gridcover stage`` (``staged.stage_inputs``): read the cached layers, plan, write the
+   partitioned GeoParquet; wall time (reading apart) and peak memory;
+2. the staged run (``staged.run_staged``, the client of ``analyze --dask --staged``): wall
+   time per stage, client peak RSS (VmHWM of the client process), per-worker peak RSS
+   (psutil sampling of each worker's process tree every 0.2 s, from this process), the
+   per-partition costs;
+3. the baseline, the previous method (``run_distributed``: the client reads and holds every
+   layer and ships each partition its subsets) at ``--baseline-cameras`` (default: 100,000,
+   1/10 of the area at the same densities: at 1M cameras it took 588 s); when that size
+   differs from the main one, stage + staged run are repeated at the baseline size so the
+   ratios are measured at one size, in the same run.
 
-With ``--staged``, the same province is then run from inputs staged on storage
-(``gridcover stage``: ``distributed.staged``), each step in a fresh process so its peak
-memory is its own: staging (reads nothing but the generated layers, writes the partitioned
-GeoParquet), then the client of the staged run (holds only the plan and merged tables):
-wall time and peak memory (VmHWM) of each, and the workers' peaks; printed next to the
-in-memory run's figures above (whose client holds every layer).
+Every figure is printed with the machine's 1-minute load average (mean / max over the
+step). ``--visibility`` is passed explicitly (2d by default, as in the figures of issue 16);
+cells are written as points by default (``--cell-geometry``), as in the earlier figures.
+No assertions: figures only.
 
 Run from the repository root: ``python -m benchmarks.bench_dask`` (full size), or small:
-``python -m benchmarks.bench_dask --cameras 10000 --area-km2 100 --single-cameras 10000``.
+``python -m benchmarks.bench_dask --cameras 50000 --area-km2 500 --baseline-cameras 0``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import math
-import resource
+import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
-import pyproj
-import shapely
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_coverage import grids_layer, roads_layer
-from bench_views import city
+from _province import cached_province, province_meta, read_province
 
-from gridcover.coverage.analysis import AnalysisConfig, run_analysis
-from gridcover.coverage.distributed.client import connect, run_distributed
-from gridcover.gis.crs import local_metric_crs
-
-TOWN_KM2 = 20.0
-TOWN_SHARE = 0.2
-
-
-def province(cameras: int, area_km2: float, seed: int, lon: float, lat: float) -> dict[str, Any]:
-    """Layers (EPSG:4326) of the synthetic province and a few facts about it."""
-    crs = local_metric_crs(lon, lat)
-    cx, cy = pyproj.Transformer.from_crs(4326, crs, always_xy=True).transform(lon, lat)
-    side = math.sqrt(area_km2) * 1000.0
-    x0, y0 = cx - side / 2, cy - side / 2
-    towns = max(1, round(area_km2 * TOWN_SHARE / TOWN_KM2))
-    town_km2 = min(TOWN_KM2, area_km2 / towns)
-    per_town = np.full(towns, cameras // towns)
-    per_town[: cameras % towns] += 1
-    k = math.ceil(math.sqrt(towns))
-    slot = side / k
-    rng = np.random.default_rng(seed)
-    cams, blds, roads = [], [], []
-    for t in range(towns):
-        scale = max(town_km2 / 100.0, per_town[t] / 100_000)
-        b, c = city(scale, seed + t)
-        tside = 10_000.0 * math.sqrt(scale)
-        free = max(slot - tside, 0.0)
-        ox = x0 + (t % k) * slot + rng.uniform(0, free)
-        oy = y0 + (t // k) * slot + rng.uniform(0, free)
-        keep = np.sort(rng.choice(c["x"].size, per_town[t], replace=False))
-        sel = {key: v[keep] for key, v in c.items()}
-        sel["x"], sel["y"] = sel["x"] + ox, sel["y"] + oy
-        cams.append(sel)
-        blds.append(shapely.transform(b, lambda xy, ox=ox, oy=oy: xy + np.array([ox, oy])))
-        r = roads_layer(shapely.box(ox, oy, ox + tside, oy + tside), crs, 200.0)
-        roads.append(r.assign(road_id=[f"t{t}-{i}" for i in range(len(r))]))
-    cam = {key: np.concatenate([c[key] for c in cams]) for key in cams[0]}
-    n = cam["x"].size
-    fov = cam["fov_deg"]
-    cam_gdf = gpd.GeoDataFrame(
-        {
-            "camera_id": [f"c{i}" for i in range(n)],
-            "type": np.where(fov >= 360, "dome", "bullet"),
-            "status": np.where(np.arange(n) % 20 == 0, "offline", "online"),
-            "azimuth_deg": cam["azimuth_deg"],
-            "fov_deg": fov,
-            "range_m": cam["range_m"],
-        },
-        geometry=shapely.points(cam["x"], cam["y"]),
-        crs=crs,
-    ).to_crs(4326)
-    b = np.concatenate(blds)
-    bld = gpd.GeoDataFrame(
-        {"building_id": [f"b{i}" for i in range(b.size)]}, geometry=b, crs=crs
-    ).to_crs(4326)
-    square = shapely.box(x0, y0, x0 + side, y0 + side)
-    layers = {
-        "grids": grids_layer(square, crs),
-        "cameras": cam_gdf,
-        "buildings": bld,
-        "roads": pd.concat(roads, ignore_index=True),
-    }
-    return {"layers": layers, "towns": towns, "town_km2": town_km2, "crs": crs}
-
-
-def _start_sampler(dask_worker: Any) -> None:
-    """On a worker: a thread recording the process's largest resident memory (psutil)."""
-    import threading
-
-    import psutil
-
-    proc = psutil.Process()
-    state = {"max": proc.memory_info().rss, "run": True}
-    dask_worker.bench_rss = state
-
-    def loop() -> None:
-        while state["run"]:
-            state["max"] = max(state["max"], proc.memory_info().rss)
-            time.sleep(0.2)
-
-    threading.Thread(target=loop, daemon=True).start()
-
-
-def _read_sampler(dask_worker: Any) -> float:
-    """Largest resident memory of the worker process seen by the sampler (MB). (The
-    kernel's ru_maxrss is no use here: a forked worker inherits its parent's peak.)"""
-    state = dask_worker.bench_rss
-    state["run"] = False
-    return float(state["max"]) / 2**20
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_CLIENT_MB = 512
+TARGET_WORKER_MB = 1536
+TARGET_SECONDS = 300
 
 
 def _hwm_mb() -> float:
-    """Peak RSS of this process since its exec (VmHWM; ru_maxrss would include the parent's
-    size at fork), MB."""
+    """Peak RSS of this process since its exec (VmHWM), MB."""
     with open("/proc/self/status", encoding="ascii") as f:
         for line in f:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024.0
-    return _peak_mb()
+    return float("nan")
 
 
-def _sub(args: argparse.Namespace, mode: str, url: str) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "benchmarks.bench_dask", mode, url]
-    cmd += ["--cameras", str(args.cameras), "--area-km2", str(args.area_km2)]
-    cmd += ["--res", str(args.res), "--seed", str(args.seed), "--workers", str(args.workers)]
-    cmd += ["--lon", str(args.lon), "--lat", str(args.lat), "--cell-geometry", args.cell_geometry]
-    if args.parent_res is not None:
-        cmd += ["--parent-res", str(args.parent_res)]
-    run = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).parents[1])
+class Sampler:
+    """A thread sampling every 0.2 s the RSS of process trees (by root pid) and the load."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        import psutil
+
+        self.procs = {k: psutil.Process(p) for k, p in pids.items()}
+        self.peak = dict.fromkeys(pids, 0.0)
+        self.load: list[float] = []
+        self.run = True
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        import psutil
+
+        while self.run:
+            for k, p in self.procs.items():
+                with contextlib.suppress(psutil.Error):
+                    tree = [p, *p.children(recursive=True)]
+                    rss = max(q.memory_info().rss for q in tree)  # the worker, not its nanny
+                    self.peak[k] = max(self.peak[k], rss / 2**20)
+            self.load.append(os.getloadavg()[0])
+            time.sleep(0.2)
+
+    def stop(self) -> dict[str, Any]:
+        self.run = False
+        self.thread.join()
+        load = self.load or [os.getloadavg()[0]]
+        return {"peak_mb": self.peak, "load": (sum(load) / len(load), max(load))}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def cluster(workers: int, memory_limit: str, logs: Path) -> Iterator[tuple[str, dict[str, int]]]:
+    """A ``dask scheduler`` and ``workers`` single-thread ``dask worker`` processes."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    dask = [sys.executable, "-m", "dask"]
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        cmd = [*dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"]
+        with open(logs / "scheduler.log", "ab") as log:
+            procs.append(subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT))
+        for i in range(workers):
+            cmd = [*dask, "worker", address, "--nthreads", "1", "--nworkers", "1"]
+            cmd += ["--no-dashboard", "--name", f"w{i}", "--memory-limit", memory_limit]
+            with open(logs / f"worker{i}.log", "ab") as log:
+                procs.append(subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT))
+        yield address, {f"w{i}": p.pid for i, p in enumerate(procs[1:])}
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=10)
+
+
+def _client(cmd: list[str], watch: dict[str, int]) -> dict[str, Any]:
+    """Run ``python -m benchmarks.bench_dask <cmd>`` in a fresh process while sampling the
+    ``watch`` process trees; its last stdout line is JSON."""
+    run = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.bench_dask", *cmd],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    sampler = Sampler({**watch, "client": run.pid})
+    out, err = run.communicate()
+    sampled = sampler.stop()
     if run.returncode != 0:
-        raise RuntimeError(f"{mode} failed:\n{run.stderr[-3000:]}")
-    out: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
-    return out
+        raise RuntimeError(f"{cmd[0]} failed:\n{err[-3000:]}")
+    res: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return res | {"sampled_mb": sampled["peak_mb"], "load": sampled["load"]}
 
 
-def stage_only(args: argparse.Namespace) -> None:
+def _connect(address: str, workers: int) -> Any:
+    from distributed import Client
+
+    client = Client(address, timeout=120)
+    client.wait_for_workers(workers, timeout=180)
+    return client
+
+
+# ---- steps run in a fresh process (their last line of output is JSON) -------------------
+
+
+def stage_step(args: argparse.Namespace) -> None:
+    from gridcover.coverage.analysis import AnalysisConfig
     from gridcover.coverage.distributed.staged import stage_inputs
 
-    p = province(args.cameras, args.area_km2, args.seed, args.lon, args.lat)
-    config = AnalysisConfig(res=args.res, cell_geometry=args.cell_geometry, visibility="2d")
     t = time.perf_counter()
-    n = stage_inputs(**p["layers"], url=args.stage_only, config=config, parent_res=args.parent_res)
-    sec = time.perf_counter() - t
-    print(json.dumps({"jobs": n, "seconds": sec, "peak_mb": _hwm_mb()}))
+    layers = read_province(Path(args.province))
+    read_s = time.perf_counter() - t
+    config = AnalysisConfig(
+        res=args.res, visibility=args.visibility, cell_geometry=args.cell_geometry
+    )
+    t = time.perf_counter()
+    n = stage_inputs(**layers, url=args.stage_step, config=config, parent_res=args.parent_res)
+    out = {"jobs": n, "read_s": read_s, "seconds": time.perf_counter() - t, "hwm_mb": _hwm_mb()}
+    print(json.dumps(out))
 
 
-def staged_client(args: argparse.Namespace) -> None:
+def _run_figures(r: Any, wall: float) -> dict[str, Any]:
+    parts = r.partitions
+    work = parts[parts["cells"] > 0]
+    steps = [c for c in parts.columns if c.startswith("s_")]
+    per = work[steps].sum(axis=1)
+    return {
+        "seconds": wall,
+        "cells": int(r.summary["cells"]),
+        "partitions": len(parts),
+        "with_cells": len(work),
+        "blind_spots": len(r.blind_spots),
+        "stages": r.seconds,
+        "task_s": {"median": per.median(), "p90": per.quantile(0.9), "max": per.max()},
+        "halo_cameras_max": int(work["cameras"].max()) if len(work) else 0,
+        "steps": {c[2:]: float(work[c].sum()) for c in steps},
+        "task_rss_max": float(work["rss_mb"].max()) if len(work) else 0.0,
+        "hwm_mb": _hwm_mb(),
+    }
+
+
+def staged_step(args: argparse.Namespace) -> None:
     from gridcover.coverage.distributed.staged import run_staged
 
-    out = Path(tempfile.mkdtemp(prefix="bench_dask_staged_"))
-    with connect(f"local:{args.workers}", memory_limit=args.memory_limit) as client:
-        client.run(_start_sampler)
+    out = Path(tempfile.mkdtemp(prefix="bench_dask_out_", dir=args.scratch))
+    with _connect(args.scheduler, args.workers) as client:
         t = time.perf_counter()
-        r = run_staged(args.staged_client, client=client, out_dir=out)
+        r = run_staged(args.staged_step, client=client, out_dir=out)
         wall = time.perf_counter() - t
-        mem = client.run(_read_sampler)
     shutil.rmtree(out, ignore_errors=True)
-    print(
-        json.dumps(
-            {
-                "seconds": wall,
-                "cells": int(r.summary["cells"]),
-                "client_mb": _hwm_mb(),
-                "workers_mb": sorted(mem.values()),
-                "stages": r.seconds,
-            }
-        )
+    print(json.dumps(_run_figures(r, wall)))
+
+
+def baseline_step(args: argparse.Namespace) -> None:
+    from gridcover.coverage.analysis import AnalysisConfig
+    from gridcover.coverage.distributed.client import run_distributed
+
+    out = Path(tempfile.mkdtemp(prefix="bench_dask_out_", dir=args.scratch))
+    config = AnalysisConfig(
+        res=args.res, visibility=args.visibility, cell_geometry=args.cell_geometry
     )
-
-
-def run_staged_bench(args: argparse.Namespace, wall_memory: float, client_memory: float) -> None:
-    """Stage, then run from the staged inputs, each in a fresh process."""
-    folder = Path(tempfile.mkdtemp(prefix="bench_dask_inputs_"))
-    try:
-        st = _sub(args, "--stage-only", str(folder))
-        size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
-        plan = (folder / "plan.pkl").stat().st_size
-        r = _sub(args, "--staged-client", str(folder))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    print(
-        f"staged inputs (gridcover stage, one process): {st['jobs']} partition jobs written in "
-        f"{st['seconds']:.1f} s ({size / 2**20:,.0f} MB on disk, plan {plan / 2**20:.1f} MB); "
-        f"peak memory {st['peak_mb']:,.0f} MB"
-    )
-    print(
-        f"staged run (client in a fresh process): {r['seconds']:.1f} s wall for "
-        f"{r['cells']:,} cells; client peak {r['client_mb']:,.0f} MB [target ≤ 512 MB] "
-        f"against {client_memory:,.0f} MB for the in-memory client above (which also "
-        f"generated the layers); workers' peaks "
-        f"{', '.join(f'{m:,.0f}' for m in r['workers_mb'])} MB; in-memory run "
-        f"{wall_memory:.1f} s wall"
-    )
-    print("   stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["stages"].items()))
-
-
-def _describe(col: pd.Series) -> str:
-    q = col.quantile([0.5, 0.9]).to_numpy()
-    return f"median {q[0]:.2f}, p90 {q[1]:.2f}, max {col.max():.2f}"
-
-
-def run_dask(args: argparse.Namespace) -> None:
-    t = time.perf_counter()
-    p = province(args.cameras, args.area_km2, args.seed, args.lon, args.lat)
-    layers = p["layers"]
-    t_gen = time.perf_counter() - t
-    print(
-        f"province: {args.area_km2:,.0f} km² at {args.lon:.2f} E {args.lat:.2f} N "
-        f"({p['crs'].to_string()}), {p['towns']} towns of {p['town_km2']:.1f} km²: "
-        f"{len(layers['cameras']):,} cameras, {len(layers['buildings']):,} buildings, "
-        f"{len(layers['roads']):,} roads, {len(layers['grids']):,} grids "
-        f"(generated in {t_gen:.1f} s)"
-    )
-    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="bench_dask_"))
-    config = AnalysisConfig(res=args.res, cell_geometry=args.cell_geometry, visibility="2d")
-    with connect(f"local:{args.workers}", memory_limit=args.memory_limit) as client:
-        client.run(_start_sampler)
+    with _connect(args.scheduler, args.workers) as client:
         t = time.perf_counter()
+        layers = read_province(Path(args.province))
         r = run_distributed(
             **layers, client=client, out_dir=out, config=config, parent_res=args.parent_res
         )
         wall = time.perf_counter() - t
-        mem = client.run(_read_sampler)
-    cells = int(r.summary["cells"])
-    parts = r.partitions
-    work = parts[parts["cells"] > 0]
-    print(
-        f"distributed ({args.workers} worker processes x 1 thread, res {args.res}, partitions "
-        f"at res {args.parent_res if args.parent_res is not None else args.res - 6}): "
-        f"{wall:.1f} s wall for {cells:,} cells = {cells / wall:,.0f} cells/s; "
-        f"{len(parts)} partitions ({len(work)} with cells)"
-    )
-    print("   stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in r.seconds.items()))
-    print(
-        f"   blind spots {len(r.blind_spots):,} ({r.spanning_blind_spots:,} across partition "
-        f"edges, {r.approximate_blind_spots:,} merged from partial sums); covered "
-        f"{r.summary['covered_pct']:.1f}%, priority-weighted "
-        f"{r.summary['priority_weighted_pct']:.1f}%"
-    )
-    step_cols = [c for c in parts.columns if c.startswith("s_")]
-    per = work[step_cols].sum(axis=1)
-    print(f"   per partition with cells: cells {_describe(work['cells'].astype(float))}")
-    print(f"     halo cameras {_describe(work['cameras'].astype(float))}")
-    print(f"     halo buildings {_describe(work['buildings'].astype(float))}")
-    print(f"     seconds {_describe(per)}; {cells / per.sum():,.0f} cells per task-second")
-    print(
-        "     seconds by step (sum over partitions): "
-        + ", ".join(f"{c[2:]} {work[c].sum():.1f}" for c in step_cols)
-    )
-    print(f"     worker RSS at task end (MB): {_describe(work['rss_mb'])}")
-    for addr, mb in sorted(mem.items()):
-        print(f"   worker {addr}: peak RSS {mb:,.0f} MB (sampled every 0.2 s)  [target ≤ 4,096 MB]")
-    client_mb = _peak_mb()
-    print(f"   client process peak RSS: {client_mb:,.0f} MB")
-    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
-    print(f"   output: {out} ({size / 2**20:,.0f} MB)")
-    if not args.out:
-        shutil.rmtree(out, ignore_errors=True)
-    del layers, p, r
-    if args.staged:
-        run_staged_bench(args, wall, client_mb)
-    if args.single_cameras > 0:
-        area = args.area_km2 * args.single_cameras / args.cameras
-        cmd = [sys.executable, "-m", "benchmarks.bench_dask", "--single-only"]
-        cmd += ["--cameras", str(args.single_cameras), "--area-km2", str(area)]
-        cmd += ["--res", str(args.res), "--seed", str(args.seed), "--cell-geometry"]
-        cmd += [args.cell_geometry, "--lon", str(args.lon), "--lat", str(args.lat)]
-        run = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).parents[1])
-        if run.returncode != 0:
-            print("single machine run failed:\n" + run.stderr[-2000:])
-            return
-        s = json.loads(run.stdout.strip().splitlines()[-1])
-        print(
-            f"single machine run_analysis, {s['cameras']:,} cameras over {area:,.0f} km² (same "
-            f"densities): {s['seconds']:.1f} s for {s['cells']:,} cells = "
-            f"{s['cells'] / s['seconds']:,.0f} cells/s; peak RSS {s['peak_mb']:,.0f} MB"
-        )
-        print(
-            f"   per cell, distributed on {args.workers} workers is "
-            f"{(cells / wall) / (s['cells'] / s['seconds']):.2f}x the single-machine rate"
-        )
+    shutil.rmtree(out, ignore_errors=True)
+    print(json.dumps(_run_figures(r, wall)))
 
 
-def run_single(args: argparse.Namespace) -> None:
-    p = province(args.cameras, args.area_km2, args.seed, args.lon, args.lat)
-    t = time.perf_counter()
-    r = run_analysis(
-        **p["layers"],
-        config=AnalysisConfig(res=args.res, cell_geometry=args.cell_geometry, visibility="2d"),
-    )
-    sec = time.perf_counter() - t
+# ---- the orchestration -------------------------------------------------------------------
+
+
+def _common(args: argparse.Namespace) -> list[str]:
+    cmd = ["--res", str(args.res), "--visibility", args.visibility]
+    cmd += ["--cell-geometry", args.cell_geometry]
+    cmd += ["--workers", str(args.workers), "--scratch", str(args.scratch)]
+    if args.parent_res is not None:
+        cmd += ["--parent-res", str(args.parent_res)]
+    return cmd
+
+
+def _load(r: dict[str, Any]) -> str:
+    return f"load {r['load'][0]:.1f} mean / {r['load'][1]:.1f} max"
+
+
+def _workers(r: dict[str, Any]) -> str:
+    mb = sorted(v for k, v in r["sampled_mb"].items() if k != "client")
+    return ", ".join(f"{m:,.0f}" for m in mb)
+
+
+def _print_run(name: str, r: dict[str, Any]) -> None:
     print(
-        json.dumps(
-            {
-                "cameras": len(p["layers"]["cameras"]),
-                "cells": int(r.summary["cells"]),
-                "seconds": sec,
-                "peak_mb": _peak_mb(),
-            }
-        )
+        f"  {name}: {r['seconds']:.1f} s wall for {r['cells']:,} cells "
+        f"({r['cells'] / r['seconds']:,.0f} cells/s), {r['partitions']} partitions "
+        f"({r['with_cells']} with cells), {r['blind_spots']:,} blind spots; {_load(r)}"
     )
+    print(
+        f"    client peak RSS {r['hwm_mb']:,.0f} MB (VmHWM; sampled "
+        f"{r['sampled_mb']['client']:,.0f} MB); workers' peak RSS {_workers(r)} MB"
+    )
+    print("    stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["stages"].items()))
+    t = r["task_s"]
+    print(
+        f"    per partition: {t['median']:.2f} s median, {t['p90']:.2f} p90, {t['max']:.2f} max; "
+        f"largest halo {r['halo_cameras_max']:,} cameras; worker RSS at task end "
+        f"≤ {r['task_rss_max']:,.0f} MB"
+    )
+    print("    task seconds by step: " + ", ".join(f"{k} {v:.1f}" for k, v in r["steps"].items()))
+
+
+def measure(args: argparse.Namespace, cameras: int, area_km2: float, baseline: bool) -> None:
+    """Stage and run the province of this size (and the baseline when asked)."""
+    folder = cached_province(Path(args.cache), cameras, area_km2, args.seed, args.lon, args.lat)
+    meta = province_meta(folder)
+    rows = meta["rows"]
+    print(
+        f"province {area_km2:,.0f} km² ({meta['crs']}), {meta['towns']} towns: "
+        f"{rows['cameras']:,} cameras, {rows['buildings']:,} buildings, {rows['roads']:,} roads, "
+        f"{rows['grids']:,} grids (cached in {folder}; generated once in "
+        f"{meta['generated_s']:.0f} s, not timed)"
+    )
+    common = _common(args)
+    logs = Path(tempfile.mkdtemp(prefix="logs_", dir=args.scratch))
+    staged = Path(tempfile.mkdtemp(prefix="staged_", dir=args.scratch))
+    try:
+        st = _client(["--stage-step", str(staged), "--province", str(folder), *common], {})
+        size = sum(f.stat().st_size for f in staged.rglob("*") if f.is_file())
+        plan = sum(f.stat().st_size for f in staged.glob("plan.*"))
+        print(
+            f"  stage: {st['seconds']:.1f} s ({st['read_s']:.1f} s reading the layers apart), "
+            f"{st['jobs']} partition jobs, {size / 2**20:,.0f} MB written (plan "
+            f"{plan / 2**20:.1f} MB); peak RSS {st['hwm_mb']:,.0f} MB; {_load(st)}"
+        )
+        with cluster(args.workers, args.memory_limit, logs) as (address, pids):
+            r = _client(["--staged-step", str(staged), "--scheduler", address, *common], pids)
+        _print_run("staged run (analyze --dask --staged)", r)
+        print(
+            f"    targets: client ≤ {TARGET_CLIENT_MB} MB, ≤ {TARGET_SECONDS} s, "
+            f"≤ {TARGET_WORKER_MB} MB per worker (at 1M cameras / 10,000 km², 2 workers)"
+        )
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+    if baseline:
+        with cluster(args.workers, args.memory_limit, logs) as (address, pids):
+            cmd = ["--baseline-step", "--province", str(folder), "--scheduler", address]
+            b = _client([*cmd, *common], pids)
+        _print_run("baseline, layers in the client (run_distributed, previous method)", b)
+        print(
+            f"    staged / baseline: wall {r['seconds'] / b['seconds']:.2f}x, client peak "
+            f"{r['hwm_mb'] / b['hwm_mb']:.2f}x (staging {st['seconds']:.1f} s apart)"
+        )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cameras", type=int, default=1_000_000)
     ap.add_argument("--area-km2", type=float, default=10_000.0)
+    ap.add_argument("--baseline-cameras", type=int, default=100_000, help="0: no baseline")
     ap.add_argument("--res", type=int, default=12)
     ap.add_argument("--parent-res", type=int, default=None, help="default: res - 6")
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--memory-limit", default=None, help="per worker, e.g. 4GB (default auto)")
+    ap.add_argument("--visibility", choices=("2d", "3d"), default="2d")
     ap.add_argument("--cell-geometry", choices=("point", "polygon"), default="point")
-    ap.add_argument("--single-cameras", type=int, default=100_000, help="0: skip")
-    ap.add_argument("--out", default=None, help="keep the output here (default: temp, removed)")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--memory-limit", default="4GB", help="per worker process")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--lon", type=float, default=114.06)
     ap.add_argument("--lat", type=float, default=22.54)
-    ap.add_argument("--staged", action="store_true", help="also run from staged inputs")
-    ap.add_argument("--single-only", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--stage-only", metavar="URL", help=argparse.SUPPRESS)
-    ap.add_argument("--staged-client", metavar="URL", help=argparse.SUPPRESS)
+    default_cache = Path(tempfile.gettempdir()) / "gridcover-bench"
+    ap.add_argument("--cache", default=str(default_cache), help="generated provinces")
+    ap.add_argument("--scratch", default=None, help="staged inputs and outputs (default: temp)")
+    for step in ("--stage-step", "--staged-step"):
+        ap.add_argument(step, metavar="URL", help=argparse.SUPPRESS)
+    ap.add_argument("--baseline-step", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--province", help=argparse.SUPPRESS)
+    ap.add_argument("--scheduler", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.stage_only:
-        stage_only(args)
-    elif args.staged_client:
-        staged_client(args)
-    elif args.single_only:
-        run_single(args)
-    else:
-        run_dask(args)
+    if args.stage_step:
+        return stage_step(args)
+    if args.staged_step:
+        return staged_step(args)
+    if args.baseline_step:
+        return baseline_step(args)
+    own = args.scratch is None
+    args.scratch = args.scratch or tempfile.mkdtemp(prefix="bench_dask_")
+    print(
+        f"bench_dask: res {args.res}, visibility {args.visibility}, cells as "
+        f"{args.cell_geometry}s, {args.workers} workers x 1 "
+        f"thread, memory limit {args.memory_limit}; {os.cpu_count()} CPUs; load at start "
+        f"{os.getloadavg()[0]:.1f}"
+    )
+    base = args.baseline_cameras
+    measure(args, args.cameras, args.area_km2, base == args.cameras)
+    if base and base != args.cameras:
+        print(f"baseline at {base:,} cameras (the previous method at the full size takes ~10 min)")
+        measure(args, base, args.area_km2 * base / args.cameras, True)
+    if own:
+        shutil.rmtree(args.scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from gridcover.coverage.distributed.merge import (
     merge_summary,
     pseudo_cells,
 )
+from gridcover.coverage.distributed.nearest import camera_table
 from gridcover.coverage.distributed.worker import PartitionOutput, finish_partition
 from gridcover.coverage.stats import locate_points
 
@@ -92,16 +93,18 @@ def windowed(
 
 @dataclass(frozen=True, eq=False)
 class RunContext:
-    """What the merge needs of the inputs: cameras (EPSG:4326; camera_id, status, geometry),
-    their validated status, grids (EPSG:4326), posts, flags and notes (small but for the
-    cameras, one point each)."""
+    """What the merge needs of the inputs: cameras (``nearest.camera_table``: camera_id,
+    status, lon/lat, metric x/y; no geometry objects), whether each counts (from its
+    validated status and the config), grids (EPSG:4326), posts, flags and notes (small but
+    for the cameras, ~50 bytes each)."""
 
     config: AnalysisConfig
     weights: Any
     grids: gpd.GeoDataFrame
     crs: Any
-    cameras: gpd.GeoDataFrame
-    status_rows: np.ndarray
+    cameras: pd.DataFrame
+    counted: np.ndarray  # per camera: counts towards coverage (validated status, config)
+    camera_grid: np.ndarray  # per camera: row of the deepest grid holding it, -1 if none
     posts: gpd.GeoDataFrame | None
     occlusion: bool
     uniform: bool
@@ -112,15 +115,25 @@ def context(
     run: RunInputs, rows: Any, posts: gpd.GeoDataFrame | None, has_buildings: bool, layers: tuple
 ) -> RunContext:
     """The ``RunContext`` of a run's inputs (``layers``: roads, sites, incidents)."""
-    cams = run.cameras
-    keep = [c for c in ("camera_id", "status") if c in cams.columns]
+    cams = camera_table(run.cameras, run.crs)
+    g = run.grids
     return RunContext(
         run.config,
         run.weights,
-        run.grids,
+        g,
         run.crs,
-        gpd.GeoDataFrame(cams[keep], geometry=cams.geometry.values, crs="EPSG:4326"),
-        np.asarray(rows.status),
+        cams,
+        camera_counted(
+            np.asarray(rows.status),
+            include_offline=run.config.include_offline,
+            unknown_online=run.config.unknown_online,
+        ),
+        locate_points(  # here, not in the merge: the client of a staged run never does it
+            np.asarray(g.geometry.values),
+            g["level"].to_numpy(np.int64),
+            cams["lon"].to_numpy(float),
+            cams["lat"].to_numpy(float),
+        ),
         None if posts is None else posts.to_crs("EPSG:4326"),
         bool(has_buildings and run.config.occlusion),
         bool(all(x is None for x in layers) and run.weights.base == 0),
@@ -172,9 +185,7 @@ def merge_outputs(
     seen = np.zeros(len(cams), np.int64)
     for o in outputs:
         np.add.at(seen, o.cam_index, o.cells_seen)
-    counted = camera_counted(
-        ctx.status_rows, include_offline=cfg.include_offline, unknown_online=cfg.unknown_online
-    )
+    counted = ctx.counted
     spots = merge_blind_spots(
         outputs,
         grid_codes=g["code"].astype(str).to_numpy(),
@@ -187,10 +198,7 @@ def merge_outputs(
     status = (
         cams["status"].to_numpy() if "status" in cams.columns else np.full(len(cams), "unknown")
     )
-    lon, lat = cams.geometry.x.to_numpy(), cams.geometry.y.to_numpy()
-    camera_grid = locate_points(
-        np.asarray(g.geometry.values), g["level"].to_numpy(np.int64), lon, lat
-    )
+    camera_grid = ctx.camera_grid
     stats = merge_grid_stats(
         pseudo,
         g,

@@ -32,8 +32,10 @@ import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from gridcover.coverage.cover import camera_counted
 from gridcover.coverage.detail import level_statistics, level_summary, pseudo_detail
 from gridcover.coverage.distributed.blind import outline
+from gridcover.coverage.distributed.nearest import add_nearest_cameras
 from gridcover.coverage.distributed.shared import make_cells
 from gridcover.coverage.distributed.worker import (
     FLAGS,
@@ -97,13 +99,15 @@ def merge_blind_spots(
     *,
     grid_codes: np.ndarray,
     crs: pyproj.CRS,
-    cameras: gpd.GeoDataFrame | None,
+    cameras: pd.DataFrame | None,
     posts: gpd.GeoDataFrame | None,
     counted: np.ndarray | None = None,
 ) -> MergedBlindSpots:
     """Global ranked blind spots from the partitions' local clusters (see module doc).
 
-    ``counted``: per camera row, True when it counts towards coverage (``gaps.add_nearest``).
+    ``cameras``: a ``nearest.camera_table``; ``counted``: per camera row, True when it
+    counts towards coverage (default: ``cover.camera_counted`` of its status, as
+    ``gaps.add_nearest``).
     """
     comp, offset, k = _components(outputs)
     cl = pd.concat([o.clusters for o in outputs], ignore_index=True)
@@ -169,7 +173,15 @@ def merge_blind_spots(
         geometry=geoms[ranking] if k else gpd.GeoSeries([], crs="EPSG:4326"),
         crs="EPSG:4326",
     )
-    add_nearest(table, cameras, posts, crs, counted=counted)
+    add_nearest(table, None, posts, crs)  # the posts; the camera columns are set next
+    if cameras is not None:
+        if counted is None:
+            counted = (
+                camera_counted(cameras["status"].to_numpy())
+                if "status" in cameras.columns
+                else np.ones(len(cameras), bool)
+            )
+        add_nearest_cameras(table, cameras, crs, counted)
     rank_node = rank_of_comp[comp] if k else np.empty(0, np.int64)
     rank_of = [rank_node[offset[i] : offset[i + 1]] for i in range(len(outputs))]
     return MergedBlindSpots(table, rank_of, int(multi.size), approx)

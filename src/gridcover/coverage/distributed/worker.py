@@ -5,10 +5,13 @@
 ``cover_cells`` -> ``priority_from_layers`` -> ``locate_points`` -> blind cells ->
 ``gaps.cluster_cells``. It writes the partition's cells (one GeoParquet part, the columns of
 ``AnalysisResult.cells``) and the views of the cameras it owns, and returns only small
-aggregates (:class:`PartitionOutput`). ``finish_partition`` later rewrites the two parts
-with the global blind-spot ranks and per-camera cell counts. ``prepass_partition`` returns
-the area of each area incident's cells owned by the partition (an area incident's count is
-shared over all its cells, across partitions) and caches the cells for ``run_partition``.
+aggregates (:class:`PartitionOutput`). The two parts go first to the run's scratch folder
+as uncompressed Arrow IPC (the very table GeoPandas would write as GeoParquet); once the
+merge knows them, ``finish_partition`` sets the global blind-spot ranks and per-camera cell
+counts and writes each part once, as GeoParquet (no Parquet file is read back and
+rewritten). ``prepass_partition`` returns the area of each area incident's cells owned by the
+partition (an area incident's count is shared over all its cells, across partitions) and
+caches the cells for ``run_partition``.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ __all__ = [
     "finish_partition",
     "prepass_partition",
     "run_partition",
+    "scratch_path",
 ]
 
 FLAGS = tuple(f"has_{k}" for k in COMPONENTS)
@@ -267,12 +271,12 @@ def run_partition(job: PartitionJob) -> PartitionOutput:
             table = _cells_table(job, cells, cov, prio, grid, bt["cell_label"])
             if detail is not None:
                 table = table.assign(**detail_columns(detail, required))
-            table.to_parquet(cells_path, index=False, write_covering_bbox=True)
+            _write_scratch(table, cells_path, index=False)
         owned = np.asarray(job.owned, bool)
         if owned.any():
             views_path = str(Path(job.out_dir) / "views" / f"{job.key}.parquet")
             vt = _views_table(views[owned], counted[owned], seen[owned])
-            vt.to_parquet(views_path, write_covering_bbox=True)
+            _write_scratch(vt, views_path, index=None)
     lap("write")
     keep = seen > 0
     return PartitionOutput(
@@ -322,32 +326,57 @@ def prepass_partition(
     return inside
 
 
+def scratch_path(path: str | Path) -> Path:
+    """Where the part that ``finish_partition`` writes at ``path`` (``out/<kind>/<key>.parquet``)
+    waits as Arrow IPC: ``out/_scratch/<kind>/<key>.arrow``."""
+    p = Path(path)
+    return p.parent.parent / "_scratch" / p.parent.name / f"{p.stem}.arrow"
+
+
+def _write_scratch(gdf: gpd.GeoDataFrame, path: str, index: bool | None) -> None:
+    """``gdf`` as the Arrow table ``to_parquet(path, index=index, write_covering_bbox=True)``
+    would write (GeoParquet metadata included), stored uncompressed at ``scratch_path(path)``."""
+    import pyarrow.feather as feather
+    from geopandas.io.arrow import _geopandas_to_arrow  # the table GeoPandas writes
+
+    table = _geopandas_to_arrow(gdf, index=index, write_covering_bbox=True)
+    dest = scratch_path(path)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    feather.write_feather(table, str(dest), compression="uncompressed")
+
+
 def finish_partition(
     cells_path: str | None,
     rank_of_label: np.ndarray,
     views_path: str | None,
     cells_seen: np.ndarray | None,
 ) -> None:
-    """Rewrite a partition's parts with global blind-spot ranks and per-camera cell counts.
+    """Write a partition's parts (GeoParquet) with global blind-spot ranks and per-camera
+    cell counts, from their scratch tables.
 
     ``rank_of_label[label]``: global rank (1 = heaviest) of each local cluster;
     ``cells_seen``: per owned camera (in the order of the views part), cells seen overall.
     """
     if cells_path is not None:
         ranks = np.r_[0, np.asarray(rank_of_label, np.int64)]
-        _replace_column(cells_path, "blind_spot", lambda local: ranks[local])
+        _finish_part(cells_path, "blind_spot", lambda local: ranks[local])
     if views_path is not None and cells_seen is not None:
         seen = np.asarray(cells_seen, np.int64)
-        _replace_column(views_path, "cells_seen", lambda _old: seen)
+        _finish_part(views_path, "cells_seen", lambda _old: seen)
 
 
-def _replace_column(path: str, name: str, new: Any) -> None:
-    """Rewrite one int64 column of a parquet file (schema and GeoParquet metadata kept)."""
+def _finish_part(path: str, name: str, new: Any) -> None:
+    """Write the scratch table of ``path`` as Parquet with one int64 column replaced (schema
+    and GeoParquet metadata kept), then drop the scratch file."""
     import pyarrow as pa
+    import pyarrow.feather as feather
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
+    src = scratch_path(path)
+    table = feather.read_table(str(src), memory_map=True)
     i = table.schema.get_field_index(name)
     values = new(table.column(i).to_numpy().astype(np.int64))
     table = table.set_column(i, table.schema.field(i), pa.array(values, pa.int64()))
     pq.write_table(table, path)
+    del table
+    src.unlink()
