@@ -178,3 +178,18 @@ def test_cli_stage_then_analyze_staged(cluster: str, tmp_path: Path) -> None:
     for col in ("area_m2", "covered_m2", "weight", "weight_covered", "blind_spot_area_m2"):
         np.testing.assert_allclose(got[col], want[col], rtol=1e-9, atol=1e-9, err_msg=col)
     assert list(got["cameras_online"]) == list(want["cameras_online"])
+
+
+def test_cli_stage_fixes_the_view_model(tmp_path: Path) -> None:
+    """`gridcover stage --visibility 2d` stages a 2D run (the model is fixed at staging time;
+    the default is the analysis' own, 3D), with the 3D heights recorded as given."""
+    from gridcover.cli import main
+    from gridcover.coverage.analysis import DEFAULT_VISIBILITY
+    from gridcover.coverage.distributed.staged import _plan
+
+    for vis, extra in (("2d", ["--visibility", "2d"]), (DEFAULT_VISIBILITY, [])):
+        out = tmp_path / vis
+        argv = ["stage", "--sample", "--parent-res", "7", "--out", str(out), "--no-progress"]
+        assert main([*argv, *extra, "--target-height-m", "1.2"]) == 0
+        config = _plan(str(out))["context"].config
+        assert (config.visibility, config.target_height_m) == (vis, 1.2)

@@ -49,7 +49,8 @@ def add_dask_arguments(parser: argparse.ArgumentParser) -> None:
         "--staged",
         metavar="URL",
         help="with --dask: run the inputs written by 'gridcover stage' at URL (each worker "
-        "reads its own partition; no layer is read here, their options are ignored)",
+        "reads its own partition; no layer is read here, and the layer and analysis options "
+        "(res, visibility, ...) are those given to 'gridcover stage')",
     )
     grp.add_argument(
         "--worker-memory",

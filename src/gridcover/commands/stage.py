@@ -43,6 +43,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="per-type default where a camera leaves fov_deg/range_m empty (as analyze)",
     )
     opt.add_argument("--no-occlusion", action="store_true", help="ignore buildings for views")
+    opt.add_argument("--visibility", choices=("2d", "3d"), default="3d",  # = DEFAULT_VISIBILITY
+                     help="view model as for gridcover analyze (default 3d)")  # fmt: skip
+    opt.add_argument("--target-height-m", type=float, default=1.5, help="3d: target height, m")
+    opt.add_argument("--building-height-m", type=float, default=9.0,
+                     help="3d: height of a building without height_m or levels, m")  # fmt: skip
     opt.add_argument("--include-offline", action="store_true", help="offline cameras count too")
     opt.add_argument(
         "--unknown-offline", action="store_true", help="cameras of unknown status do not count"
@@ -76,6 +81,9 @@ def run(args: argparse.Namespace) -> int:
         include_offline=args.include_offline,
         unknown_online=not args.unknown_offline,
         camera_defaults=camera_defaults(args.camera_default),
+        visibility=args.visibility,
+        target_height_m=args.target_height_m,
+        building_height_m=args.building_height_m,
     )
     layers = {kind: read_layer(path, kind) for kind, path in _layer_paths(args).items()}
     quiet = args.no_progress or not sys.stderr.isatty()
