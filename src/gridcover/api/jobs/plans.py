@@ -204,7 +204,7 @@ def run_coverage(
 def run_grid_check(
     store: Store, params: Mapping[str, Any], job_id: str, progress: ProgressFn
 ) -> JobOutput:
-    """Grid QA job: the issue table of ``gis.grids_qa.check_grids``, stored as grid_issues."""
+    """Grid QA job: the issue table of ``gis.qa.check.check_grids``, stored as grid_issues."""
     from gridcover.gis.qa.check import check_grids
 
     layers = read_inputs(store, ("grids",))

@@ -3,7 +3,7 @@
 The clusters are ``gaps.cluster_cells`` of the partition's blind cells; their figures are
 computed exactly as ``gaps.find_blind_spots`` does (``np.bincount`` over the cells in
 ascending id order, ``h3.cells_to_h3shape`` outlines), so a blind spot that lies in one
-partition comes out bit for bit as on one machine. partition_merge.py joins the rest.
+partition comes out bit for bit as on one machine. merge.py joins the rest.
 """
 
 from __future__ import annotations

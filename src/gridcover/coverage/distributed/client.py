@@ -1,4 +1,4 @@
-"""The coverage analysis on a Dask cluster, partitioned by H3 parent cell (see partition.py).
+"""The coverage analysis on a Dask cluster, partitioned by H3 parent cell (see plan.py).
 
 ``run_distributed(grids, cameras, ..., client=..., out_dir=...)`` gives the tables of
 ``analysis.run_analysis`` for areas too large for one machine:
@@ -7,11 +7,11 @@
    client (STRtree distance queries, metric CRS of the area, as on one machine);
 2. if there are area incidents, a cheap pre-pass sums per partition the area of each
    incident's cells (its count is shared over all its cells, across partitions);
-3. ``partition_run.run_partition`` per partition on the workers, a bounded window of
+3. ``worker.run_partition`` per partition on the workers, a bounded window of
    tasks in flight: each writes its cells as one GeoParquet part (``out_dir/cells/``) and
    the views of the cameras it owns (``out_dir/views/``), and returns small aggregates;
 4. blind spots are merged across partition edges, per-grid statistics and the summary
-   computed from per-(grid, flags) sums (partition_merge.py); the parts are then rewritten
+   computed from per-(grid, flags) sums (merge.py); the parts are then rewritten
    with the global blind-spot ranks and per-camera cell counts.
 
 No step collects all cells: the client holds the input layers, one row per partition and

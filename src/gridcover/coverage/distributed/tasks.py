@@ -1,4 +1,4 @@
-"""Halo subsets and partition jobs, built on the client (see partition.py for the rules).
+"""Halo subsets and partition jobs, built on the client (see plan.py for the rules).
 
 ``Halo`` holds, per partition, the row positions of every layer it needs (from one
 vectorised STRtree distance query per layer over all partition regions) and turns them

@@ -56,7 +56,7 @@ GROUP_KEYS = ("grid", "covered", "in_building", "priority", *FLAGS, "label", *DE
 
 @dataclass(frozen=True, eq=False)
 class PartitionJob:
-    """Everything one partition needs. Layers are halo subsets (see partition.py): cameras in
+    """Everything one partition needs. Layers are halo subsets (see plan.py): cameras in
     EPSG:4326 indexed by global camera position; buildings, roads, sites, incidents in the
     metric ``crs`` (None when the analysis has no such layer); ``grids``: the grid polygons
     near the region (EPSG:4326) with ``gidx`` (global row) and ``code``. ``part`` None:

@@ -46,7 +46,7 @@ class ZoneAssignment:
     """Result of :func:`design_zones` (arrays aligned with the cells / the posts).
 
     ``labels``: post index per cell (-1 unassigned); ``anchors``: cell position of each post
-    (-1: no zone); ``zones``: per-post table (see ``patrol_report.zone_table``);
+    (-1: no zone); ``zones``: per-post table (see ``patrol.figures.zone_table``);
     ``balance_ratio``: max/min workload over zones; ``initial_ratio``: the same before
     balancing; ``explanation``: why the ratio is above target ("" when it is not);
     ``problems``: one sentence per post or lock issue; ``unassigned``: reason -> cell count;

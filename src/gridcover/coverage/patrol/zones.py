@@ -2,7 +2,7 @@
 
 Method (details and figures in docs/PATROL_SITING.md):
 
-1. **Anchor** each post to the cell that holds it (``patrol_report.anchor_posts`` documents
+1. **Anchor** each post to the cell that holds it (``patrol.figures.anchor_posts`` documents
    what happens to posts outside the cells, sharing a cell, or cut off by the boundary).
 2. **Network Voronoi**: every cell goes to the allowed post it is fastest to reach
    (``reach.travel_times``: street network when roads are given, else grid adjacency).

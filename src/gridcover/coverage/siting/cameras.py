@@ -5,7 +5,7 @@ weight per cell and the existing cameras' coverage count per cell (fixed), and r
 :class:`SitingResult` with the chosen candidates ranked by marginal gain, the objective
 (newly covered weight), a proven upper bound and the optimality gap.
 
-Solvers (``siting_solvers``): lazy greedy (CELF) always runs (it is also the MILP's first
+Solvers (``siting.solvers``): lazy greedy (CELF) always runs (it is also the MILP's first
 incumbent); the exact MILP runs with HiGHS when ``method="exact"``, or with
 ``method="auto"`` when the merged instance is small (``exact_max_nnz``). When the exact
 solve is not run the bound is the LP relaxation's optimum from HiGHS (``bound=True``),

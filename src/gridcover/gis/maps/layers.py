@@ -335,7 +335,7 @@ def posts_layer(posts: gpd.GeoDataFrame, lang: str = "zh") -> MapLayer:
 def siting_layer(
     sites: gpd.GeoDataFrame, lang: str = "zh", budget: int = FEATURE_BUDGET
 ) -> MapLayer:
-    """Proposed new cameras or posts (``coverage.siting`` / ``posts_siting`` output: points,
+    """Proposed new cameras or posts (``coverage.siting`` cameras / posts output: points,
     or their view polygons). Optional columns: ``rank``, ``camera_id``, ``site_id``,
     ``marginal_gain`` (weight gained), ``removal_loss``, ``azimuth_deg``, ``fov_deg``,
     ``range_m``; 3D proposals also ``model``, ``resolution``, ``height_m``, ``tilt_deg``.
@@ -369,7 +369,7 @@ def siting_layer(
 
 
 def qa_layer(issues: gpd.GeoDataFrame, lang: str = "zh", budget: int = FEATURE_BUDGET) -> MapLayer:
-    """Grid QA issues (``gis.grids_qa.check_grids(...).issues``): ``severity``, ``check``;
+    """Grid QA issues (``gis.qa.check.check_grids(...).issues``): ``severity``, ``check``;
     optional ``code``, ``other_code``, ``area_m2``, ``message``. Errors first."""
     q = _require(issues, ("severity", "check"), "QA issues")
     q = q[~(q.geometry.is_empty | q.geometry.isna())]
