@@ -150,3 +150,56 @@ def test_cli_budget_siting_keeps_the_budget_without_solver_banner(tmp_path) -> N
     assert "gap 0.00%" in run.stdout
     chosen = gpd.read_file(out)
     assert len(chosen) >= 1 and chosen["price"].sum() <= 9000
+
+
+def test_the_users_weights_file_decides_which_roads_are_motorways(instance, tmp_path) -> None:
+    """A weights file's class map (e.g. a city's own road codes) also decides where no camera
+    may stand: the same road, mapped to motorway by the user's file, forbids its poles."""
+    from gridcover.coverage.weights import load_weights
+
+    cells, _w, _c, _m, roads, _b, _s = instance
+    r = roads.assign(**{"class": np.where(np.arange(len(roads)) == 0, "ARTERIAL-X", "other")})
+    probe = gpd.GeoDataFrame(
+        {"site_id": ["on"]},
+        geometry=[r.geometry.iloc[0].interpolate(0.5, normalized=True)],
+        crs=roads.crs,
+    )
+    p = tmp_path / "weights.toml"
+    p.write_text('[roads.class_map]\n"ARTERIAL-X" = "motorway"\n', "utf-8")
+    assert not forbidden_sites(probe, cells.crs, roads=r)[0].any()
+    bad, why = forbidden_sites(probe, cells.crs, roads=r, weights=load_weights(p))
+    assert bad.all() and why["motorway or overpass"] == 1
+
+
+def test_cli_site_reads_the_weights_file(tmp_path) -> None:
+    """`gridcover site --weights` weighs cells with the user's file, as the Python plan does
+    with SitingConfig(weights=...): the same objective through both, and not the default's."""
+    import re
+
+    from gridcover.cli import main
+    from gridcover.coverage.siting.plan import SitingConfig, plan_siting
+    from gridcover.gis import read_layer
+
+    s = "sample_geodata"
+    p = tmp_path / "weights.toml"
+    p.write_text("[roads.class_weights]\nresidential = 9.0\nfootway = 9.0\n", "utf-8")
+    runs = {}
+    for name, extra in (("user", ["--weights", str(p)]), ("packaged", [])):
+        out, rep = tmp_path / f"{name}.geojson", tmp_path / f"{name}.txt"
+        argv = ["site", "cameras", f"{s}/grids.geojson", "--roads", f"{s}/roads.geojson",
+                "--res", "10", "-k", "2", "--visibility", "2d", "--method", "greedy",
+                "--out", str(out), "--report", str(rep), *extra]  # fmt: skip
+        assert main(argv) == 0
+        runs[name] = rep.read_text("utf-8")
+    grids = read_layer(f"{s}/grids.geojson", "grids", duplicates="keep")
+    roads = read_layer(f"{s}/roads.geojson", "roads")
+    cfg = SitingConfig(k=2, res=10, visibility="2d", method="greedy", weights=str(p))
+    py = plan_siting(grids, cfg, roads=roads).result.objective
+
+    def objective(text: str) -> float:
+        found = re.search(r"Weight newly covered: ([0-9.]+);", text)
+        assert found, text
+        return float(found.group(1))
+
+    assert objective(runs["user"]) == pytest.approx(py, abs=5e-4)  # printed with 3 decimals
+    assert objective(runs["user"]) > objective(runs["packaged"])

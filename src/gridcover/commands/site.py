@@ -57,6 +57,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="camera models (3D fields) and prices (default: packaged)",
     )
     parser.add_argument(
+        "--weights",
+        metavar="TOML",
+        help="priority weights file, as for gridcover analyze (default: packaged)",
+    )
+    parser.add_argument(
         "--model",
         action="append",
         default=[],
@@ -135,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
         building_height_m=args.building_height_m,
         models=tuple(args.model),
         catalogue=args.catalogue,
+        weights=args.weights,
     )
     kinds = ("roads", "buildings", "sites", "incidents", "cameras", "posts")
     paths = {"grids": args.area, **{k: getattr(args, k) for k in kinds}}
@@ -170,7 +176,7 @@ def _run_budget(args: argparse.Namespace) -> int:
     config = BudgetConfig(
         budget=args.budget, k=args.k, catalogue=args.catalogue, res=args.res,
         method=args.method, time_limit=args.time_limit, intersections=not args.no_intersections,
-        every_m=args.every, allow_motorway=args.allow_motorway,
+        every_m=args.every, allow_motorway=args.allow_motorway, weights=args.weights,
     )  # fmt: skip
     kinds = ("roads", "buildings", "sites", "incidents", "cameras")
     paths = {"grids": args.area, **{k: getattr(args, k) for k in kinds}}

@@ -21,7 +21,7 @@ from gridcover.coverage.siting.budget_solver import BudgetResult, choose_within_
 from gridcover.coverage.siting.cameras import candidate_coverage
 from gridcover.coverage.siting.catalogue import Catalogue, load_catalogue, model_candidates
 from gridcover.coverage.views.sectors import camera_views
-from gridcover.coverage.weights import load_weights
+from gridcover.coverage.weights import Weights, load_weights
 from gridcover.errors import InputError
 
 __all__ = ["EXCLUDED_CLASSES", "BudgetSiting", "forbidden_sites", "site_within_budget"]
@@ -42,17 +42,21 @@ def forbidden_sites(
     buildings: gpd.GeoDataFrame | None = None,
     exclude_classes: tuple[str, ...] = EXCLUDED_CLASSES,
     buffer_m: float = 8.0,
+    weights: Weights | None = None,
 ) -> tuple[np.ndarray, dict[str, int]]:
     """Per site, True where no camera may stand: within ``buffer_m`` metres of a road of an
     excluded class (after the class mapping of ``road_classes``; motorways by default) or of
     a bridge / overpass (a truthy ``bridge`` column or ``layer`` > 0), or inside a building.
-    Returns the mask and the count per reason."""
+    ``weights``: whose road class mapping applies (None = packaged). Returns the mask and the
+    count per reason."""
     pts = np.asarray(sites.to_crs(crs).geometry.values)
     bad = np.zeros(len(pts), bool)
     why = {"motorway or overpass": 0, "inside a building": 0}
     if roads is not None and len(roads):
         r = roads.to_crs(crs)
-        cls = weight_classes(r["class"] if "class" in r else ["other"] * len(r), load_weights())
+        cls = weight_classes(
+            r["class"] if "class" in r else ["other"] * len(r), weights or load_weights()
+        )
         no = np.isin(cls.classes, exclude_classes)
         if "bridge" in r.columns:
             no |= _truthy(r["bridge"].to_numpy(dtype=object))
@@ -100,6 +104,7 @@ def site_within_budget(
     method: str = "auto",
     time_limit: float = 60.0,
     max_per_site: int = 1,
+    weights: Weights | None = None,
 ) -> BudgetSiting:
     """Choose catalogue cameras at ``sites`` (points with ``site_id``, any CRS) within
     ``budget`` (currency of the catalogue), maximising newly covered ``weight`` per cell."""
@@ -109,6 +114,7 @@ def site_within_budget(
         cells.crs,
         roads=None if allow_motorway else roads,
         buildings=None if allow_buildings else buildings,
+        weights=weights,
     )
     ok = sites[~bad].reset_index(drop=True)
     if len(ok) == 0:
@@ -147,6 +153,7 @@ class BudgetConfig:
     every_m: float | None = None
     allow_motorway: bool = False
     allow_buildings: bool = False
+    weights: str | None = None  # priority weights file (TOML path; None = packaged)
 
 
 def plan_budget_siting(
@@ -167,9 +174,11 @@ def plan_budget_siting(
     from gridcover.coverage.siting.candidates import candidate_sites
 
     cells = cells_for_area(area, config.res)
+    weights = load_weights(config.weights)
     prio = priority_from_layers(
-        cells, roads=roads, sites=sites, buildings=buildings, incidents=incidents, cameras=cameras
-    )
+        cells, roads=roads, sites=sites, buildings=buildings, incidents=incidents,
+        cameras=cameras, weights=weights,
+    )  # fmt: skip
     use_roads = config.intersections or config.every_m is not None
     points = candidate_sites(
         roads if use_roads else None, intersections=config.intersections,
@@ -179,7 +188,7 @@ def plan_budget_siting(
         cells, prio.weight, points, config.budget, catalogue=load_catalogue(config.catalogue),
         k=config.k, existing=cameras, buildings=buildings, roads=roads,
         allow_motorway=config.allow_motorway, allow_buildings=config.allow_buildings,
-        method=config.method, time_limit=config.time_limit,
+        method=config.method, time_limit=config.time_limit, weights=weights,
     )  # fmt: skip
     r, cur = out.result, out.catalogue.currency
     lines = [

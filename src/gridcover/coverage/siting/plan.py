@@ -65,7 +65,8 @@ class SitingConfig:
     candidates are the ``models`` (names; empty = all) of the ``catalogue`` (TOML path; None
     = packaged) with ``azimuths`` directions for directional models, seen from their
     mounting height at a target ``target_height_m`` metres above ground, buildings without
-    a height ``building_height_m`` metres tall; ``dome`` is 2D only."""
+    a height ``building_height_m`` metres tall; ``dome`` is 2D only. ``weights``: the priority
+    weights file (TOML path; None = packaged), as for the coverage analysis."""
 
     k: int = 10
     what: Literal["cameras", "posts"] = "cameras"
@@ -85,6 +86,7 @@ class SitingConfig:
     building_height_m: float = 9.0
     models: tuple[str, ...] = ()
     catalogue: str | None = None
+    weights: str | None = None
 
     def __post_init__(self) -> None:
         check_res(self.res)
@@ -188,9 +190,11 @@ def plan_siting(
     step = progress or (lambda _f, _m: None)
     step(0.05, "H3 cells and priority")
     cells = cells_for_area(area, cfg.res)
+    weights = load_weights(cfg.weights)
     prio = priority_from_layers(
-        cells, roads=roads, sites=sites, buildings=buildings, incidents=incidents, cameras=cameras
-    )
+        cells, roads=roads, sites=sites, buildings=buildings, incidents=incidents,
+        cameras=cameras, weights=weights,
+    )  # fmt: skip
     step(0.2, "candidate sites")
     use_roads = cfg.intersections or cfg.every_m is not None
     points = candidate_sites(
@@ -207,7 +211,7 @@ def plan_siting(
     if cfg.what == "cameras" and cfg.visibility == "3d":
         cat = _models(load_catalogue(cfg.catalogue), cfg.models)
         cand = model_candidates(points, cat, azimuths=cfg.azimuths)
-        required = required_level(prio.components, prio.priority, load_weights().detail_targets)
+        required = required_level(prio.components, prio.priority, weights.detail_targets)
         step(0.35, f"3D views of {len(cand)} candidates and the choice")
         out = site_cameras_3d(
             cells, prio.weight, required, cand, cfg.k, existing=cameras, buildings=buildings,
