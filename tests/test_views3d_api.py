@@ -58,7 +58,8 @@ def test_3d_coverage_job(client: TestClient) -> None:
 def test_3d_whatif_through_the_api_equals_full_3d_runs(client: TestClient) -> None:
     """POST /analysis/whatif on a 3D baseline (the incremental session behind it): two
     scenarios in a row, the second setting the first one's re-aimed camera back, each equal
-    to a full 3D ``run_analysis`` of the changed camera layer."""
+    to a full 3D ``run_analysis`` of the changed camera layer; then a scenario changing a
+    camera's mounting height, tilt and resolution (the 3D optics)."""
     from gridcover.coverage.whatif import Scenario, apply_scenario
 
     layers = sample_layers()
@@ -69,6 +70,11 @@ def test_3d_whatif_through_the_api_equals_full_3d_runs(client: TestClient) -> No
     bodies = [
         {"disabled": [a], "reaimed": {b: {"azimuth_deg": 45.0, "fov_deg": 60.0}}},
         {"disabled": [c], "reaimed": {}},
+        # the 3D optics of a camera: mounting height, tilt, resolution
+        {
+            "disabled": [c],
+            "reaimed": {a: {"height_m": 9.0, "tilt_deg": 35.0, "resolution_px": 1280}},
+        },
     ]
     for body in bodies:
         r = client.post("/analysis/whatif", json={"config": {"res": 12, "visibility": "3d"},

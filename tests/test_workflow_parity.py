@@ -154,7 +154,7 @@ def test_every_door_has_the_same_visibility_default() -> None:
     """The CLI parser does not import the core (it stays light), so its default is checked."""
     import argparse
 
-    from gridcover.api.analysis_routes import CoverageParams
+    from gridcover.api.analysis_models import CoverageParams
     from gridcover.commands import analyze
     from gridcover.coverage.analysis import DEFAULT_VISIBILITY, AnalysisConfig
 
@@ -164,7 +164,7 @@ def test_every_door_has_the_same_visibility_default() -> None:
     api = CoverageParams().visibility
     assert cli == api == AnalysisConfig().visibility == DEFAULT_VISIBILITY
     # siting: the same default model through every door
-    from gridcover.api.analysis_routes import SitingParams
+    from gridcover.api.analysis_models import SitingParams
     from gridcover.commands import site
     from gridcover.coverage.siting.plan import SitingConfig
 

@@ -27,13 +27,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from gridcover.api.analysis_routes import (
-    AddedCamera,
-    CoverageParams,
-    Reaim,
-    _Strict,
-    check_cell_budget,
-)
+from gridcover.api.analysis_models import AddedCamera, CoverageParams, Reaim, _Strict
+from gridcover.api.analysis_routes import check_cell_budget
 from gridcover.api.deps import get_settings, get_store
 from gridcover.api.jobs import plans as an
 from gridcover.api.openapi import responses_for

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import Field
 
-from gridcover.api.analysis_routes import CoverageParams, _Strict, check_cell_budget
+from gridcover.api.analysis_models import CoverageParams, _Strict
+from gridcover.api.analysis_routes import check_cell_budget
 from gridcover.api.deps import get_settings, get_store
 from gridcover.api.jobs import plans as an
 from gridcover.api.openapi import responses_for

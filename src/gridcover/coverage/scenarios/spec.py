@@ -19,7 +19,7 @@ import geopandas as gpd
 import numpy as np
 
 from gridcover.coverage.owners import OWNERS, owners_of
-from gridcover.coverage.whatif import REAIM_FIELDS, Scenario
+from gridcover.coverage.whatif import EDIT_FIELDS, Scenario
 from gridcover.errors import InputError
 
 __all__ = ["OWNERS", "SCHEMA_VERSION", "ScenarioSpec"]
@@ -45,9 +45,11 @@ class ScenarioSpec:
     """``disabled`` / ``repaired``: camera ids; ``added``: camera rows (dicts with
     ``camera_id``, ``lon``, ``lat`` in EPSG:4326 degrees, optional ``type``,
     ``azimuth_deg`` (clockwise from north), ``fov_deg``, ``range_m`` (metres), ``owner``);
-    ``reaimed``: id -> {azimuth_deg, fov_deg, range_m}; ``counted_owners``: when given,
-    cameras whose ``owner`` is not listed do not count (unknown owner counts as
-    ``other``); ``config``: the analysis parameters; ``inputs``: layer -> version;
+    ``reaimed``: id -> {azimuth_deg, fov_deg, range_m; 3D: height_m (metres above ground),
+    tilt_deg (degrees below horizontal), resolution_px (horizontal pixels)};
+    ``counted_owners``: when given, cameras whose ``owner`` is not listed do not count
+    (unknown owner counts as ``other``); ``config``: the analysis parameters; ``inputs``:
+    layer -> version;
     ``sources``: layer -> where it was read (a file path for the CLI, "store" for the API);
     ``created``: ISO time."""
 
@@ -71,11 +73,11 @@ class ScenarioSpec:
                 f"Scenario {self.name!r}: counted owner(s) {bad} unknown; use {', '.join(OWNERS)}."
             )
         for cid, change in self.reaimed.items():
-            extra = set(change) - set(REAIM_FIELDS)
+            extra = set(change) - set(EDIT_FIELDS)
             if extra:
                 raise InputError(
                     f"Scenario {self.name!r}: re-aiming {cid!r} sets {sorted(extra)}; only "
-                    f"{', '.join(REAIM_FIELDS)} can change."
+                    f"{', '.join(EDIT_FIELDS)} can change."
                 )
         for i, row in enumerate(self.added):
             missing = [k for k in ("camera_id", "lon", "lat") if row.get(k) is None]
