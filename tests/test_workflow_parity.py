@@ -163,6 +163,14 @@ def test_every_door_has_the_same_visibility_default() -> None:
     cli = parser.parse_args(["--sample", "--out", "x"]).visibility
     api = CoverageParams().visibility
     assert cli == api == AnalysisConfig().visibility == DEFAULT_VISIBILITY
+    from gridcover.commands import view_options as vo
+
+    cfg = AnalysisConfig()
+    assert vo.DEFAULT_VISIBILITY == DEFAULT_VISIBILITY
+    assert (
+        cfg.target_height_m,
+        cfg.building_height_m,
+    ) == (vo.TARGET_HEIGHT_M, vo.BUILDING_HEIGHT_M)
     # siting: the same default model through every door
     from gridcover.api.analysis_models import SitingParams
     from gridcover.commands import site

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gridcover.commands.layer_options import add_layer_options, read_cli_layers
+from gridcover.commands.view_options import add_view_options
 
 if TYPE_CHECKING:
     from gridcover.coverage.views.defaults import CameraDefaults
@@ -63,25 +64,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "e.g. bullet_range_m=80 or other_fov_deg=120 (repeatable; docs/VIEWS.md)",
     )
     opt.add_argument("--no-occlusion", action="store_true", help="ignore buildings for views")
-    opt.add_argument(
-        "--visibility",
-        choices=("2d", "3d"),
-        default="3d",  # coverage.analysis.DEFAULT_VISIBILITY (not imported: the parser stays light)
-        help="3d (default): camera and building heights, tilt, resolution -> detail levels day "
-        "and night; 2d: sector views, buildings infinitely tall (docs/VIEWS.md)",
-    )
-    opt.add_argument(
-        "--target-height-m",
-        type=float,
-        default=1.5,
-        help="3d: height of the target above ground, metres (default 1.5)",
-    )
-    opt.add_argument(
-        "--building-height-m",
-        type=float,
-        default=9.0,
-        help="3d: height of a building with neither height_m nor levels, metres (default 9)",
-    )
+    add_view_options(opt)
     opt.add_argument("--include-offline", action="store_true", help="offline cameras count too")
     opt.add_argument(
         "--unknown-offline",

@@ -8,6 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from gridcover.commands.keys import add_store_options, settings_from
+from gridcover.commands.view_options import (
+    BUILDING_HEIGHT_M,
+    DEFAULT_VISIBILITY,
+    TARGET_HEIGHT_M,
+    add_view_options,
+)
 
 NAME = "scenario"
 HELP = "named scenarios (disable / add / re-aim / repair cameras, owners): create, compare"
@@ -46,11 +52,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     opt.add_argument("--res", type=int, default=12, help="H3 resolution 9-13 (default 12)")
     opt.add_argument("--weights", type=Path, metavar="TOML", help="priority weights file")
     opt.add_argument("--no-occlusion", action="store_true", help="ignore buildings for views")
-    opt.add_argument("--visibility", choices=("2d", "3d"), default="3d",  # = DEFAULT_VISIBILITY
-                     help="view model as for gridcover analyze (default 3d)")  # fmt: skip
-    opt.add_argument("--target-height-m", type=float, default=1.5, help="3d: target height, m")
-    opt.add_argument("--building-height-m", type=float, default=9.0,
-                     help="3d: height of a building without height_m or levels, m")  # fmt: skip
+    add_view_options(opt)
     opt.add_argument("--include-offline", action="store_true", help="offline cameras count")
     opt.add_argument("--unknown-offline", action="store_true", help="unknown status: no count")
     ch = create.add_argument_group("changes")
@@ -157,8 +159,6 @@ def _rows(path: Path, status: str = "online") -> list[dict[str, Any]]:
 def config_of(args: argparse.Namespace) -> dict[str, Any]:
     """The analysis parameters recorded with a scenario (JSON values); commands that share
     it without the 3D options (worklist) record the defaults."""
-    from gridcover.coverage.analysis import DEFAULT_VISIBILITY
-
     return {
         "res": int(args.res),
         "weights": str(args.weights.resolve()) if args.weights else None,
@@ -166,8 +166,8 @@ def config_of(args: argparse.Namespace) -> dict[str, Any]:
         "include_offline": bool(args.include_offline),
         "unknown_online": not args.unknown_offline,
         "visibility": str(getattr(args, "visibility", None) or DEFAULT_VISIBILITY),
-        "target_height_m": float(getattr(args, "target_height_m", 1.5)),
-        "building_height_m": float(getattr(args, "building_height_m", 9.0)),
+        "target_height_m": float(getattr(args, "target_height_m", TARGET_HEIGHT_M)),
+        "building_height_m": float(getattr(args, "building_height_m", BUILDING_HEIGHT_M)),
     }
 
 
@@ -183,8 +183,8 @@ def analysis_config(config: dict[str, Any]) -> Any:
         unknown_online=bool(config.get("unknown_online", True)),
         # scenarios recorded before the view model was recorded were all 2D runs
         visibility=str(config.get("visibility", "2d")),
-        target_height_m=float(config.get("target_height_m", 1.5)),
-        building_height_m=float(config.get("building_height_m", 9.0)),
+        target_height_m=float(config.get("target_height_m", TARGET_HEIGHT_M)),
+        building_height_m=float(config.get("building_height_m", BUILDING_HEIGHT_M)),
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from gridcover.commands.layer_options import CliReader, add_layer_options
 from gridcover.commands.patrol import write
+from gridcover.commands.view_options import add_view_options
 from gridcover.coverage.cells import DEFAULT_RES
 from gridcover.coverage.siting.plan import SitingConfig, plan_siting
 from gridcover.errors import InputError
@@ -68,24 +69,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="3d: only this catalogue model (repeatable; default: all)",
     )
-    parser.add_argument(
-        "--visibility",
-        choices=("2d", "3d"),
-        default="3d",  # coverage.analysis.DEFAULT_VISIBILITY (not imported: the parser stays light)
-        help="3d (default): site for required detail levels with catalogue camera models; "
-        "2d: sector views for uncovered cells (docs/VIEWS.md)",
-    )
-    parser.add_argument(
-        "--target-height-m",
-        type=float,
-        default=1.5,
-        help="3d: target height above ground, metres (1.5)",
-    )
-    parser.add_argument(
-        "--building-height-m",
-        type=float,
-        default=9.0,
-        help="3d: height of buildings without one, metres (9)",
+    add_view_options(
+        parser,
+        visibility_help="3d (default): site for required detail levels with catalogue camera "
+        "models; 2d: sector views for uncovered cells (docs/VIEWS.md)",
     )
     parser.add_argument("--allow-motorway", action="store_true",
                         help="budget: allow poles on motorways / overpasses")  # fmt: skip

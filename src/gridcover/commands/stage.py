@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from gridcover.commands.view_options import add_view_options
+
 NAME = "stage"
 HELP = "write the input layers once as partitioned GeoParquet for 'analyze --dask --staged'"
 DESCRIPTION = """\
@@ -43,11 +45,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="per-type default where a camera leaves fov_deg/range_m empty (as analyze)",
     )
     opt.add_argument("--no-occlusion", action="store_true", help="ignore buildings for views")
-    opt.add_argument("--visibility", choices=("2d", "3d"), default="3d",  # = DEFAULT_VISIBILITY
-                     help="view model as for gridcover analyze (default 3d)")  # fmt: skip
-    opt.add_argument("--target-height-m", type=float, default=1.5, help="3d: target height, m")
-    opt.add_argument("--building-height-m", type=float, default=9.0,
-                     help="3d: height of a building without height_m or levels, m")  # fmt: skip
+    add_view_options(opt)
     opt.add_argument("--include-offline", action="store_true", help="offline cameras count too")
     opt.add_argument(
         "--unknown-offline", action="store_true", help="cameras of unknown status do not count"
