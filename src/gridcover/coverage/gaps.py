@@ -11,6 +11,7 @@ equally near features, the first in its layer).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -209,16 +210,34 @@ def _metric_points(
 def _nearest(metric: np.ndarray, pts: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(metric)
     out = np.full(n, None, dtype=object)
-    dist = np.full(n, np.nan)
     if len(pts) == 0 or n == 0:
-        return out, dist
-    tree = shapely.STRtree(pts)
-    (src, dst), d = tree.query_nearest(metric, return_distance=True, all_matches=True)
-    # equally near features: the first in the layer's order (not whichever the tree's
-    # packing returns first), so an edit of another feature never changes the answer
-    first = np.lexsort((dst, src))
-    src, dst, d = src[first], dst[first], d[first]
-    head = np.r_[True, src[1:] != src[:-1]]
-    out[src[head]] = ids[dst[head]]
-    dist[src[head]] = d[head]
+        return out, np.full(n, np.nan)
+    pos, dist = nearest_positions(metric, [(0, pts)])
+    found = pos >= 0
+    out[found] = ids[pos[found]]
     return out, dist
+
+
+def nearest_positions(
+    metric: np.ndarray, chunks: Iterable[tuple[int, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per geometry of ``metric``: the position of its nearest point and the distance (same
+    CRS units), over ``chunks`` of (offset of the chunk's first point, its points) so that
+    few points need be alive at a time; -1 / NaN when there is none. Equally near points:
+    the first in order (not whichever the tree's packing returns first), so an edit of
+    another feature never changes the answer."""
+    n = len(metric)
+    best = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, np.inf)
+    for start, pts in chunks:
+        tree = shapely.STRtree(pts)
+        (src, dst), d = tree.query_nearest(metric, return_distance=True, all_matches=True)
+        first = np.lexsort((dst, src))
+        src, dst, d = src[first], dst[first], d[first]
+        head = np.r_[True, src[1:] != src[:-1]] if src.size else np.zeros(0, bool)
+        src, dst, d = src[head], dst[head] + start, d[head]
+        better = d < dist[src]  # a tie keeps the earlier chunk's point: first in order
+        best[src[better]], dist[src[better]] = dst[better], d[better]
+        del tree
+    dist[best < 0] = np.nan
+    return best, dist

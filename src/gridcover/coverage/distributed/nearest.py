@@ -7,8 +7,8 @@ camera of a blind spot). ``camera_table`` keeps them as plain columns (``camera_
 ``add_nearest_cameras`` then answers ``gaps.add_nearest``'s camera question with at most
 ``chunk`` points alive at a time: per chunk of cameras, the nearest by STRtree; over the
 chunks, the smallest distance, equally near cameras resolved to the first in the layer's
-order, as ``gaps`` does. The distances are the same GEOS computations on the same points,
-so the answers equal the single machine's.
+order (``gaps.nearest_positions``, the single machine's own rule). The distances are the
+same GEOS computations on the same points, so the answers equal the single machine's.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
+
+from gridcover.coverage.gaps import nearest_positions
 
 __all__ = ["add_nearest_cameras", "camera_table"]
 
@@ -38,23 +40,13 @@ def _nearest_chunked(
     metric: np.ndarray, x: np.ndarray, y: np.ndarray, chunk: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per geometry of ``metric``: position of the nearest point (x, y), first in order
-    among equally near ones (-1 when there is none), and its distance (NaN)."""
-    n = len(metric)
-    best = np.full(n, -1, dtype=np.int64)
-    dist = np.full(n, np.inf)
-    for start in range(0, x.size, chunk):
-        pts = shapely.points(x[start : start + chunk], y[start : start + chunk])
-        tree = shapely.STRtree(pts)
-        (src, dst), d = tree.query_nearest(metric, return_distance=True, all_matches=True)
-        first = np.lexsort((dst, src))
-        src, dst, d = src[first], dst[first], d[first]
-        head = np.r_[True, src[1:] != src[:-1]] if src.size else np.zeros(0, bool)
-        src, dst, d = src[head], dst[head] + start, d[head]
-        better = d < dist[src]  # a tie keeps the earlier chunk's camera: first in order
-        best[src[better]], dist[src[better]] = dst[better], d[better]
-        del tree, pts
-    dist[best < 0] = np.nan
-    return best, dist
+    among equally near ones (-1 when there is none), and its distance (NaN); the points are
+    made ``chunk`` at a time."""
+    chunks = (
+        (start, shapely.points(x[start : start + chunk], y[start : start + chunk]))
+        for start in range(0, x.size, chunk)
+    )
+    return nearest_positions(metric, chunks)
 
 
 def add_nearest_cameras(
