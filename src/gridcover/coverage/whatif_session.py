@@ -25,7 +25,7 @@ the session to any scenario without added cameras (the API's stateless what-if).
 
 A 3D run (``visibility="3d"``) keeps in addition every pair's detail level and night flag,
 per cell the counted cameras at each level (day and night) and per grid the area and weight
-seen at each level (``_live_detail``): an edit recomputes the edited cameras' 3D views (among
+seen at each level (``live.level_counts``): an edit recomputes the edited cameras' 3D views (among
 the same building prisms, with the cells' roof heights computed once) and the detail levels
 of the cells they see; a cell is blind below its required level, as in a full 3D run.
 """
@@ -41,12 +41,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from gridcover.coverage._live_result import LiveResult, _GridDeltas
-from gridcover.coverage._live_state import LiveState
 from gridcover.coverage._tables import run_summary
 from gridcover.coverage.analysis import AnalysisResult, compute_views
 from gridcover.coverage.cover import Coverage, Sectors, cover_pairs
 from gridcover.coverage.cover3d import cover_3d_pairs
+from gridcover.coverage.live.result import LiveResult, _GridDeltas
+from gridcover.coverage.live.state import LiveState
 from gridcover.coverage.views.sight import Optics
 from gridcover.coverage.views.views3d import Views3D, camera_views_3d
 from gridcover.coverage.whatif import EDIT_FIELDS, Scenario, summary_deltas

@@ -1,4 +1,4 @@
-"""Nearest camera of a set to a blind spot, for ``_live_state.LiveState`` (private helper)."""
+"""Nearest camera of a set to a blind spot, for ``live.state.LiveState`` (private helper)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The detail levels behind an incremental what-if of a 3D run (private helper of
-``_live_state.LiveState``).
+``live.state.LiveState``).
 
 Per camera the DORI level (1-4) and night flag of every cell it sees (aligned with
 ``LiveState.hits``); per cell the counted cameras at level >= k, by day and at night, so the
@@ -9,7 +9,7 @@ area and priority weight seen at level >= k (day, night) and the cells below the
 level. The sums start as ``detail.level_statistics`` / ``level_summary`` compute them and
 then move by the cells whose best level changed (an edit costs what it touches, not the
 456k cells of the area): they stay within 1e-9 of a full run's (not bit for bit, unlike
-the 2D sums, which ``_live_state`` recomputes grid by grid).
+the 2D sums, which ``live.state`` recomputes grid by grid).
 """
 
 from __future__ import annotations

@@ -14,12 +14,12 @@ import h3.api.numpy_int as h3n
 import numpy as np
 import shapely
 
-from gridcover.coverage._live_detail import LiveDetail
-from gridcover.coverage._live_nearest import NearestCameras
 from gridcover.coverage._tables import main_grid
 from gridcover.coverage.analysis import AnalysisResult
 from gridcover.coverage.cover import camera_counted
 from gridcover.coverage.gaps import _outline, cluster_cells
+from gridcover.coverage.live.level_counts import LiveDetail
+from gridcover.coverage.live.nearest_cameras import NearestCameras
 from gridcover.coverage.priority import COMPONENTS
 from gridcover.coverage.stats import LEVELS, camera_counts, cell_values, stats_columns
 from gridcover.gis.crs import transformer
