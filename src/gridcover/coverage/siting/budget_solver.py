@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from gridcover.coverage.siting._highs import quiet_highs
+from gridcover.coverage.siting._highs import solve_quietly
 from gridcover.coverage.siting.solvers import Instance, evaluate, prepare
 from gridcover.errors import InputError
 
@@ -174,20 +174,7 @@ def solve_budget_mip(
         lp.integrality_ = [highspy.HighsVarType.kInteger] * C + [
             highspy.HighsVarType.kContinuous
         ] * ny
-    h = quiet_highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(time_limit))
-    h.setOptionValue("mip_rel_gap", 1e-6)
-    h.setOptionValue("random_seed", 1)
-    h.passModel(lp)
-    if start is not None and np.size(start) and not relax:
-        sol = highspy.HighsSolution()
-        x = np.zeros(lp.num_col_)
-        x[np.asarray(start, np.int64)] = 1.0
-        sol.col_value = list(x)
-        sol.value_valid = True
-        h.setSolution(sol)
-    h.run()
+    h = solve_quietly(lp, time_limit=time_limit, mip_rel_gap=1e-6, start=None if relax else start)
     status = h.modelStatusToString(h.getModelStatus())
     info = h.getInfo()
     if relax:

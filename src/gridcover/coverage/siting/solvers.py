@@ -30,7 +30,7 @@ import highspy
 import numpy as np
 from scipy import sparse
 
-from gridcover.coverage.siting._highs import quiet_highs
+from gridcover.coverage.siting._highs import solve_quietly
 
 __all__ = [
     "GreedyResult",
@@ -281,22 +281,10 @@ def solve_mip(
     lp = _model(inst, k, site, max_per_site)
     if relax:
         lp.integrality_ = []
-    h = quiet_highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(time_limit))
-    h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-    h.setOptionValue("random_seed", 1)
-    if threads:
-        h.setOptionValue("threads", int(threads))
-    h.passModel(lp)
-    if start is not None and not relax and np.size(start):
-        sol = highspy.HighsSolution()
-        x = np.zeros(lp.num_col_)
-        x[np.asarray(start, np.int64)] = 1.0
-        sol.col_value = list(x)
-        sol.value_valid = True
-        h.setSolution(sol)
-    h.run()
+    h = solve_quietly(
+        lp, time_limit=time_limit, mip_rel_gap=mip_rel_gap, start=None if relax else start,
+        threads=threads,
+    )  # fmt: skip
     status = h.modelStatusToString(h.getModelStatus())
     info = h.getInfo()
     secs = time.perf_counter() - t0
