@@ -203,3 +203,27 @@ def test_cli_site_reads_the_weights_file(tmp_path) -> None:
 
     assert objective(runs["user"]) == pytest.approx(py, abs=5e-4)  # printed with 3 decimals
     assert objective(runs["user"]) > objective(runs["packaged"])
+
+
+def test_2d_door_is_the_sector_model_as_before(instance) -> None:
+    """visibility="2d" keeps budget siting as it was before 3D: the sector matrix of the
+    candidates, existing cameras counted from their sector views, the raw priority weight."""
+    from gridcover.coverage.cover import cover_from_views
+    from gridcover.coverage.views.sectors import camera_views
+    from gridcover.gis import read_layer
+
+    cells, w, _c, _m, roads, buildings, sites = instance
+    cams = read_layer("sample_geodata/cameras.geojson", "cameras")
+    cams = cams[cams.intersects(AREA)].reset_index(drop=True)
+    got = site_within_budget(cells, w, sites, 12000.0, existing=cams, buildings=buildings,
+                             roads=roads, visibility="2d", method="exact")  # fmt: skip
+    ok = ~forbidden_sites(sites, cells.crs, roads=roads, buildings=buildings)[0]
+    cands = model_candidates(sites[ok].reset_index(drop=True), load_catalogue())
+    cov, _ = candidate_coverage(cells, cands, buildings)
+    ex = cover_from_views(camera_views(cams, buildings, metric_crs=cells.crs), cells).counts
+    want = choose_within_budget(cov, w, cands["price"].to_numpy(float), 12000.0,
+                                existing=ex.astype(np.int64), site=cands["site_id"].to_numpy(),
+                                method="exact")  # fmt: skip
+    assert got.visibility == "2d" and got.levels is None and got.result.cost <= 12000.0
+    assert list(got.chosen["camera_id"]) == list(cands["camera_id"].iloc[want.chosen])
+    assert got.result.objective == pytest.approx(want.objective) and want.objective > 0

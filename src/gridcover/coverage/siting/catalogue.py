@@ -20,9 +20,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from gridcover.errors import SchemaError
+from gridcover.errors import InputError, SchemaError
 
-__all__ = ["CameraModel", "Catalogue", "load_catalogue", "model_candidates"]
+__all__ = ["CameraModel", "Catalogue", "load_catalogue", "model_candidates", "select_models"]
 
 _FIELDS = {"type": str, "fov_deg": float, "range_m": float, "price": float, "azimuths": int}
 _OPTICS = {"resolution": str, "lens_fov_deg": float, "height_m": float, "tilt_deg": float,
@@ -110,6 +110,22 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
             CameraModel(str(name), str(m["type"]), fov, rng, price, int(m["azimuths"]), **opt)
         )
     return Catalogue(tuple(out), str(doc.get("currency", "CNY")), source)
+
+
+def select_models(catalogue: Catalogue, names: tuple[str, ...]) -> Catalogue:
+    """The catalogue's models named in ``names`` (all when empty); an unknown name is an error
+    naming the catalogue and the names it holds."""
+    if not names:
+        return catalogue
+    have = {m.name: m for m in catalogue.models}
+    unknown = [n for n in names if n not in have]
+    if unknown:
+        raise InputError(
+            f"{catalogue.source}: no camera model {', '.join(map(repr, unknown))}; "
+            f"the catalogue holds {', '.join(have)}."
+        )
+    return Catalogue(tuple(have[n] for n in dict.fromkeys(names)), catalogue.currency,
+                     catalogue.source)  # fmt: skip
 
 
 def model_candidates(

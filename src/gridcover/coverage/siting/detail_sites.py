@@ -27,7 +27,7 @@ from gridcover.coverage.views.sight import roof_heights, sight_pairs
 from gridcover.coverage.views.views3d import DEFAULT_TARGET_HEIGHT_M, camera_views_3d, prisms_for
 from gridcover.errors import InputError
 
-__all__ = ["CameraModel", "level_coverage", "site_cameras_3d"]
+__all__ = ["CameraModel", "at_required_counts", "level_coverage", "site_cameras_3d"]
 
 
 @dataclass(frozen=True)
@@ -136,3 +136,19 @@ def site_cameras_3d(
     pick = pick.to_crs("EPSG:4326") if pick.crs is not None else pick
     v = views.iloc[rank["candidate"].to_numpy()]
     return CameraSiting(res, pick, v, cov, count, w)
+
+
+def at_required_counts(
+    required: np.ndarray, existing: np.ndarray, coverage: sparse.spmatrix, chosen: np.ndarray
+) -> dict[str, float]:
+    """Priority cells (``required`` level >= 1) seen at their required level by the counted
+    existing cameras (``existing`` > 0 per cell), and with the ``chosen`` columns of the
+    level ``coverage`` added: counts and % of those cells (NaN % when there are none)."""
+    need = np.asarray(required) > 0
+    before = np.asarray(existing) > 0
+    added = np.asarray(sparse.csr_matrix(coverage)[:, chosen].sum(axis=1)).ravel() > 0
+    n = int(need.sum())
+    b, a = int((need & before).sum()), int((need & (before | added)).sum())
+    pct = (lambda x: 100.0 * x / n) if n else (lambda _x: float("nan"))
+    return {"required_cells": n, "at_required_before": b, "at_required_after": a,
+            "at_required_before_pct": pct(b), "at_required_after_pct": pct(a)}  # fmt: skip

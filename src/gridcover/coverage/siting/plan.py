@@ -34,8 +34,8 @@ from gridcover.coverage.siting.cameras import (
     site_cameras,
 )
 from gridcover.coverage.siting.candidates import camera_candidates, candidate_sites
-from gridcover.coverage.siting.catalogue import Catalogue, load_catalogue, model_candidates
-from gridcover.coverage.siting.detail_sites import site_cameras_3d
+from gridcover.coverage.siting.catalogue import load_catalogue, model_candidates, select_models
+from gridcover.coverage.siting.detail_sites import at_required_counts, site_cameras_3d
 from gridcover.coverage.siting.posts import site_posts
 from gridcover.coverage.weights import load_weights
 from gridcover.errors import InputError
@@ -209,7 +209,7 @@ def plan_siting(
     )
     opts: dict[str, Any] = {"method": cfg.method, "time_limit": cfg.time_limit}
     if cfg.what == "cameras" and cfg.visibility == "3d":
-        cat = _models(load_catalogue(cfg.catalogue), cfg.models)
+        cat = select_models(load_catalogue(cfg.catalogue), cfg.models)
         cand = model_candidates(points, cat, azimuths=cfg.azimuths)
         required = required_level(prio.components, prio.priority, weights.detail_targets)
         step(0.35, f"3D views of {len(cand)} candidates and the choice")
@@ -238,30 +238,7 @@ def plan_siting(
     return SitingRun(cfg, pout.chosen, None, pout.result, cells, len(points), pout.rule)
 
 
-def _models(catalogue: Catalogue, names: tuple[str, ...]) -> Catalogue:
-    """The catalogue's models named in ``names`` (all when empty); an unknown name is an error
-    naming the catalogue and the names it holds."""
-    if not names:
-        return catalogue
-    have = {m.name: m for m in catalogue.models}
-    unknown = [n for n in names if n not in have]
-    if unknown:
-        raise InputError(
-            f"{catalogue.source}: no camera model {', '.join(map(repr, unknown))}; "
-            f"the catalogue holds {', '.join(have)}."
-        )
-    return Catalogue(tuple(have[n] for n in dict.fromkeys(names)), catalogue.currency,
-                     catalogue.source)  # fmt: skip
-
-
 def _at_required(out: CameraSiting, required: np.ndarray) -> dict[str, float]:
     """Priority cells (required level >= 1) seen at their required level by the counted
     existing cameras, and with the chosen ones added (counts and % of those cells)."""
-    need = np.asarray(required) > 0
-    before = out.existing_count > 0
-    added = np.asarray(out.coverage[:, out.result.chosen].sum(axis=1)).ravel() > 0
-    n = int(need.sum())
-    b, a = int((need & before).sum()), int((need & (before | added)).sum())
-    pct = (lambda x: 100.0 * x / n) if n else (lambda _x: float("nan"))
-    return {"required_cells": n, "at_required_before": b, "at_required_after": a,
-            "at_required_before_pct": pct(b), "at_required_after_pct": pct(a)}  # fmt: skip
+    return at_required_counts(required, out.existing_count, out.coverage, out.result.chosen)
