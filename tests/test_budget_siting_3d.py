@@ -151,3 +151,16 @@ def test_required_none_means_detect_on_weighted_cells(instance) -> None:
         site_within_budget(cells, weight, sites, 8000.0, required=ones[:-1], **kw)
     with pytest.raises(InputError, match="visibility must be"):
         BudgetConfig(budget=1000.0, visibility="2.5d")
+
+
+def test_catalogue_resolutions_read_back_as_the_view_engine_reads_them() -> None:
+    """Proposals carry the catalogue's resolution text ("4MP", "1080P"); read back as a
+    camera layer (scenarios, what-if) the ledger reader must give the width the 3D view
+    engine uses for the same text, else a proposal file cannot be added to a plan."""
+    from gridcover.coverage.views.resolution import parse_resolution
+    from gridcover.gis.gbt28181 import parse_resolution_px
+
+    texts = {m.resolution for m in load_catalogue().models if m.resolution}
+    assert texts and {"4MP", "1080P"} <= texts
+    for text in sorted(texts | {"2MP", "8MP", "1.3MP"}):
+        assert parse_resolution_px(text) == parse_resolution(text), text

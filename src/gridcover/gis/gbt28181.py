@@ -114,6 +114,15 @@ RESOLUTION_PX: dict[str, int] = {
     "400万": 2560,
     "500万": 2592,
     "800万": 3840,
+    # megapixels as catalogues and spec sheets write them (widths as views.resolution)
+    "1.3mp": 1280,
+    "2mp": 1920,
+    "3mp": 2048,
+    "4mp": 2560,
+    "5mp": 2592,
+    "6mp": 3072,
+    "8mp": 3840,
+    "12mp": 4000,
 }
 # Owner class: words contained in the text, in order; anything else is 'other'.
 OWNER_WORDS: tuple[tuple[str, str], ...] = (
@@ -206,7 +215,7 @@ def parse_resolution_px(value: Any) -> float:
     if not found:
         raise ValueError(
             f"'{value}' is not a resolution (expected a code 1-6, QCIF/CIF/4CIF/D1/720P/1080P, "
-            "200万 or a pixel size such as 1920*1080)"
+            "200万, 4MP or a pixel size such as 1920*1080)"
         )
     return float(max(found))
 
