@@ -113,6 +113,43 @@ def test_siting_cli_and_api_agree(client: TestClient, tmp_path: Path, visibility
     _same(cli, api["siting_proposals"], "rank", cols)
 
 
+@pytest.mark.parametrize("visibility", ["3d", "2d"])
+def test_budget_siting_cli_and_api_agree(
+    client: TestClient, tmp_path: Path, visibility: str
+) -> None:
+    """Siting within a budget: the same cameras (model, price and, from the catalogue, how to
+    mount them) through both doors, 3D by default; in 3D the priority cells the plan claims
+    at their required level before and after are recomputed by a what-if analysis."""
+    body: dict[str, Any] = {"budget": 12000, "method": "exact"}
+    argv = ["--budget", "12000", "--method", "exact"]
+    if visibility == "2d":
+        body["visibility"] = "2d"
+        argv += ["--visibility", "2d"]
+    api = _api(client, "siting", body, "siting_proposals")
+    out, rep = tmp_path / "chosen.parquet", tmp_path / "report.txt"
+    code = main(
+        ["site", "cameras", str(SAMPLE / "grids.geojson"), *argv, "--out", str(out)]
+        + ["--report", str(rep)]
+        + [f"--{k}={SAMPLE / f'{k}.geojson'}" for k in ("roads", "buildings", "sites", "cameras")]
+    )
+    assert code == 0
+    cli, s = gpd.read_parquet(out), api["summary"]
+    assert s["visibility"] == visibility and s["k"] is None and s["res"] == 12
+    assert len(cli) == s["chosen"] >= 1 and 0 < cli["price"].sum() == s["cost"] <= 12000
+    assert s["gap"] == pytest.approx(0.0, abs=1e-6) and s["method"] == "exact"
+    cols = ["site_id", "model", "type", "price", "azimuth_deg", "resolution", "fov_deg",
+            "lens_fov_deg", "height_m", "tilt_deg"]  # fmt: skip
+    assert (cli["height_m"] > 0).all()
+    _same(cli, api["siting_proposals"], "camera_id", cols)
+    text = rep.read_text("utf-8")
+    assert s["report"] in text and "View model: " + visibility.upper() in text
+    if visibility == "3d":
+        assert "Priority cells at their required detail level:" in text
+        _check_required_share(out, s)
+    else:
+        assert "required_cells" not in s and "required detail level" not in text
+
+
 def _check_required_share(proposals: Path, summary: dict[str, Any]) -> None:
     """Second path: the proposals, read back from the CLI's file as a camera layer, are
     added to the sample's default (3D) analysis as a what-if; the priority cells seen at

@@ -67,7 +67,8 @@ class PatrolParams(_Strict):
 
 
 class SitingParams(_Strict):
-    """Camera siting: how many new cameras, candidate sites, solver, visibility model."""
+    """Camera siting: how many new cameras (or a ``budget``), candidate sites, solver,
+    visibility model."""
 
     k: int = Field(_SITING.k, ge=1, le=500, description="new cameras to choose")
     res: int = Field(_SITING.res, ge=9, le=13)
@@ -86,6 +87,11 @@ class SitingParams(_Strict):
     target_height_m: float = Field(_SITING.target_height_m, ge=0, lt=100)
     building_height_m: float = Field(_SITING.building_height_m, gt=0, le=1000)
     models: list[str] = Field([], max_length=20, description="3d: catalogue models (all: [])")
+    budget: float | None = Field(
+        None, gt=0, description="total price limit (packaged catalogue's currency): budget "
+        "siting with mixed models; k, when given, also holds"
+    )  # fmt: skip
+    allow_motorway: bool = Field(False, description="budget: poles on motorways / overpasses")
 
 
 class AddedCamera(_Strict):

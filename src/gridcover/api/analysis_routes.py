@@ -171,13 +171,17 @@ def analysis_router(cache: an.BaselineCache) -> APIRouter:
         "/analysis/siting",
         status_code=201,
         responses=_JOB_RESPONSES,
-        summary="Camera siting: K new cameras covering the most uncovered priority",
+        summary="Camera siting: K new cameras (or within a budget) covering the most "
+        "uncovered priority",
     )
     def siting(
         body: SitingParams, store: StoreDep, jobs: JobsDep, base: BaseDep, settings: SettingsDep
     ) -> JSONResponse:
         check_cell_budget(store, body.res, settings.max_cells)
-        return _start("siting", body.model_dump(), run_siting, store, jobs, base)
+        params = body.model_dump()
+        if body.budget is not None and "k" not in body.model_fields_set:
+            params["k"] = None  # a budget alone: as many cameras as it buys
+        return _start("siting", params, run_siting, store, jobs, base)
 
     @router.post(
         "/analysis/whatif",

@@ -31,6 +31,14 @@ orientations and/or a 360° --dome, a cell counts when its centroid is in a view
 buildings. Posts: a cell is reached within --radius metres (straight line) or --minutes
 along the streets.
 
+Within a budget (--budget AMOUNT, with or without -k): every pole gets every model of the
+--catalogue (or the --model names) in the model's own directions, with its price; poles on
+motorways / overpasses or inside buildings are left out (--allow-motorway). The view model
+is the same as above: 3D (default) counts a cell when a camera sees it at its required
+detail level and reports the priority cells at their required level before and after;
+--visibility 2d counts centroids in sectors. The proposal table gives model, price and, in
+3D, how to mount it (resolution, lens, height, tilt, azimuth).
+
 Solvers: lazy greedy always; exact MILP (HiGHS) when small or with --method exact (with a
 --time-limit). The report gives the objective (weight gained), a proven upper bound (LP
 relaxation when the exact solve is not run), the gap, and every chosen site ranked by
@@ -40,6 +48,9 @@ examples:
   gridcover site cameras sample_geodata/grids.geojson --roads sample_geodata/roads.geojson \\
       --buildings sample_geodata/buildings.geojson --cameras sample_geodata/cameras.geojson \\
       --sites sample_geodata/sites.geojson -k 10 --out new_cameras.geojson
+  gridcover site cameras sample_geodata/grids.geojson --roads sample_geodata/roads.geojson \\
+      --buildings sample_geodata/buildings.geojson --cameras sample_geodata/cameras.geojson \\
+      --budget 20000 --out within_budget.geojson
   gridcover site posts sample_geodata/grids.geojson --roads sample_geodata/roads.geojson \\
       --posts sample_geodata/posts.geojson --minutes 3 -k 2 --out new_posts.geojson
 """
@@ -67,7 +78,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME",
-        help="3d: only this catalogue model (repeatable; default: all)",
+        help="3d or --budget: only this catalogue model (repeatable; default: all)",
     )
     add_view_options(
         parser,
@@ -164,6 +175,8 @@ def _run_budget(args: argparse.Namespace) -> int:
         budget=args.budget, k=args.k, catalogue=args.catalogue, res=args.res,
         method=args.method, time_limit=args.time_limit, intersections=not args.no_intersections,
         every_m=args.every, allow_motorway=args.allow_motorway, weights=args.weights,
+        visibility=args.visibility, target_height_m=args.target_height_m,
+        building_height_m=args.building_height_m, models=tuple(args.model),
     )  # fmt: skip
     kinds = ("roads", "buildings", "sites", "incidents", "cameras")
     paths = {"grids": args.area, **{k: getattr(args, k) for k in kinds}}
@@ -178,10 +191,14 @@ def _run_budget(args: argparse.Namespace) -> int:
         candidates=read_layer(args.candidates, "cameras") if args.candidates else None,
         **layers,
     )
+    text = "".join(f"Decision: {d}\n" for d in read_layer.layer_set.decisions) + text
     print(text)
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(text + "\n", encoding="utf-8")
+        print(f"Wrote the report to {args.report}.")
+    if args.views_out and out.views is not None:
+        write(out.views, args.views_out)
     write(out.chosen, args.out)
     print(f"Wrote {len(out.chosen)} camera(s) to {args.out}.")
     return 0

@@ -17,12 +17,18 @@ from gridcover.api.jobs.manager import JobOutput, ProgressFn
 from gridcover.api.jobs.plans import json_values, read_inputs, run_record, write_results
 from gridcover.api.store import Store
 from gridcover.coverage.patrol.plan import PatrolConfig, plan_patrol
+from gridcover.coverage.siting.budget_sites import BudgetConfig, plan_budget_siting
 from gridcover.coverage.siting.plan import SitingConfig, plan_siting
 from gridcover.errors import InputError
 
 PATROL_KEYS = ("res", "mode", "target_ratio", "use_roads", "use_priority", "min_compactness")
 SITING_KEYS = (
     "k", "res", "method", "time_limit", "intersections", "every_m", "azimuths", "dome", "backup",
+    "visibility", "target_height_m", "building_height_m", "models",
+)  # fmt: skip
+
+BUDGET_KEYS = (
+    "budget", "k", "res", "method", "time_limit", "intersections", "every_m", "allow_motorway",
     "visibility", "target_height_m", "building_height_m", "models",
 )  # fmt: skip
 
@@ -78,10 +84,14 @@ def run_siting(
 ) -> JobOutput:
     """Camera-siting job (``coverage.siting.plan``) over the stored grids and roads.
 
-    ``params``: the ``SitingConfig`` fields ``SITING_KEYS``.
+    ``params``: the ``SitingConfig`` fields ``SITING_KEYS``; with a ``budget``, the
+    ``BudgetConfig`` fields ``BUDGET_KEYS`` (``budget_sites.plan_budget_siting``, as
+    ``gridcover site --budget``).
     """
     layers = read_inputs(store, ("grids", "roads"))
     record = run_record(job_id, "siting", store, params)
+    if params.get("budget") is not None:
+        return _run_budget(store, layers, params, record, progress)
     config = SitingConfig(**{k: params[k] for k in SITING_KEYS if k in params})
     run = plan_siting(
         _layer(layers, "grids"), config, roads=layers["roads"], buildings=layers["buildings"],
@@ -93,5 +103,30 @@ def run_siting(
     tables = {"siting_proposals": run.chosen}
     if run.views is not None:
         tables["siting_views"] = run.views
+    ids = write_results(store, tables, "siting", record, summary)
+    return JobOutput(ids, summary)
+
+
+def _run_budget(
+    store: Store,
+    layers: Mapping[str, gpd.GeoDataFrame | None],
+    params: Mapping[str, Any],
+    record: Mapping[str, Any],
+    progress: ProgressFn,
+) -> JobOutput:
+    """The budget siting job: the same plan and tables as ``gridcover site --budget``."""
+    config = BudgetConfig(**{k: params[k] for k in BUDGET_KEYS if k in params})
+    progress(0.1, "candidates, their views and the choice within the budget")
+    out, report = plan_budget_siting(
+        _layer(layers, "grids"), config, roads=layers["roads"], buildings=layers["buildings"],
+        sites=layers["sites"], incidents=layers["incidents"], cameras=layers["cameras"],
+    )  # fmt: skip
+    summary = json_values({"what": "cameras", "res": config.res, "k": config.k}
+                          | out.summary())  # fmt: skip
+    summary["report"] = report
+    progress(0.9, "storing results")
+    tables = {"siting_proposals": out.chosen}
+    if out.views is not None:
+        tables["siting_views"] = out.views
     ids = write_results(store, tables, "siting", record, summary)
     return JobOutput(ids, summary)
