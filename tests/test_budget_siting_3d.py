@@ -124,6 +124,13 @@ def test_exact_equals_brute_force_on_the_level_matrix(instance, levels) -> None:
             assert lv["at_required_before"] == int(((required > 0) & before).sum())
             assert lv["at_required_after"] == lv["at_required_before"] + int(newly.sum())
             assert (out.chosen["height_m"] > 0).all() and out.chosen["model"].notna().all()
+        # the drawn 3D views (a second geometry: rings cut by the prisms) hold every cell
+        # centroid the chosen cameras see at its required level
+        views = exact.views.to_crs(cells.crs)
+        assert list(views["camera_id"]) == list(exact.chosen["camera_id"])
+        seen = m[:, np.flatnonzero(np.isin(ids, exact.chosen["camera_id"]))].any(axis=1)
+        pts = shapely.points(cells.x[seen], cells.y[seen])
+        assert shapely.distance(shapely.union_all(views.geometry.values), pts).max() < 0.5
         # greedy's bound (LP relaxation) is a proven bound of the brute-force optimum
         g = greedy.result
         assert g.objective <= brute + 1e-9 <= g.upper_bound + 2e-9

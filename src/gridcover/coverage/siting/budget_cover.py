@@ -29,10 +29,10 @@ from gridcover.coverage.siting.cameras import candidate_coverage
 from gridcover.coverage.siting.detail_sites import level_coverage
 from gridcover.coverage.views.heights import DEFAULT_BUILDING_HEIGHT_M
 from gridcover.coverage.views.sectors import camera_views
-from gridcover.coverage.views.views3d import DEFAULT_TARGET_HEIGHT_M
+from gridcover.coverage.views.views3d import DEFAULT_TARGET_HEIGHT_M, camera_views_3d, prisms_for
 from gridcover.errors import InputError
 
-__all__ = ["BudgetCover", "budget_cover"]
+__all__ = ["BudgetCover", "budget_cover", "drawn_views"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,3 +89,24 @@ def budget_cover(
         on = camera_counted(ex_views["status"].to_numpy(), include_offline=include_offline)
         count = np.asarray(ex_cov[:, on].sum(axis=1)).ravel()
     return BudgetCover(cov, count.astype(np.int64), np.where(req > 0, w, 0.0), req, views)
+
+
+def drawn_views(
+    cells: Cells,
+    cover: BudgetCover,
+    cameras: gpd.GeoDataFrame,
+    chosen: np.ndarray,
+    *,
+    buildings: gpd.GeoDataFrame | None = None,
+    target_height_m: float = DEFAULT_TARGET_HEIGHT_M,
+    building_height_m: float = DEFAULT_BUILDING_HEIGHT_M,
+) -> gpd.GeoDataFrame:
+    """The views of the ``chosen`` rows of ``cameras`` (EPSG:4326) for a map or a file: 2D
+    the sectors of ``cover``; 3D drawn again with geometry (the matrix needs none): the
+    ground seen between the near blind zone and the detect distance, cut by the buildings."""
+    if cover.required is None:
+        return cover.views.iloc[chosen].to_crs("EPSG:4326").reset_index(drop=True)
+    prisms = prisms_for(buildings, cells.crs, default_height_m=building_height_m)
+    v3 = camera_views_3d(cameras.iloc[chosen], prisms, metric_crs=cells.crs,
+                         target_height_m=target_height_m)  # fmt: skip
+    return v3.views.to_crs("EPSG:4326").reset_index(drop=True)

@@ -20,7 +20,7 @@ from gridcover.coverage.analysis import DEFAULT_VISIBILITY
 from gridcover.coverage.cells import DEFAULT_RES, Cells
 from gridcover.coverage.detail import check_3d
 from gridcover.coverage.road_classes import weight_classes
-from gridcover.coverage.siting.budget_cover import budget_cover
+from gridcover.coverage.siting.budget_cover import budget_cover, drawn_views
 from gridcover.coverage.siting.budget_solver import BudgetResult, choose_within_budget
 from gridcover.coverage.siting.catalogue import (
     Catalogue,
@@ -208,7 +208,8 @@ def site_within_budget(
     levels = None
     if bc.required is not None:
         levels = at_required_counts(bc.required, bc.existing, bc.coverage, res.chosen)
-    views = bc.views.iloc[res.chosen].to_crs("EPSG:4326").reset_index(drop=True)
+    heights = {"target_height_m": target_height_m, "building_height_m": building_height_m}
+    views = drawn_views(cells, bc, cands, res.chosen, buildings=buildings, **heights)
     chosen = cands.iloc[res.chosen].reset_index(drop=True)
     return BudgetSiting(res, chosen, why, cat, visibility, views, len(cands), levels)
 
