@@ -38,7 +38,7 @@ from gridcover.gis import read_layer
 
 DATA = "tests/data/helsinki-osm-center"
 AREA = shapely.box(24.940, 60.165, 24.946, 60.168)
-BUDGETS = (5000.0, 8000.0, 12000.0, 15000.0)
+BUDGETS = (5000.0, 8000.0, 12000.0, 15000.0, 100000.0)
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +118,9 @@ def test_exact_equals_brute_force_on_the_level_matrix(instance, levels) -> None:
             newly = open_w > 0
             newly &= m[:, j].any(axis=1)
             assert float(open_w[newly].sum()) == pytest.approx(r.objective)
+            for i in j:  # no camera bought for nothing, however large the budget
+                rest = j[j != i]
+                assert float(open_w[(open_w > 0) & m[:, rest].any(axis=1)].sum()) < r.objective
             lv = out.levels
             assert lv is not None
             assert lv["required_cells"] == int((required > 0).sum())

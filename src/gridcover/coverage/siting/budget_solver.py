@@ -12,7 +12,9 @@ backup levels as in ``solvers.prepare``). A budgeted maximal-covering problem:
   from the greedy pick; its proven dual bound gives the gap. When the exact model is not
   solved the bound is the LP relaxation's optimum.
 
-``gap`` = (bound - objective) / bound is always reported.
+``gap`` = (bound - objective) / bound is always reported. A chosen camera whose removal
+loses no weight (the MILP may switch such columns on when the budget allows) is left out,
+the dearest first, and a note says what that saved.
 """
 
 from __future__ import annotations
@@ -192,6 +194,22 @@ def solve_budget_mip(
     return chosen, obj, bound, status, status == "Optimal"
 
 
+def _drop_idle(
+    inst: Instance, chosen: np.ndarray, price: np.ndarray, objective: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(kept, dropped): the chosen candidates without those whose removal loses no weight,
+    the dearest tried first (a MILP may switch on columns that add nothing when the budget
+    allows; nobody should buy them)."""
+    keep = list(chosen[np.argsort(-price[chosen], kind="stable")])
+    dropped: list[int] = []
+    for j in list(keep):
+        rest = np.asarray([i for i in keep if i != j], np.int64)
+        if evaluate(inst.A, inst.values, rest)[0] >= objective - 1e-9:
+            keep.remove(j)
+            dropped.append(j)
+    return np.asarray(keep, np.int64), np.asarray(dropped, np.int64)
+
+
 def choose_within_budget(
     coverage: sparse.spmatrix,
     weight: np.ndarray,
@@ -251,9 +269,15 @@ def choose_within_budget(
             time_limit=time_limit, relax=True,
         )  # fmt: skip
         secs["lp_bound"] = time.perf_counter() - t1
+    chosen, idle = _drop_idle(inst, np.asarray(chosen, np.int64), price, obj)
+    if idle.size:
+        notes.append(
+            f"{idle.size} camera(s) the solver switched on added no weight and were left out "
+            f"(saving {price[idle].sum():g})."
+        )
     bound = max(bound, obj)
     gap = (bound - obj) / bound if bound > 0 else 0.0
-    chosen = np.sort(np.asarray(chosen, np.int64))
+    chosen = np.sort(chosen)
     return BudgetResult(
         chosen=chosen,
         cost=float(price[chosen].sum()),
