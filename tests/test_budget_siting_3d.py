@@ -121,6 +121,14 @@ def test_exact_equals_brute_force_on_the_level_matrix(instance, levels) -> None:
             for i in j:  # no camera bought for nothing, however large the budget
                 rest = j[j != i]
                 assert float(open_w[(open_w > 0) & m[:, rest].any(axis=1)].sum()) < r.objective
+            # the order to buy in: each camera's gain over those ranked before it
+            ch = out.chosen
+            assert list(ch["rank"]) == list(range(1, len(ch) + 1))
+            order = [int(np.flatnonzero(ids == c)[0]) for c in ch["camera_id"]]
+            for n, gain in enumerate(ch["marginal_gain"]):
+                got = open_w[(open_w > 0) & m[:, order[: n + 1]].any(axis=1)].sum()
+                had = open_w[(open_w > 0) & m[:, order[:n]].any(axis=1)].sum() if n else 0.0
+                assert gain == pytest.approx(got - had) and gain > 0
             lv = out.levels
             assert lv is not None
             assert lv["required_cells"] == int((required > 0).sum())

@@ -137,8 +137,8 @@ def test_budget_siting_cli_and_api_agree(
     assert s["visibility"] == visibility and s["k"] is None and s["res"] == 12
     assert len(cli) == s["chosen"] >= 1 and 0 < cli["price"].sum() == s["cost"] <= 12000
     assert s["gap"] == pytest.approx(0.0, abs=1e-6) and s["method"] == "exact"
-    cols = ["site_id", "model", "type", "price", "azimuth_deg", "resolution", "fov_deg",
-            "lens_fov_deg", "height_m", "tilt_deg"]  # fmt: skip
+    cols = ["rank", "site_id", "model", "type", "price", "azimuth_deg", "resolution", "fov_deg",
+            "lens_fov_deg", "height_m", "tilt_deg", "marginal_gain"]  # fmt: skip
     assert (cli["height_m"] > 0).all()
     _same(cli, api["siting_proposals"], "camera_id", cols)
     text = rep.read_text("utf-8")

@@ -46,12 +46,13 @@ __all__ = [
 EXCLUDED_CLASSES = ("motorway", "motorway_link")
 
 PROPOSAL_COLUMNS = {
-    "2d": ("camera_id", "model", "type", "azimuth_deg", "price"),
-    "3d": ("camera_id", "model", "type", "resolution", "fov_deg", "lens_fov_deg", "height_m",
-           "tilt_deg", "azimuth_deg", "price"),
+    "2d": ("rank", "camera_id", "model", "type", "azimuth_deg", "price", "marginal_gain"),
+    "3d": ("rank", "camera_id", "model", "type", "resolution", "fov_deg", "lens_fov_deg",
+           "height_m", "tilt_deg", "azimuth_deg", "price", "marginal_gain"),
 }  # fmt: skip
-"""Columns of the printed proposal table per view model (those present): which camera to
-buy and, in 3D, how to mount it (metres, degrees)."""
+"""Columns of the printed proposal table per view model (those present): the order to buy
+in (``rank``, by ``marginal_gain`` within the chosen set), which camera and, in 3D, how to
+mount it (metres, degrees)."""
 
 
 def _truthy(values: np.ndarray) -> np.ndarray:
@@ -103,8 +104,9 @@ def forbidden_sites(
 
 @dataclass(frozen=True, eq=False)
 class BudgetSiting:
-    """``result`` (see ``BudgetResult``), ``chosen`` camera rows (EPSG:4326, with model,
-    price and, from the catalogue, resolution, lens, ``height_m``, ``tilt_deg``), ``excluded``
+    """``result`` (see ``BudgetResult``), ``chosen`` camera rows (EPSG:4326, ranked: ``rank``,
+    ``marginal_gain``, ``removal_loss``; with model, price and, from the catalogue,
+    resolution, lens, ``height_m``, ``tilt_deg``), ``excluded``
     sites per reason, ``catalogue``, the ``visibility`` model, the chosen cameras' ``views``
     (EPSG:4326), ``candidates`` (camera rows tried) and, in 3D, ``levels``: the priority cells
     at their required detail level before and after the chosen cameras (counts and %)."""
@@ -208,9 +210,14 @@ def site_within_budget(
     levels = None
     if bc.required is not None:
         levels = at_required_counts(bc.required, bc.existing, bc.coverage, res.chosen)
+    rank = res.ranking
+    order = res.chosen if rank is None else rank["candidate"].to_numpy()
     heights = {"target_height_m": target_height_m, "building_height_m": building_height_m}
-    views = drawn_views(cells, bc, cands, res.chosen, buildings=buildings, **heights)
-    chosen = cands.iloc[res.chosen].reset_index(drop=True)
+    views = drawn_views(cells, bc, cands, order, buildings=buildings, **heights)
+    chosen = cands.iloc[order].reset_index(drop=True)
+    if rank is not None:
+        for col in ("rank", "marginal_gain", "removal_loss"):
+            chosen[col] = rank[col].to_numpy()
     return BudgetSiting(res, chosen, why, cat, visibility, views, len(cands), levels)
 
 

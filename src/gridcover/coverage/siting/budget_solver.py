@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import sparse
 
 from gridcover.coverage.siting._highs import solve_quietly
+from gridcover.coverage.siting.cameras import rank_chosen
 from gridcover.coverage.siting.solvers import Instance, evaluate, prepare
 from gridcover.errors import InputError
 
@@ -39,7 +40,8 @@ class BudgetResult:
     """``chosen`` candidate indexes (sorted), their total ``cost``, the
     ``budget``, ``objective`` (newly covered weight), proven ``upper_bound``, ``gap``,
     ``method`` ("greedy" or "exact"), ``optimal``, HiGHS ``status``, both solvers'
-    objectives, ``notes`` and solver ``seconds``."""
+    objectives, ``notes``, solver ``seconds`` and the ``ranking`` of the chosen (rank,
+    candidate, marginal_gain in greedy order within the set, cumulative, removal_loss)."""
 
     chosen: np.ndarray
     cost: float
@@ -54,6 +56,7 @@ class BudgetResult:
     exact_objective: float | None
     notes: tuple[str, ...] = ()
     seconds: dict[str, float] = field(default_factory=dict)
+    ranking: pd.DataFrame | None = None
 
 
 def _check(cost: np.ndarray, budget: float, n: int) -> np.ndarray:
@@ -292,4 +295,5 @@ def choose_within_budget(
         exact_objective=e_obj,
         notes=tuple(notes),
         seconds=secs,
+        ranking=rank_chosen(inst, chosen),
     )

@@ -47,6 +47,7 @@ __all__ = [
     "candidate_coverage",
     "choose_sites",
     "key_site_levels",
+    "rank_chosen",
     "site_cameras",
 ]
 
@@ -83,7 +84,7 @@ class SitingResult:
     notes: tuple[str, ...] = ()
 
 
-def _ranking(inst: Instance, chosen: np.ndarray) -> pd.DataFrame:
+def rank_chosen(inst: Instance, chosen: np.ndarray) -> pd.DataFrame:
     """Rank chosen candidates by greedy marginal gain within the set; add removal losses.
 
     Candidates that add nothing once the others are in are dropped (a solver may switch on
@@ -207,7 +208,7 @@ def choose_sites(
     ub = max(ub, objective)
     gap = (ub - objective) / ub if ub > 0 else 0.0
     optimal = optimal or gap <= 1e-9
-    rank = _ranking(inst, chosen)
+    rank = rank_chosen(inst, chosen)
     if len(rank) < np.size(chosen):
         solver = "exact" if run_exact else "greedy"
         notes.append(
