@@ -150,6 +150,22 @@ def test_budget_siting_cli_and_api_agree(
         assert "required_cells" not in s and "required detail level" not in text
 
 
+def test_budget_siting_refuses_k_siting_options(
+    client: TestClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """dome and backup shape K siting's candidates; with a budget both doors refuse them
+    with the fix (the catalogue's models), instead of ignoring them."""
+    r = client.post("/analysis/siting", json={"budget": 9000, "dome": True})
+    assert r.status_code == 400 and "choose them with models" in r.text
+    assert client.post("/analysis/siting", json={"budget": -1}).status_code == 400
+    out = tmp_path / "x.geojson"
+    argv = ["site", "cameras", str(SAMPLE / "grids.geojson"), "--budget", "9000", "--backup",
+            "2", f"--roads={SAMPLE / 'roads.geojson'}", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 2
+    assert "choose them with --model" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def _check_required_share(proposals: Path, summary: dict[str, Any]) -> None:
     """Second path: the proposals, read back from the CLI's file as a camera layer, are
     added to the sample's default (3D) analysis as a what-if; the priority cells seen at

@@ -179,6 +179,11 @@ def analysis_router(cache: an.BaselineCache) -> APIRouter:
     ) -> JSONResponse:
         check_cell_budget(store, body.res, settings.max_cells)
         params = body.model_dump()
+        if body.budget is not None and (body.dome or body.backup != 1):
+            raise InputError(
+                "dome and backup apply to K siting; with a budget the catalogue's models are "
+                'the candidates (choose them with models, e.g. ["dome"]).'
+            )
         if body.budget is not None and "k" not in body.model_fields_set:
             params["k"] = None  # a budget alone: as many cameras as it buys
         return _start("siting", params, run_siting, store, jobs, base)

@@ -171,6 +171,11 @@ def _run_budget(args: argparse.Namespace) -> int:
 
     if args.what != "cameras":
         raise InputError("--budget applies to cameras (posts have no catalogue of prices).")
+    if args.dome or args.backup != 1:
+        raise InputError(
+            "--dome and --backup apply to K siting; with --budget the catalogue's models are "
+            "the candidates (choose them with --model, e.g. --model dome)."
+        )
     config = BudgetConfig(
         budget=args.budget, k=args.k, catalogue=args.catalogue, res=args.res,
         method=args.method, time_limit=args.time_limit, intersections=not args.no_intersections,
