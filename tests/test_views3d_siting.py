@@ -8,6 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 
 from gridcover.coverage.analysis import AnalysisConfig, run_analysis
 from gridcover.coverage.siting.candidates import camera_candidates, candidate_sites
@@ -42,6 +43,13 @@ def test_objective_equals_weight_newly_at_required_level() -> None:
     w = np.where(required > 0, st.priority.weight, 0.0)
     assert w[ok1 & ~ok0].sum() == pytest.approx(out.result.objective, rel=1e-9)
     assert after.summary["cells_below_required_level"] < base.summary["cells_below_required_level"]
+    # the chosen cameras' views are drawn (EPSG:4326) and hold every cell they bring up
+    views = out.views.to_crs(st.cells.crs)
+    assert out.views.crs.to_epsg() == 4326 and views.geometry.notna().all()
+    up = ok1 & ~ok0 & (required > 0)
+    assert up.any()
+    pts = shapely.points(st.cells.x[up], st.cells.y[up])
+    assert shapely.distance(shapely.union_all(views.geometry.values), pts).max() < 0.5
 
 
 def test_catalogue_models_carry_3d_fields_and_bad_ones_name_the_fix(tmp_path) -> None:

@@ -26,10 +26,10 @@ from gridcover.coverage.cells import Cells
 from gridcover.coverage.cover import camera_counted, cover_from_views
 from gridcover.coverage.detail import check_3d
 from gridcover.coverage.siting.cameras import candidate_coverage
-from gridcover.coverage.siting.detail_sites import level_coverage
+from gridcover.coverage.siting.detail_sites import drawn_views_3d, level_coverage
 from gridcover.coverage.views.heights import DEFAULT_BUILDING_HEIGHT_M
 from gridcover.coverage.views.sectors import camera_views
-from gridcover.coverage.views.views3d import DEFAULT_TARGET_HEIGHT_M, camera_views_3d, prisms_for
+from gridcover.coverage.views.views3d import DEFAULT_TARGET_HEIGHT_M
 from gridcover.errors import InputError
 
 __all__ = ["BudgetCover", "budget_cover", "drawn_views"]
@@ -106,7 +106,5 @@ def drawn_views(
     ground seen between the near blind zone and the detect distance, cut by the buildings."""
     if cover.required is None:
         return cover.views.iloc[chosen].to_crs("EPSG:4326").reset_index(drop=True)
-    prisms = prisms_for(buildings, cells.crs, default_height_m=building_height_m)
-    v3 = camera_views_3d(cameras.iloc[chosen], prisms, metric_crs=cells.crs,
-                         target_height_m=target_height_m)  # fmt: skip
-    return v3.views.to_crs("EPSG:4326").reset_index(drop=True)
+    heights = {"target_height_m": target_height_m, "building_height_m": building_height_m}
+    return drawn_views_3d(cells, cameras.iloc[chosen], buildings=buildings, **heights)

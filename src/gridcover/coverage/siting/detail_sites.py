@@ -27,7 +27,13 @@ from gridcover.coverage.views.sight import roof_heights, sight_pairs
 from gridcover.coverage.views.views3d import DEFAULT_TARGET_HEIGHT_M, camera_views_3d, prisms_for
 from gridcover.errors import InputError
 
-__all__ = ["CameraModel", "at_required_counts", "level_coverage", "site_cameras_3d"]
+__all__ = [
+    "CameraModel",
+    "at_required_counts",
+    "drawn_views_3d",
+    "level_coverage",
+    "site_cameras_3d",
+]
 
 
 @dataclass(frozen=True)
@@ -120,7 +126,7 @@ def site_cameras_3d(
     own = model is None and "model" in candidates.columns
     cand = candidates.copy() if own else (model or CameraModel()).apply(candidates)
     heights = {"target_height_m": target_height_m, "building_height_m": building_height_m}
-    cov, views = level_coverage(cells, cand, req, buildings=buildings, **heights)
+    cov, _ = level_coverage(cells, cand, req, buildings=buildings, **heights)
     count = np.zeros(len(cells), np.int64)
     if existing is not None and len(existing):
         ex, ex_views = level_coverage(cells, existing, req, buildings=buildings, **heights)
@@ -134,8 +140,24 @@ def site_cameras_3d(
     pick["marginal_gain"] = rank["marginal_gain"].to_numpy()
     pick["removal_loss"] = rank["removal_loss"].to_numpy()
     pick = pick.to_crs("EPSG:4326") if pick.crs is not None else pick
-    v = views.iloc[rank["candidate"].to_numpy()]
+    v = drawn_views_3d(cells, pick, buildings=buildings, **heights)
     return CameraSiting(res, pick, v, cov, count, w)
+
+
+def drawn_views_3d(
+    cells: Cells,
+    cameras: gpd.GeoDataFrame,
+    *,
+    buildings: gpd.GeoDataFrame | None = None,
+    target_height_m: float = DEFAULT_TARGET_HEIGHT_M,
+    building_height_m: float = 9.0,
+) -> gpd.GeoDataFrame:
+    """3D views of a few ``cameras`` (e.g. the chosen ones) with their geometry drawn, for a
+    map or a file (EPSG:4326): the ground seen between the near blind zone and the detect
+    distance, cut by the buildings (``level_coverage`` computes its matrix without)."""
+    prisms = prisms_for(buildings, cells.crs, default_height_m=building_height_m)
+    v3 = camera_views_3d(cameras, prisms, metric_crs=cells.crs, target_height_m=target_height_m)
+    return v3.views.to_crs("EPSG:4326").reset_index(drop=True)
 
 
 def at_required_counts(
