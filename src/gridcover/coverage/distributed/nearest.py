@@ -46,14 +46,14 @@ def camera_table(cameras: gpd.GeoDataFrame, crs: pyproj.CRS) -> pd.DataFrame:
 
 
 def _nearest_chunked(
-    metric: np.ndarray, x: np.ndarray, y: np.ndarray, chunk: int
+    metric: np.ndarray, x: np.ndarray, y: np.ndarray, rows: np.ndarray, chunk: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per geometry of ``metric``: position of the nearest point (x, y), first in order
-    among equally near ones (-1 when there is none), and its distance (NaN); the points are
-    made ``chunk`` at a time."""
+    """Per geometry of ``metric``: position in ``rows`` of the nearest point (x, y)[rows],
+    first in order among equally near ones (-1 when there is none), and its distance (NaN);
+    the points are made ``chunk`` at a time, with no copy of all the coordinates."""
     chunks = (
-        (start, shapely.points(x[start : start + chunk], y[start : start + chunk]))
-        for start in range(0, x.size, chunk)
+        (start, shapely.points(x[rows[start : start + chunk]], y[rows[start : start + chunk]]))
+        for start in range(0, rows.size, chunk)
     )
     return nearest_positions(metric, chunks)
 
@@ -77,7 +77,7 @@ def add_nearest_cameras(
         ("camera", np.flatnonzero(mask)),
         ("offline_camera", np.flatnonzero(~mask)),
     ):
-        pos, dist = _nearest_chunked(metric, x[rows], y[rows], chunk)
+        pos, dist = _nearest_chunked(metric, x, y, rows, chunk)
         out = np.full(len(table), None, dtype=object)
         found = pos >= 0
         picked = rows[pos[found]]
