@@ -214,9 +214,7 @@ def _views_table(
     views: gpd.GeoDataFrame, counted: np.ndarray, seen: np.ndarray
 ) -> gpd.GeoDataFrame:
     out = views.drop(columns=[c for c in ("x_m", "y_m") if c in views.columns]).copy()
-    out["counted"] = counted
-    out["cells_seen"] = seen
-    out["view_area_m2"] = views.geometry.area.to_numpy()
+    out = out.assign(counted=counted, cells_seen=seen, view_area_m2=views.geometry.area.values)
     # as out.to_crs("EPSG:4326"), coordinate for coordinate, with a cached transformer
     geoms = np.asarray(out.geometry.values)
     xy = shapely.get_coordinates(geoms)
