@@ -191,8 +191,38 @@ def _run_figures(r: Any, wall: float) -> dict[str, Any]:
         "halo_cameras_max": int(work["cameras"].max()) if len(work) else 0,
         "steps": {c[2:]: float(work[c].sum()) for c in steps},
         "task_rss_max": float(work["rss_mb"].max()) if len(work) else 0.0,
+        "halo_ratio": float(parts["cameras"].sum()) / max(1, int(r.summary["cameras"])),
         "hwm_mb": _hwm_mb(),
     }
+
+
+class PhasePeaks:
+    """This process's peak RSS (MB) per phase of a run (the first word of its progress
+    messages: partitions, merge, finish, done), sampled every 0.1 s."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self.proc = psutil.Process()
+        self.phase = "plan"
+        self.peak: dict[str, float] = {}
+        self.run = True
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def progress(self, message: str, _i: int, _n: int) -> None:
+        self.phase = message.split()[0]
+
+    def _loop(self) -> None:
+        while self.run:
+            rss = self.proc.memory_info().rss / 2**20
+            self.peak[self.phase] = max(self.peak.get(self.phase, 0.0), rss)
+            time.sleep(0.1)
+
+    def stop(self) -> dict[str, float]:
+        self.run = False
+        self.thread.join()
+        return self.peak
 
 
 def staged_step(args: argparse.Namespace) -> None:
@@ -200,11 +230,12 @@ def staged_step(args: argparse.Namespace) -> None:
 
     out = Path(tempfile.mkdtemp(prefix="bench_dask_out_", dir=args.scratch))
     with _connect(args.scheduler, args.workers) as client:
+        phases = PhasePeaks()
         t = time.perf_counter()
-        r = run_staged(args.staged_step, client=client, out_dir=out)
+        r = run_staged(args.staged_step, client=client, out_dir=out, progress=phases.progress)
         wall = time.perf_counter() - t
     shutil.rmtree(out, ignore_errors=True)
-    print(json.dumps(_run_figures(r, wall)))
+    print(json.dumps(_run_figures(r, wall) | {"client_phases_mb": phases.stop()}))
 
 
 def baseline_step(args: argparse.Namespace) -> None:
@@ -257,11 +288,15 @@ def _print_run(name: str, r: dict[str, Any]) -> None:
         f"    client peak RSS {r['hwm_mb']:,.0f} MB (VmHWM; sampled "
         f"{r['sampled_mb']['client']:,.0f} MB); workers' peak RSS {_workers(r)} MB"
     )
+    if "client_phases_mb" in r:
+        by = r["client_phases_mb"].items()
+        print("    client peak RSS by phase: " + ", ".join(f"{k} {v:,.0f} MB" for k, v in by))
     print("    stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["stages"].items()))
     t = r["task_s"]
     print(
         f"    per partition: {t['median']:.2f} s median, {t['p90']:.2f} p90, {t['max']:.2f} max; "
-        f"largest halo {r['halo_cameras_max']:,} cameras; worker RSS at task end "
+        f"largest halo {r['halo_cameras_max']:,} cameras; halo cameras / cameras "
+        f"{r.get('halo_ratio', float('nan')):.2f}; worker RSS at task end "
         f"≤ {r['task_rss_max']:,.0f} MB"
     )
     print("    task seconds by step: " + ", ".join(f"{k} {v:.1f}" for k, v in r["steps"].items()))

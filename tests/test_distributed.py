@@ -18,10 +18,12 @@ import sys
 from pathlib import Path
 
 import geopandas as gpd
+import h3
 import h3.api.numpy_int as h3n
 import networkx as nx
 import numpy as np
 import pandas as pd
+import pyproj
 import pytest
 import shapely
 
@@ -178,6 +180,28 @@ def test_partitions_own_every_cell_exactly_once() -> None:
         assert np.array_equal(got, want)  # disjoint, complete, and in ascending order
         for p, cells in zip(parts, owned, strict=True):
             assert (h3_parent(cells, pres) == p.parent).all()
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "res", "pres"),
+    [(22.6, 114.1, 12, 6), (59.9, 10.7, 11, 5), (-33.9, 151.2, 12, 10)],
+)
+def test_partition_region_holds_its_cells_and_little_more(lat, lon, res, pres) -> None:
+    # every descendant centroid (h3's own centre, projected here) lies in the region, and the
+    # region is the descendants' outline plus a thin margin, not the buffered parent hexagon
+    area = shapely.box(lon - 0.001, lat - 0.001, lon + 0.001, lat + 0.001)
+    crs = metric_crs_for(lon, lat)
+    to_m = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    parts = plan_partitions(area, res, pres, crs)
+    home = h3n.latlng_to_cell(lat, lon, pres)
+    for p in [q for q in parts if q.parent == home] + parts[:1]:
+        kids = h3n.cell_to_children(p.parent, res)
+        ll = np.array([h3n.cell_to_latlng(int(c)) for c in kids])
+        x, y = to_m.transform(ll[:, 1], ll[:, 0])
+        assert shapely.contains_xy(p.region, x, y).all()
+        owned_m2 = h3.cell_area(h3.int_to_str(p.parent), unit="m^2")
+        # the margin is two cell edges + 0.2 x the outline's edge: thin at the default depth
+        assert 1.0 < p.region.area / owned_m2 < (1.1 if res - pres == 6 else 2.0)
 
 
 def test_sample_equals_single_machine(sample_runs) -> None:

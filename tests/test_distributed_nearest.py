@@ -15,6 +15,7 @@ from gridcover.coverage.cells import metric_crs_for
 from gridcover.coverage.cover import camera_counted
 from gridcover.coverage.distributed.nearest import add_nearest_cameras, camera_table
 from gridcover.coverage.gaps import add_nearest
+from gridcover.coverage.stats import camera_counts, locate_points
 from sample_analysis import sample_layers, sample_result
 
 
@@ -73,3 +74,28 @@ def test_camera_table_is_compact_and_exact(layers) -> None:
     metric = cams.geometry.to_crs(crs)
     np.testing.assert_array_equal(t["x"], metric.x)
     np.testing.assert_array_equal(t["y"], metric.y)
+
+
+def test_camera_status_codes_give_the_grid_camera_counts() -> None:
+    # the client keeps status as a categorical: per grid and level, the same counts as a
+    # plain count of the status strings of the cameras located in each grid's polygon
+    result = sample_result(12)
+    cams = sample_layers()["cameras"].reset_index(drop=True)
+    t = camera_table(cams, result.state.crs)
+    assert isinstance(t["status"].dtype, pd.CategoricalDtype)
+    assert list(t["camera_id"].astype(object)) == list(cams["camera_id"])
+    index = result.state.grid_index
+    grid = locate_points(
+        np.asarray(index.grids.geometry.values),
+        index.grids["level"].to_numpy(np.int64),
+        t["lon"].to_numpy(),
+        t["lat"].to_numpy(),
+    )
+    got = camera_counts(index, grid, t["status"].array)
+    grids = index.grids.reset_index(drop=True)
+    status = cams["status"].astype(str).to_numpy()
+    for g in range(len(grids)):
+        inside = shapely.covers(grids.geometry.iloc[g], np.asarray(cams.geometry.values))
+        for s in ("online", "offline", "unknown"):
+            assert got[s][g] == int((inside & (status == s)).sum())
+    assert sum(int(v.sum()) for v in got.values()) > 0

@@ -129,14 +129,18 @@ def test_each_partition_holds_only_its_halo(staged_run) -> None:
     n_kept = len(single.state.cameras)  # cameras beyond reach of the area are left out
     parts = sorted((Path(url) / "parts").iterdir())
     owned: list[np.ndarray] = []
+    halo = buildings = 0
     for folder in parts:
         job = read_job(url, folder.name, "unused")
         assert len(job.cameras) < n_cams  # a subset: the halo, not the layer
-        if job.part is not None:
-            assert job.buildings is not None and 0 < len(job.buildings) < n_bld
+        if job.part is not None:  # an edge partition may have no building within reach
+            assert job.buildings is not None and len(job.buildings) < n_bld
+            buildings += len(job.buildings)
         owned.append(job.cameras.index.to_numpy()[job.owned])
+        halo += len(job.cameras)
     every = np.sort(np.concatenate(owned))
     assert np.array_equal(every, np.arange(n_kept))  # each kept camera's view is output once
+    assert buildings > 0 and n_kept <= halo < n_kept * len(parts)
     plan_size = (Path(url) / "plan.pkl").stat().st_size
     bld_size = sum(
         (f / "buildings.parquet").stat().st_size

@@ -250,15 +250,28 @@ def blind_spot_counts(index: GridIndex, cells: np.ndarray, blind_cluster: np.nda
 def camera_counts(
     index: GridIndex, camera_grid: np.ndarray, camera_status: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """Per grid (every level), cameras online / offline / unknown."""
+    """Per grid (every level), cameras online / offline / unknown (status text exactly that;
+    other values count in none). ``camera_status`` may be a ``pd.Categorical``: then no
+    string is made per camera. Counted per deepest grid first, then carried up the levels."""
     n = len(index.grids)
-    cams = {s: np.zeros(n, np.int64) for s in ("online", "offline", "unknown")}
-    status = np.asarray(camera_status, dtype=object).astype(str)
+    names = ("online", "offline", "unknown")
+    if isinstance(camera_status, pd.Categorical):
+        known = [names.index(c) if c in names else -1 for c in map(str, camera_status.categories)]
+        code = np.array([*known, -1], dtype=np.int64)[camera_status.codes]  # NaN: code -1
+    else:
+        status = np.asarray(camera_status, dtype=object).astype(str)
+        code = np.full(status.size, -1, dtype=np.int64)
+        for i, s in enumerate(names):
+            code[status == s] = i
+    grid = np.asarray(camera_grid, dtype=np.int64)
+    ok = (grid >= 0) & (code >= 0)
+    deep = np.bincount(grid[ok] * 3 + code[ok], minlength=3 * n).reshape(n, 3)
+    cams = {s: np.zeros(n, np.int64) for s in names}
     for lv in LEVELS:
-        cl = index.at_level(np.asarray(camera_grid), lv)
-        for s in cams:
-            sel = (cl >= 0) & (status == s)
-            cams[s] += np.bincount(cl[sel], minlength=n)
+        cl = index.at_level(np.arange(n), lv)
+        sel = cl >= 0
+        for i, s in enumerate(names):
+            cams[s] += np.bincount(cl[sel], weights=deep[sel, i], minlength=n).astype(np.int64)
     return cams
 
 

@@ -93,10 +93,10 @@ def windowed(
 
 @dataclass(frozen=True, eq=False)
 class RunContext:
-    """What the merge needs of the inputs: cameras (``nearest.camera_table``: camera_id,
-    status, lon/lat, metric x/y; no geometry objects), whether each counts (from its
-    validated status and the config), grids (EPSG:4326), posts, flags and notes (small but
-    for the cameras, ~50 bytes each)."""
+    """What the merge needs of the inputs: cameras (``nearest.camera_table`` without
+    lon/lat: camera_id, categorical status, metric x/y; no geometry objects), whether each
+    counts (from its validated status and the config), grids (EPSG:4326), posts, flags and
+    notes (small but for the cameras, ≈ 35 bytes each)."""
 
     config: AnalysisConfig
     weights: Any
@@ -117,23 +117,24 @@ def context(
     """The ``RunContext`` of a run's inputs (``layers``: roads, sites, incidents)."""
     cams = camera_table(run.cameras, run.crs)
     g = run.grids
+    camera_grid = locate_points(  # here, not in the merge: the client of a staged run never does it
+        np.asarray(g.geometry.values),
+        g["level"].to_numpy(np.int64),
+        cams["lon"].to_numpy(float),
+        cams["lat"].to_numpy(float),
+    )
     return RunContext(
         run.config,
         run.weights,
         g,
         run.crs,
-        cams,
+        cams.drop(columns=["lon", "lat"]),  # located: the merge needs only metric x/y
         camera_counted(
             np.asarray(rows.status),
             include_offline=run.config.include_offline,
             unknown_online=run.config.unknown_online,
         ),
-        locate_points(  # here, not in the merge: the client of a staged run never does it
-            np.asarray(g.geometry.values),
-            g["level"].to_numpy(np.int64),
-            cams["lon"].to_numpy(float),
-            cams["lat"].to_numpy(float),
-        ),
+        camera_grid,
         None if posts is None else posts.to_crs("EPSG:4326"),
         bool(has_buildings and run.config.occlusion),
         bool(all(x is None for x in layers) and run.weights.base == 0),
@@ -195,8 +196,8 @@ def merge_outputs(
         counted=counted,
     )
     pseudo = pseudo_cells(outputs, spots.rank_of)
-    status = (
-        cams["status"].to_numpy() if "status" in cams.columns else np.full(len(cams), "unknown")
+    status = (  # categorical: codes, not a string per camera
+        cams["status"].array if "status" in cams.columns else np.full(len(cams), "unknown")
     )
     camera_grid = ctx.camera_grid
     stats = merge_grid_stats(

@@ -94,6 +94,31 @@ def _components(outputs: Sequence[PartitionOutput]) -> tuple[np.ndarray, np.ndar
     return comp.astype(np.int64), offset, int(k)
 
 
+def _exact_cells(
+    outputs: Sequence[PartitionOutput], comp: np.ndarray, offset: np.ndarray, keep: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """The gathered cells of the blind spots marked in ``keep`` (by component), as arrays
+    sorted by cell id (stable: partitions in order): component, cell, weight, area, grid.
+    Only the kept rows of each partition are copied, once, straight into the result."""
+    picks = []
+    for i, o in enumerate(outputs):
+        if len(o.gathered):
+            c = comp[o.gathered["label"].to_numpy(np.int64) + offset[i]]
+            picks.append((o.gathered, c, np.flatnonzero(keep[c])))
+    n = sum(p[2].size for p in picks)
+    out = [np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n), np.empty(n)]
+    out.append(np.empty(n, np.int64))
+    at = 0
+    for gat, c, rows in picks:
+        end = at + rows.size
+        out[0][at:end] = c[rows]
+        for j, name in enumerate(("cell", "weight", "area", "grid"), start=1):
+            out[j][at:end] = gat[name].to_numpy()[rows]
+        at = end
+    order = np.argsort(out[1], kind="stable")
+    return tuple(a[order] for a in out)
+
+
 def merge_blind_spots(
     outputs: Sequence[PartitionOutput],
     *,
@@ -133,21 +158,18 @@ def merge_blind_spots(
         all_gathered = np.bincount(comp, weights=~gathered, minlength=k) == 0
         exact = multi[all_gathered[multi]]
         approx = int(multi.size - exact.size)
-        parts = [
-            o.gathered.assign(c=comp[o.gathered["label"].to_numpy(np.int64) + offset[i]])
-            for i, o in enumerate(outputs)
-        ]
-        gat = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-        gat = gat[np.isin(gat["c"].to_numpy(), exact)].sort_values("cell", kind="stable")
+        is_exact = np.zeros(k, bool)
+        is_exact[exact] = True
+        cid, cell, gw, ga, gg = _exact_cells(outputs, comp, offset, is_exact)
         # exact: the cluster's cells in ascending id order, summed as the single machine does
-        cid = gat["c"].to_numpy(np.int64)
-        w[exact] = _seq_sum(gat["weight"].to_numpy(float), cid, k)[exact]
-        area[exact] = _seq_sum(gat["area"].to_numpy(float), cid, k)[exact]
-        for c, grp in gat.groupby("c", sort=True):
-            geoms[int(c)] = outline(grp["cell"].to_numpy(np.int64))
-        ok = gat["grid"].to_numpy() >= 0
-        exact_cg = pd.DataFrame({"c": cid[ok], "g": gat["grid"].to_numpy()[ok]})
-        exact_cg["a"] = gat["area"].to_numpy()[ok]
+        w[exact] = _seq_sum(gw, cid, k)[exact]
+        area[exact] = _seq_sum(ga, cid, k)[exact]
+        by_c = np.argsort(cid, kind="stable")  # per cluster, its cells still in id order
+        bounds = np.flatnonzero(np.diff(cid[by_c])) + 1
+        for run in np.split(by_c, bounds) if by_c.size else []:
+            geoms[int(cid[run[0]])] = outline(cell[run])
+        ok = gg >= 0
+        exact_cg = pd.DataFrame({"c": cid[ok], "g": gg[ok], "a": ga[ok]})
         exact_cg = exact_cg.groupby(["c", "g"], sort=True)["a"].sum().reset_index()
         cg = pd.concat([cg[~np.isin(cg["c"].to_numpy(), exact)], exact_cg], ignore_index=True)
         for c in multi[~all_gathered[multi]]:
@@ -257,7 +279,7 @@ def merge_summary(
     wt = pseudo["weight"].to_numpy(float)
     cov = pseudo["covered"].to_numpy(bool)
     open_ = ~pseudo["in_building"].to_numpy(bool)
-    status = np.asarray(status, dtype=object).astype(str)
+    n_status = pd.Series(pd.Categorical(status)).value_counts()  # no string per camera
 
     def pct(num: float, den: float) -> float:
         return float(100.0 * num / den) if den > 0 else float("nan")
@@ -273,10 +295,11 @@ def merge_summary(
         "open_covered_pct": pct(a[open_ & cov].sum(), a[open_].sum()),
         "priority_cells": int(pseudo["count"][pseudo["priority"].to_numpy(bool)].sum()),
         "priority_weighted_pct": pct(wt[cov].sum(), wt.sum()),
-        "cameras": int(status.size),
-        "cameras_online": int((status == "online").sum()),
-        "cameras_offline": int((status == "offline").sum()),
-        "cameras_unknown": int((~np.isin(status, ["online", "offline"])).sum()),
+        "cameras": len(status),
+        "cameras_online": int(n_status.get("online", 0)),
+        "cameras_offline": int(n_status.get("offline", 0)),
+        "cameras_unknown": len(status)
+        - int(n_status.get("online", 0) + n_status.get("offline", 0)),
         "cameras_counted": int(np.asarray(counted, bool).sum()),
         "cameras_outside_grids": int((np.asarray(camera_grid) < 0).sum()),
         "blind_spots": len(spots),

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
+from geopandas.io.arrow import _geopandas_to_arrow  # the table GeoPandas writes
 from shapely.geometry.base import BaseGeometry
 
 from gridcover.coverage.analysis import AnalysisConfig, cell_columns, compute_views
@@ -36,9 +37,11 @@ from gridcover.coverage.cover3d import DETAIL_GROUPS, cover_3d, detail_groups, v
 from gridcover.coverage.detail import DetailCoverage, blind_cells, detail_columns
 from gridcover.coverage.distributed.blind import local_blind_spots
 from gridcover.coverage.distributed.plan import Partition, partition_cells
+from gridcover.coverage.distributed.point_table import points_table
 from gridcover.coverage.distributed.shared import make_cells, weights_from_state
 from gridcover.coverage.priority import COMPONENTS, Priority, priority_from_layers
 from gridcover.coverage.stats import locate_points
+from gridcover.gis.crs import transformer
 
 __all__ = [
     "GROUP_KEYS",
@@ -181,8 +184,16 @@ def _groups(
 
 
 def _cells_table(
-    job: PartitionJob, cells: Cells, cov: Any, prio: Priority, grid: np.ndarray, label: np.ndarray
-) -> gpd.GeoDataFrame:
+    job: PartitionJob,
+    cells: Cells,
+    cov: Any,
+    prio: Priority,
+    grid: np.ndarray,
+    label: np.ndarray,
+    detail: dict[str, Any],
+) -> Any:
+    """The cells part as an Arrow table (``detail``: 3D detail columns, after the geometry).
+    Points are encoded from lon/lat without shapely objects (``point_table``)."""
     codes = job.grids["code"].astype(str).to_numpy() if job.grids is not None else np.empty(0)
     gidx = job.grids["gidx"].to_numpy(np.int64) if job.grids is not None else np.empty(0, np.int64)
     pos = np.searchsorted(gidx, grid)
@@ -191,17 +202,26 @@ def _cells_table(
     grid_code[has] = codes[pos[has]]
     # blind_spot: local label + 1; finish_partition writes the global rank
     cols = cell_columns(grid_code, cov, prio, label + 1)
-    return cells.to_geodataframe(job.config.cell_geometry, **cols)
+    if job.config.cell_geometry == "point":
+        base = {"h3": cells.hex_ids(), "cell": cells.h3, "lon": cells.lon, "lat": cells.lat}
+        before = base | {"area_m2": cells.area_m2, **cols}
+        return points_table(before, cells.lon, cells.lat, detail)
+    gdf = cells.to_geodataframe(job.config.cell_geometry, **cols).assign(**detail)
+    return _geopandas_to_arrow(gdf, index=False, write_covering_bbox=True)
 
 
 def _views_table(
     views: gpd.GeoDataFrame, counted: np.ndarray, seen: np.ndarray
 ) -> gpd.GeoDataFrame:
     out = views.drop(columns=[c for c in ("x_m", "y_m") if c in views.columns]).copy()
-    out["counted"] = counted
-    out["cells_seen"] = seen
-    out["view_area_m2"] = views.geometry.area.to_numpy()
-    return out.to_crs("EPSG:4326")
+    out = out.assign(counted=counted, cells_seen=seen, view_area_m2=views.geometry.area.values)
+    # as out.to_crs("EPSG:4326"), coordinate for coordinate, with a cached transformer
+    geoms = np.asarray(out.geometry.values)
+    xy = shapely.get_coordinates(geoms)
+    lon, lat = transformer(views.crs, "EPSG:4326").transform(xy[:, 0], xy[:, 1])
+    lonlat = shapely.set_coordinates(geoms.copy(), np.c_[lon, lat])
+    out[out.geometry.name] = gpd.GeoSeries(lonlat, index=out.index, crs="EPSG:4326")
+    return out
 
 
 def run_partition(job: PartitionJob) -> PartitionOutput:
@@ -268,15 +288,14 @@ def run_partition(job: PartitionJob) -> PartitionOutput:
     if job.out_dir is not None:
         if len(cells):
             cells_path = str(Path(job.out_dir) / "cells" / f"{job.key}.parquet")
-            table = _cells_table(job, cells, cov, prio, grid, bt["cell_label"])
-            if detail is not None:
-                table = table.assign(**detail_columns(detail, required))
-            _write_scratch(table, cells_path, index=False)
+            dcols = {} if detail is None else detail_columns(detail, required)
+            table = _cells_table(job, cells, cov, prio, grid, bt["cell_label"], dcols)
+            _write_arrow(table, cells_path)
         owned = np.asarray(job.owned, bool)
         if owned.any():
             views_path = str(Path(job.out_dir) / "views" / f"{job.key}.parquet")
             vt = _views_table(views[owned], counted[owned], seen[owned])
-            _write_scratch(vt, views_path, index=None)
+            _write_arrow(_geopandas_to_arrow(vt, index=None, write_covering_bbox=True), views_path)
     lap("write")
     keep = seen > 0
     return PartitionOutput(
@@ -333,13 +352,11 @@ def scratch_path(path: str | Path) -> Path:
     return p.parent.parent / "_scratch" / p.parent.name / f"{p.stem}.arrow"
 
 
-def _write_scratch(gdf: gpd.GeoDataFrame, path: str, index: bool | None) -> None:
-    """``gdf`` as the Arrow table ``to_parquet(path, index=index, write_covering_bbox=True)``
-    would write (GeoParquet metadata included), stored uncompressed at ``scratch_path(path)``."""
+def _write_arrow(table: Any, path: str) -> None:
+    """The Arrow ``table`` of the part at ``path`` (the table ``to_parquet`` would write,
+    GeoParquet metadata included), stored uncompressed at ``scratch_path(path)``."""
     import pyarrow.feather as feather
-    from geopandas.io.arrow import _geopandas_to_arrow  # the table GeoPandas writes
 
-    table = _geopandas_to_arrow(gdf, index=index, write_covering_bbox=True)
     dest = scratch_path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
     feather.write_feather(table, str(dest), compression="uncompressed")
