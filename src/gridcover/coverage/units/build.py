@@ -23,7 +23,7 @@ from gridcover.coverage.analysis import AnalysisResult
 from gridcover.coverage.gaps import add_nearest
 from gridcover.coverage.priority import road_radius_m
 from gridcover.coverage.road_classes import weight_classes
-from gridcover.coverage.siting.detail_sites import CameraModel
+from gridcover.coverage.siting.catalogue import CameraModel
 from gridcover.coverage.units.fixes import Fix, fix_text, new_cameras, repairs
 from gridcover.coverage.units.levels import (
     DETAIL_MODELS,

@@ -27,7 +27,7 @@ import shapely
 from gridcover.coverage.analysis import AnalysisState, compute_views
 from gridcover.coverage.cover import Sectors, cover_pairs
 from gridcover.coverage.siting.candidates import camera_candidates
-from gridcover.coverage.siting.detail_sites import CameraModel
+from gridcover.coverage.siting.catalogue import CameraModel
 from gridcover.coverage.units.levels import LEVEL_NAMES, level_candidates, level_pairs
 
 __all__ = ["Fix", "fix_text", "new_cameras", "repairs"]

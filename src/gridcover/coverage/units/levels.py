@@ -11,7 +11,7 @@ required and the lowest current level of its cells.
 cell's required level (the run's (cell, camera) pair levels).
 
 *New cameras*: the unit's candidate poles (as in 2D) fitted with each of the ``models``
-(``siting.detail_sites.CameraModel``: resolution, lens, mounting height, tilt; bullets at
+(``siting.catalogue.CameraModel``: resolution, lens, mounting height, tilt; bullets at
 every candidate azimuth, plus a dome), seen through the run's own 3D engine
 (``views.views3d.camera_views_3d`` with the run's prisms, target height, camera and optics
 defaults; ``views.sight.sight_pairs``): a candidate serves a cell when it sees it at the
@@ -23,6 +23,8 @@ the same levels. Metric CRS of the run, metres.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -31,7 +33,7 @@ import shapely
 from gridcover.coverage.analysis import AnalysisState
 from gridcover.coverage.detail import blind_cells
 from gridcover.coverage.siting.candidates import camera_candidates
-from gridcover.coverage.siting.detail_sites import CameraModel
+from gridcover.coverage.siting.catalogue import CameraModel
 from gridcover.coverage.views.sight import LEVEL_NAMES, roof_heights, sight_pairs
 from gridcover.coverage.views.views3d import camera_views_3d
 
@@ -45,11 +47,13 @@ __all__ = [
     "unit_levels",
 ]
 
+_4MP = CameraModel("4MP", resolution="4MP", height_m=5.0, tilt_deg=12.0, supply_light="infrared")
 DETAIL_MODELS: tuple[CameraModel, ...] = (
-    CameraModel("4MP bullet, 4 mm (90°), IR 30 m", lens_fov_deg=90.0, ir_range_m=30.0),
-    CameraModel("4MP bullet, 8 mm (45°), IR 50 m", lens_fov_deg=45.0, tilt_deg=10.0),
-    CameraModel("4MP dome, 2.8 mm, IR 20 m", height_m=4.0, tilt_deg=None, ir_range_m=20.0),
-)
+    replace(_4MP, name="4MP bullet, 4 mm (90°), IR 30 m", lens_fov_deg=90.0, ir_range_m=30.0),
+    replace(_4MP, name="4MP bullet, 8 mm (45°), IR 50 m", lens_fov_deg=45.0, tilt_deg=10.0,
+            ir_range_m=50.0),
+    replace(_4MP, name="4MP dome, 2.8 mm, IR 20 m", height_m=4.0, tilt_deg=None, ir_range_m=20.0),
+)  # fmt: skip
 """Default models a 3D unit fix chooses from: a wide and a narrow 4MP bullet on a 5 m pole
 (the narrow lens reaches recognise, 125 px/m, up to ~28 m away) and a 4 m dome."""
 
