@@ -24,6 +24,7 @@ import pytest
 import shapely
 
 from gridcover.coverage.analysis import AnalysisConfig, AnalysisResult, run_analysis
+from gridcover.coverage.siting import load_catalogue
 from gridcover.coverage.units import UnitConfig, WorkUnits, proposal_table, work_units
 from gridcover.coverage.whatif import Scenario, apply_scenario
 
@@ -33,8 +34,21 @@ from sample_analysis import sample_layers
 GEOD = pyproj.Geod(ellps="WGS84")
 CFG3 = AnalysisConfig(res=12, visibility="3d")
 PPM = {1: 25.0, 2: 62.5, 3: 125.0, 4: 250.0}  # IEC 62676-4 DORI, px/m
-MODEL_COLS = ["camera_model", "resolution", "height_m", "tilt_deg", "lens_fov_deg",
+MODEL_COLS = ["model", "resolution", "height_m", "tilt_deg", "lens_fov_deg",
               "supply_light", "ir_range_m"]  # fmt: skip
+ONE_MODEL = """currency = "CNY"
+[models.pole_bullet_6mm]
+type = "bullet"
+fov_deg = 60.0
+range_m = 70.0
+price = 3100.0
+azimuths = 8
+resolution = "4MP"
+height_m = 5.5
+tilt_deg = 10.0
+supply_light = "infrared"
+ir_range_m = 50.0
+"""
 
 
 @lru_cache(maxsize=1)
@@ -87,7 +101,20 @@ def test_fixes_as_a_3d_scenario_lift_their_units_to_the_required_level() -> None
     assert len(with_fix) >= 150 and with_fix["closes"].mean() > 0.8
     assert with_fix["fix_text"].str.contains("reaches re|reaches ob").all()
     new = p[p["action"] == "new"]
-    assert new["camera_model"].notna().all() and (new["resolution"] == "4MP").all()
+    # every new camera is a packaged catalogue model with its price and 3D fields
+    cat = {m.name: m for m in load_catalogue().models}
+    assert new["model"].isin(list(cat)).all() and new["model"].nunique() >= 2
+    for col in ("price", "resolution", "height_m"):
+        want = [getattr(cat[m], col) for m in new["model"]]
+        assert new[col].tolist() == want, col
+    # the fix names each model with its unit price, and the unit's cost is their sum
+    by_unit = new.groupby("unit_id")
+    for uid, cams in by_unit:
+        row = t[t["unit_id"] == uid].iloc[0]
+        for m in cams["model"]:
+            assert f"[{m}, {cat[m].price:,.0f} CNY]" in row["fix_text"]
+        assert row["fix_cost"] == pytest.approx(sum(cat[m].price for m in cams["model"]))
+    assert t.loc[t["fix"] == "repair", "fix_cost"].isna().all()
     added = gpd.GeoDataFrame(
         new[["camera_id", "type", "azimuth_deg", "fov_deg", "range_m", "status", *MODEL_COLS]],
         geometry=new.geometry.values,
@@ -136,10 +163,12 @@ def test_proposed_bullets_reach_the_pixel_density_at_their_cells() -> None:
             az, _, d = GEOD.inv(np.full(n, cam["lon"]), np.full(n, cam["lat"]), ll[:, 1], ll[:, 0])
             off = np.abs((az - cam["azimuth_deg"] + 180.0) % 360.0 - 180.0)
             slant = np.hypot(d, cam["height_m"] - 1.5)
-            ppm = 2560 / (2 * slant * np.tan(np.radians(cam["lens_fov_deg"]) / 2))
+            lens = cam["lens_fov_deg"] if np.isfinite(cam["lens_fov_deg"]) else cam["fov_deg"]
+            assert cam["resolution"] == "4MP"
+            ppm = 2560 / (2 * slant * np.tan(np.radians(lens) / 2))
             need = PPM[int(row["required_level"])]
             conv = abs(utm.get_factors(cam["lon"], cam["lat"]).meridian_convergence)
-            ok |= (off <= cam["lens_fov_deg"] / 2 + conv + 0.01) & (ppm >= need * 0.999)
+            ok |= (off <= lens / 2 + conv + 0.01) & (ppm >= need * 0.999)
         assert ok.all(), row["unit_id"]
 
 
@@ -149,7 +178,8 @@ def test_a_2d_run_keeps_its_units() -> None:
     units = work_units(res, roads=lay["roads"], sites=lay["sites"], config=UnitConfig(fixes_for=5))
     blind = (res.cells["priority"] & ~res.cells["covered"]).to_numpy()
     assert np.array_equal(units.cell_unit >= 0, blind)
-    assert "required_level" not in units.table and "camera_model" not in units.proposals
+    assert "required_level" not in units.table and "model" not in units.proposals
+    assert "fix_cost" not in units.table
     assert "所需画面等级 / required detail level" not in proposal_table(units).columns
 
 
@@ -183,6 +213,14 @@ def test_cli_worklist_3d_equals_the_api_collection(tmp_path: Path) -> None:
         assert r.status_code == 200, r.text
         assert r.json()["summary"]["detail_levels"] is True
         got = c.get("/collections/work_units/items", params={"limit": 10000}).json()
+        # the API's models parameter: the fixes use only the named catalogue model
+        body = {"fixes_for": 20, "models": ["bullet_8mm"], "config": {"visibility": "3d"}}
+        assert c.post("/analysis/work-units", json=body).status_code == 200
+        cams = c.get("/collections/proposed_cameras/items", params={"limit": 10000}).json()
+        added = [f["properties"] for f in cams["features"] if f["properties"]["action"] == "new"]
+        assert added and {(p["model"], p["price"]) for p in added} == {("bullet_8mm", 2400.0)}
+        bad = c.post("/analysis/work-units", json={**body, "models": ["no_such"]})
+        assert bad.status_code == 400 and "no camera model 'no_such'" in bad.text
     props = {f["properties"]["unit_id"]: f["properties"] for f in got["features"]}
     assert sorted(props) == sorted(units["unit_id"])
     for _, row in units.iterrows():
@@ -191,3 +229,49 @@ def test_cli_worklist_3d_equals_the_api_collection(tmp_path: Path) -> None:
             row["required_level"],
             row["detail_level"],
         )
+
+
+def test_a_custom_catalogue_changes_the_fixes_to_its_model(tmp_path: Path) -> None:
+    """``gridcover worklist --catalogue one.toml``: every new camera of the table (CSV, read
+    back) is the file's one model at its price, mounted as the file says (GeoJSON via
+    pyogrio), and the fixes it closes bring their units up in a full 3D re-run."""
+    import contextlib
+    import io
+
+    import pyogrio
+
+    from gridcover.cli import main
+
+    toml = tmp_path / "one.toml"
+    toml.write_text(ONE_MODEL, encoding="utf-8")
+    out = tmp_path / "w"
+    argv = ["worklist", "--sample", "--visibility", "3d", "--fixes-for", "15"]
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main([*argv, "--catalogue", str(toml), "--out", str(out)]) == 0
+    table = pd.read_csv(out / "proposals.csv", encoding="utf-8-sig")
+    new = table[table["建议措施 / action"] == "新增 new"]
+    assert len(new) >= 5
+    assert (new["摄像机型号 / camera model"] == "pole_bullet_6mm").all()
+    assert (new["单价 / unit price"] == 3100.0).all()
+    assert new["说明 / suggested fix"].str.contains(r"\[pole_bullet_6mm, 3,100 CNY\]").all()
+    cams = pyogrio.read_dataframe(out / "proposed_cameras.geojson")
+    added = cams[cams["action"] == "new"]
+    assert (added["height_m"] == 5.5).all() and (added["fov_deg"] == 60.0).all()
+    # second reader: a 3D re-run with these cameras added lifts the units they close
+    res, _ = run3d()
+    sc = Scenario("one", added=gpd.GeoDataFrame(
+        added[[c for c in ["camera_id", "type", "azimuth_deg", "fov_deg", "range_m", "status",
+                           *MODEL_COLS] if c in added]],
+        geometry=added.geometry.values, crs="EPSG:4326"))  # fmt: skip
+    lay = dict(sample_layers())
+    lay["cameras"] = apply_scenario(res.state.cameras, sc)
+    again = run_analysis(**lay, config=CFG3)
+    lifted = again.cells["detail_level"].to_numpy() >= res.cells["required_level"].to_numpy()
+    units = gpd.read_file(out / "units.geojson")
+    hexes = again.cells["cell"].to_numpy()
+    closed = units[units["closes"] & (units["fix"] == "new")]
+    assert len(closed) >= 3
+    for _, row in closed.iterrows():
+        poly = gpd.GeoSeries([row.geometry], crs=4326).to_crs(res.state.crs).iloc[0]
+        inside = shapely.contains_xy(poly.buffer(-0.5), res.state.cells.x, res.state.cells.y)
+        assert inside.any() and lifted[inside].all(), (row["unit_id"], hexes[inside][:3])

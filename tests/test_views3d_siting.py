@@ -11,8 +11,8 @@ import pytest
 import shapely
 
 from gridcover.coverage.analysis import AnalysisConfig, run_analysis
+from gridcover.coverage.siting import CameraModel, site_cameras_3d
 from gridcover.coverage.siting.candidates import camera_candidates, candidate_sites
-from gridcover.coverage.siting.detail_sites import CameraModel, site_cameras_3d
 from sample_analysis import sample_layers
 
 CFG = AnalysisConfig(res=12, visibility="3d")
@@ -25,7 +25,8 @@ def test_objective_equals_weight_newly_at_required_level() -> None:
     required = base.cells["required_level"].to_numpy()
     sites = candidate_sites(layers["roads"], area=layers["grids"].geometry.union_all())
     cand = camera_candidates(sites, azimuths=4)
-    model = CameraModel(name="4MP bullet", resolution="4MP", height_m=5.0, tilt_deg=10.0)
+    model = CameraModel(name="4MP bullet", resolution="4MP", height_m=5.0, tilt_deg=10.0,
+                        supply_light="infrared", ir_range_m=50.0)  # fmt: skip
     out = site_cameras_3d(
         st.cells, st.priority.weight, required, cand, 5, model=model,
         existing=layers["cameras"], buildings=layers["buildings"], method="greedy",

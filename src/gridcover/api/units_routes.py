@@ -22,12 +22,16 @@ __all__ = ["units_router"]
 
 
 class UnitsRequest(_Strict):
-    """Unit cap (metres, m²) and how many units get a suggested fix."""
+    """Unit cap (metres, m²), how many units get a suggested fix, and (3D runs) which
+    catalogue camera models those fixes choose from."""
 
     config: CoverageParams = Field(default_factory=lambda: CoverageParams.model_validate({}))
     max_extent_m: float = Field(100.0, gt=0, le=10_000)
     max_area_m2: float = Field(3000.0, gt=0, le=10_000_000)
     fixes_for: int = Field(200, ge=0, le=5000)
+    models: list[str] = Field(
+        [], max_length=20, description="3d: packaged catalogue models the fixes use (all: [])"
+    )
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
@@ -52,7 +56,7 @@ def units_router(cache: an.BaselineCache) -> APIRouter:
             cache.put(key, result)
         layers = an.read_inputs(store, ("grids", "cameras"))
         cfg = UnitConfig(max_extent_m=body.max_extent_m, max_area_m2=body.max_area_m2,
-                         fixes_for=body.fixes_for)  # fmt: skip
+                         fixes_for=body.fixes_for, models=tuple(body.models))  # fmt: skip
         u = work_units(result, roads=layers["roads"], sites=layers["sites"], config=cfg)
         t = u.table
         summary = {

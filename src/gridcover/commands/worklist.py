@@ -53,6 +53,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
                    help="largest unit area, m² (default 3000)")  # fmt: skip
     u.add_argument("--fixes-for", type=int, default=200, metavar="N",
                    help="suggest a fix for the N heaviest units (default 200)")  # fmt: skip
+    u.add_argument("--catalogue", type=Path, metavar="TOML",
+                   help="3d: camera models and prices the fixes choose from (default: packaged, "
+                   "as for gridcover site)")  # fmt: skip
+    u.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="3d: only this catalogue model (repeatable; default: all)",
+    )
     u.add_argument("--top", type=int, default=10, help="units printed (default 10)")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     parser.set_defaults(func=run)
@@ -71,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
         config = replace(config, visibility=args.visibility)
     result = run_analysis(**layers, config=config)
     cfg = UnitConfig(max_extent_m=args.max_extent, max_area_m2=args.max_area,
-                     fixes_for=args.fixes_for)  # fmt: skip
+                     fixes_for=args.fixes_for, models=tuple(args.model),
+                     catalogue=None if args.catalogue is None else str(args.catalogue))  # fmt: skip
     units = work_units(result, roads=layers.get("roads"), sites=layers.get("sites"), config=cfg)
     paths = write_proposals(units, args.out)
     t = units.table

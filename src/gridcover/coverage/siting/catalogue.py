@@ -32,18 +32,23 @@ _OPTICS = {"resolution": str, "lens_fov_deg": float, "height_m": float, "tilt_de
 
 @dataclass(frozen=True)
 class CameraModel:
-    """One model: camera ``type``, horizontal ``fov_deg`` (degrees), ``range_m`` (metres),
-    ``price`` (currency units, installed), ``azimuths`` (candidate directions per pole; 0 =
-    one 360° view); optional 3D fields (None = per-type default): ``resolution``,
-    ``lens_fov_deg``, ``height_m`` (metres above ground), ``tilt_deg`` (degrees below
-    horizontal), ``supply_light``, ``ir_range_m`` (metres)."""
+    """A camera model: what to buy and how to mount it. The one model type of siting: a
+    catalogue entry (``load_catalogue``: every field but the 3D ones given) or a model fitted
+    onto existing candidate rows (``apply``, 3D siting and work-unit fixes).
+
+    ``type`` (bullet, dome, ptz, other); horizontal ``fov_deg`` (degrees) and ``range_m``
+    (metres), None = the candidate rows' own; ``price`` (catalogue currency, installed; None =
+    not priced); ``azimuths`` (candidate directions per pole; 0 = one 360° view); optional 3D
+    fields (None = per-type default): ``resolution`` (as a ledger writes it),
+    ``lens_fov_deg`` (degrees), ``height_m`` (metres above ground), ``tilt_deg`` (degrees
+    below horizontal), ``supply_light``, ``ir_range_m`` (metres)."""
 
     name: str
-    type: str
-    fov_deg: float
-    range_m: float
-    price: float
-    azimuths: int
+    type: str = "bullet"
+    fov_deg: float | None = None
+    range_m: float | None = None
+    price: float | None = None
+    azimuths: int = 8
     resolution: str | None = None
     lens_fov_deg: float | None = None
     height_m: float | None = None
@@ -54,6 +59,21 @@ class CameraModel:
     def optics(self) -> dict[str, str | float]:
         """The optional 3D fields this model gives (column name -> value)."""
         return {k: getattr(self, k) for k in _OPTICS if getattr(self, k) is not None}
+
+    def apply(self, candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """The candidate rows (any CRS; they keep their own ``type``, ``azimuth_deg``,
+        ``fov_deg``, ``range_m``) fitted with this model: ``camera_model`` = ``name``, the
+        model's 3D fields (``tilt_deg`` None is written as NaN: no vertical limit) and
+        ``price`` when the model has one."""
+        out = candidates.copy()
+        out["camera_model"] = self.name
+        for k, v in self.optics().items():
+            out[k] = v
+        if self.tilt_deg is None:
+            out["tilt_deg"] = np.nan
+        if self.price is not None:
+            out["price"] = float(self.price)
+        return out
 
 
 @dataclass(frozen=True)
@@ -136,6 +156,12 @@ def model_candidates(
     one out); ``camera_id`` = ``site_id@model@azimuth``; ``site_id`` kept so that a pole
     takes at most ``max_per_site`` cameras. ``azimuths``: directions per directional model
     (None = each model's own ``azimuths``)."""
+    incomplete = [m.name for m in catalogue.models if m.fov_deg is None or m.range_m is None]
+    if incomplete:
+        raise InputError(
+            f"{catalogue.source}: model(s) {', '.join(map(repr, incomplete))} lack fov_deg or "
+            "range_m; a catalogue model gives both (see camera_models.toml)."
+        )
     rows = []
     sid = sites["site_id"].astype(str).to_numpy()
     pos = np.arange(len(sites))
@@ -146,7 +172,8 @@ def model_candidates(
             rows.append(pd.DataFrame({
                 "site_id": sid, "model": m.name, "type": m.type, "azimuth_deg": a,
                 "fov_deg": 360.0 if not m.azimuths else m.fov_deg, "range_m": m.range_m,
-                "price": m.price, **m.optics(), "pos": pos}))  # fmt: skip
+                "price": np.nan if m.price is None else m.price, **m.optics(),
+                "pos": pos}))  # fmt: skip
     df = pd.concat(rows, ignore_index=True)
     az_txt = np.where(df["azimuth_deg"].isna(), "360", df["azimuth_deg"].round(1).astype(str))
     df.insert(0, "camera_id", df["site_id"] + "@" + df["model"] + "@" + az_txt)

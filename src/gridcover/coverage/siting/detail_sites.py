@@ -4,7 +4,7 @@ counts as served only when some camera sees it at its required DORI level.
 The required level per cell comes from the weights file's ``[detail]`` section
 (``coverage.detail.required_level``: key sites and intersections recognise, roads observe,
 other priority cells detect). A candidate *covers* a cell when, mounted and equipped as its
-:class:`CameraModel` says, it sees the cell centroid at that level or better
+:class:`catalogue.CameraModel` says, it sees the cell centroid at that level or better
 (``coverage.views.sight``: heights, tilt, resolution, 3D occlusion); existing cameras do the
 same with their own ledger fields. The choice itself is :func:`cameras.choose_sites`, so the
 objective is the priority weight of the cells newly brought up to their required level.
@@ -13,7 +13,6 @@ Metric CRS of the cells, metres.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -23,12 +22,13 @@ from scipy import sparse
 from gridcover.coverage.cells import Cells
 from gridcover.coverage.cover import camera_counted
 from gridcover.coverage.siting.cameras import CameraSiting, choose_sites
+from gridcover.coverage.siting.catalogue import CameraModel
 from gridcover.coverage.views.sight import roof_heights, sight_pairs
 from gridcover.coverage.views.views3d import DEFAULT_TARGET_HEIGHT_M, camera_views_3d, prisms_for
 from gridcover.errors import InputError
 
 __all__ = [
-    "CameraModel",
+    "DEFAULT_3D_MODEL",
     "at_required_counts",
     "drawn_views_3d",
     "level_coverage",
@@ -36,33 +36,11 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class CameraModel:
-    """What to buy and how to mount it: written onto every candidate row (EPSG:4326 rows
-    keep their own ``azimuth_deg``/``fov_deg``). Heights in metres above ground, angles in
-    degrees (``tilt_deg`` below horizontal, None = no vertical limit), ``resolution`` as a
-    ledger would write it, ``supply_light``/``ir_range_m`` for night."""
-
-    name: str = "4MP bullet, 6 mm, IR 50 m"
-    resolution: str = "4MP"
-    lens_fov_deg: float | None = None
-    height_m: float = 5.0
-    tilt_deg: float | None = 12.0
-    supply_light: str = "infrared"
-    ir_range_m: float = 50.0
-
-    def apply(self, candidates: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        """The candidate rows with this model's columns (``camera_model`` = ``name``)."""
-        out = candidates.copy()
-        out["camera_model"] = self.name
-        out["resolution"] = self.resolution
-        out["height_m"] = float(self.height_m)
-        out["tilt_deg"] = np.nan if self.tilt_deg is None else float(self.tilt_deg)
-        if self.lens_fov_deg is not None:
-            out["lens_fov_deg"] = float(self.lens_fov_deg)
-        out["supply_light"] = self.supply_light
-        out["ir_range_m"] = float(self.ir_range_m)
-        return out
+DEFAULT_3D_MODEL = CameraModel(
+    "4MP bullet, 6 mm, IR 50 m", resolution="4MP", height_m=5.0, tilt_deg=12.0,
+    supply_light="infrared", ir_range_m=50.0,
+)  # fmt: skip
+"""The model :func:`site_cameras_3d` fits onto candidate rows that name none."""
 
 
 def level_coverage(
@@ -115,7 +93,7 @@ def site_cameras_3d(
     ``siting.candidates.camera_candidates``) fitted with ``model`` so that the most priority
     ``weight`` reaches its ``required`` level (per cell, 0 = nothing required). The chosen
     rows carry the model's columns (``camera_model, resolution, height_m, tilt_deg, ...``).
-    ``model`` None: the default :class:`CameraModel`, unless the candidates carry their own
+    ``model`` None: ``DEFAULT_3D_MODEL``, unless the candidates carry their own
     ``model`` column (catalogue rows, ``siting.catalogue.model_candidates``): those are used
     as given. ``building_height_m``: buildings without a height (metres).
     ``options`` go to :func:`cameras.choose_sites`."""
@@ -124,7 +102,7 @@ def site_cameras_3d(
     req = np.asarray(required, np.int64)
     w = np.where(req > 0, np.asarray(weight, float), 0.0)
     own = model is None and "model" in candidates.columns
-    cand = candidates.copy() if own else (model or CameraModel()).apply(candidates)
+    cand = candidates.copy() if own else (model or DEFAULT_3D_MODEL).apply(candidates)
     heights = {"target_height_m": target_height_m, "building_height_m": building_height_m}
     cov, _ = level_coverage(cells, cand, req, buildings=buildings, **heights)
     count = np.zeros(len(cells), np.int64)

@@ -23,14 +23,9 @@ from gridcover.coverage.analysis import AnalysisResult
 from gridcover.coverage.gaps import add_nearest
 from gridcover.coverage.priority import road_radius_m
 from gridcover.coverage.road_classes import weight_classes
-from gridcover.coverage.siting.detail_sites import CameraModel
-from gridcover.coverage.units.fixes import Fix, fix_text, new_cameras, repairs
-from gridcover.coverage.units.levels import (
-    DETAIL_MODELS,
-    below_required,
-    repair_pair_ok,
-    unit_levels,
-)
+from gridcover.coverage.siting.catalogue import Catalogue, load_catalogue, select_models
+from gridcover.coverage.units.fixes import Fix, fix_cost, fix_text, new_cameras, repairs
+from gridcover.coverage.units.levels import below_required, repair_pair_ok, unit_levels
 from gridcover.coverage.units.naming import StreetNames
 from gridcover.coverage.units.split import (
     KINDS,
@@ -53,8 +48,9 @@ class UnitConfig:
     are listed without one); ``max_new``: new cameras per unit (1 or 2);
     ``candidate_points`` / ``near_m`` / ``azimuths``: the candidate poles of a unit (see
     fixes.py); ``exclude_classes``: road classes no camera is proposed on (within the road
-    buffer); buildings are always excluded; ``detail_models``: the camera models a fix
-    chooses from in a run with detail levels (``levels.DETAIL_MODELS``); ``level_caps``:
+    buffer); buildings are always excluded; ``catalogue`` (TOML path, None = the packaged
+    one) and ``models`` (names, () = all): the camera models a fix chooses from in a run
+    with detail levels, as in ``gridcover site`` (``siting.catalogue``); ``level_caps``:
     (extent m, area m²) per required level 1-4 (detect .. identify), the size two of those
     models can bring to that level: a unit is capped by the strictest level among its
     cells, and never above ``max_extent_m`` / ``max_area_m2``."""
@@ -67,7 +63,8 @@ class UnitConfig:
     near_m: float = 30.0
     azimuths: int = 8
     exclude_classes: tuple[str, ...] = ("motorway", "motorway_link")
-    detail_models: tuple[CameraModel, ...] = DETAIL_MODELS
+    catalogue: str | None = None
+    models: tuple[str, ...] = ()
     level_caps: tuple[tuple[float, float], ...] = ((100.0, 3000.0), (60.0, 1500.0),
                                                    (40.0, 600.0), (20.0, 300.0))  # fmt: skip
 
@@ -290,8 +287,10 @@ def work_units(
     add_nearest(table, st.cameras, st.posts, st.crs, counted=st.coverage.counted)
     cell_unit = np.full(len(cells), -1, np.int64)
     cell_unit[b] = labels
-    fixes = _fixes(result, r, classes, groups, cell_unit, table, cfg, None if lv is None else lv[1])
-    return _ranked(table, cell_unit, fixes, cfg)
+    cat = None if lv is None else select_models(load_catalogue(cfg.catalogue), cfg.models)
+    need = None if lv is None else lv[1]
+    fixes = _fixes(result, r, classes, groups, cell_unit, table, cfg, need, cat)
+    return _ranked(table, cell_unit, fixes, cfg, None if cat is None else cat.currency)
 
 
 def _fixes(
@@ -303,6 +302,7 @@ def _fixes(
     table: gpd.GeoDataFrame,
     cfg: UnitConfig,
     required: np.ndarray | None,
+    catalogue: Catalogue | None,
 ) -> list[Fix | None]:
     st = result.state
     k = len(groups)
@@ -334,7 +334,7 @@ def _fixes(
         azimuths=cfg.azimuths,
         max_new=cfg.max_new,
         required=required,
-        models=cfg.detail_models,
+        catalogue=catalogue,
     )
     for u, f in zip(todo, found, strict=True):
         out[u] = f
@@ -342,7 +342,11 @@ def _fixes(
 
 
 def _ranked(
-    table: gpd.GeoDataFrame, cell_unit: np.ndarray, fixes: list[Fix | None], cfg: UnitConfig
+    table: gpd.GeoDataFrame,
+    cell_unit: np.ndarray,
+    fixes: list[Fix | None],
+    cfg: UnitConfig,
+    currency: str | None,
 ) -> WorkUnits:
     n = len(table)
     action = np.array([f.action if f else None for f in fixes], dtype=object)
@@ -354,7 +358,10 @@ def _ranked(
     table["closes"] = np.array([bool(f.closes) if f else False for f in fixes])
     table["value_per_camera"] = np.where(needed > 0, closed / np.maximum(needed, 1), np.nan)
     level = table["required_level"] if "required_level" in table else [0] * n
-    table["fix_text"] = [fix_text(f, int(lv)) for f, lv in zip(fixes, level, strict=True)]
+    if currency is not None:  # 3D: catalogue models with prices
+        table["fix_cost"] = [fix_cost(f) for f in fixes]
+    cur = currency or "CNY"
+    table["fix_text"] = [fix_text(f, int(lv), cur) for f, lv in zip(fixes, level, strict=True)]
     score = np.nan_to_num(table["value_per_camera"].to_numpy(), nan=-1.0)
     order = np.lexsort((table["unit_id"].to_numpy(), -table["weight"].to_numpy(), -score))
     table = table.iloc[order].reset_index(drop=True)

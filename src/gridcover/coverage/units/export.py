@@ -39,7 +39,8 @@ HEADERS = {
     "action": "建议措施 / action",
     "camera_id": "摄像机编号 / camera id",
     "type": "摄像机类型 / camera type",
-    "camera_model": "摄像机型号 / camera model",
+    "model": "摄像机型号 / camera model",
+    "price": "单价 / unit price",
     "mounting": "安装方式 / mounting",
     "azimuth_deg": "方位角(°) / azimuth (°)",
     "lon": "经度 / longitude",
@@ -47,6 +48,7 @@ HEADERS = {
     "cameras_needed": "所需摄像机 / cameras needed",
     "closes": "可消除盲区 / closes the unit",
     "closed_weight": "消除权重 / weight closed",
+    "fix_cost": "措施费用 / fix cost",
     "fix_text": "说明 / suggested fix",
 }
 KIND_ZH = {"intersection": "路口", "road": "路段", "site": "重点部位", "area": "片区"}
@@ -59,7 +61,7 @@ def proposal_table(units: WorkUnits) -> pd.DataFrame:
     t = pd.DataFrame(units.table.drop(columns="geometry"))
     t = t.rename(columns={"lon": "unit_lon", "lat": "unit_lat"})
     p = pd.DataFrame(units.proposals.drop(columns="geometry", errors="ignore"))
-    keep = [c for c in ("unit_id", "action", "camera_id", "type", "camera_model", "mounting",
+    keep = [c for c in ("unit_id", "action", "camera_id", "type", "model", "price", "mounting",
                         "azimuth_deg", "lon", "lat") if c in p.columns]  # fmt: skip
     df = t.merge(p[keep], on="unit_id", how="left") if len(p) else t.assign(action=None)
     df["lon"] = df["lon"].fillna(df["unit_lon"]) if "lon" in df else df["unit_lon"]

@@ -10,9 +10,12 @@ seen through the same view engine as the analysis (occlusion by the run's buildi
 ``analysis.compute_views`` + ``cover.cover_pairs``). Candidates inside a building or on an
 excluded road class (motorway by default) are dropped. The best one camera, else the best
 pair (exact: every pair is evaluated), by the unit's weight they cover; ties prefer fewer
-cameras, then bullets. A fix ``closes`` the unit when it covers every one of its cells.
+cameras, then bullets. 3D (catalogue models with prices): of the singles and pairs that
+see the most weight, the cheapest (ties: one camera, then not a dome). A fix ``closes``
+the unit when it covers every one of its cells.
 With detail levels (3D run) "covers" means "sees at the cell's required level", for
-repairs and new cameras alike (``levels``).
+repairs and new cameras alike, and the new cameras are the camera catalogue's models, named
+with their price (``levels``).
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ import shapely
 from gridcover.coverage.analysis import AnalysisState, compute_views
 from gridcover.coverage.cover import Sectors, cover_pairs
 from gridcover.coverage.siting.candidates import camera_candidates
-from gridcover.coverage.siting.detail_sites import CameraModel
+from gridcover.coverage.siting.catalogue import Catalogue
 from gridcover.coverage.units.levels import LEVEL_NAMES, level_candidates, level_pairs
+from gridcover.errors import InputError
 
-__all__ = ["Fix", "fix_text", "new_cameras", "repairs"]
+__all__ = ["Fix", "fix_cost", "fix_text", "new_cameras", "repairs"]
 
 
 @dataclass(frozen=True)
@@ -122,14 +126,15 @@ def new_cameras(
     azimuths: int = 8,
     max_new: int = 2,
     required: np.ndarray | None = None,
-    models: tuple[CameraModel, ...] = (),
+    catalogue: Catalogue | None = None,
 ) -> list[Fix | None]:
     """Per unit (analysed-cell indexes), the best 1..``max_new`` new cameras (see module doc).
 
     ``excluded``: metric polygons where no camera may stand (buildings, buffered excluded
     roads). None where no candidate sees any of the unit's cells. ``required``: per analysed
     cell, the detail level a camera must reach there (a 3D run; candidates are then the
-    sites fitted with each of ``models``, seen by ``levels.level_pairs``); None: 2D views.
+    sites fitted with each model of ``catalogue``, seen by ``levels.level_pairs``; the
+    cheapest of the best, see module doc); None: 2D views.
     """
     if not units:
         return []
@@ -142,7 +147,9 @@ def new_cameras(
     if required is None:
         cands = camera_candidates(sites, azimuths=azimuths, dome=True)
     else:
-        cands = level_candidates(sites, models, azimuths)
+        if catalogue is None:
+            raise InputError("A 3D unit fix needs a camera catalogue (siting.load_catalogue).")
+        cands = level_candidates(sites, catalogue, azimuths)
     cands["unit"] = sites["unit"].to_numpy()[
         pd.Index(sites["site_id"]).get_indexer(cands["site_id"])
     ]
@@ -167,6 +174,7 @@ def new_cameras(
     ci, ki = ci[order], ki[order]
     bounds = np.searchsorted(cand_unit[ki], np.arange(len(units) + 1))
     is_dome = cands["type"].to_numpy() == "dome"
+    price = cands["price"].to_numpy(float) if "price" in cands else np.zeros(len(cands))
     for u in range(len(units)):
         c_i, k_i = ci[bounds[u] : bounds[u + 1]], ki[bounds[u] : bounds[u + 1]]
         if c_i.size == 0:
@@ -177,15 +185,18 @@ def new_cameras(
         w = weight[units[u]]
         total = float(w.sum())
         single = w @ m
-        best = [int(np.lexsort((is_dome[local_k], -single))[0])]
-        value = float(single[best[0]])
-        if value < total - 1e-9 and max_new >= 2 and local_k.size > 1:
-            # pair[i, j] = weight seen by i + weight seen by j and not by i
-            pair = single[:, None] + (~m).T.astype(float) @ (w[:, None] * m)
-            np.fill_diagonal(pair, -1.0)
-            i, j = np.unravel_index(int(np.argmax(pair)), pair.shape)
-            if pair[i, j] > value + 1e-9:
-                best, value = [int(i), int(j)], float(pair[i, j])
+        if required is not None:  # catalogue models: the most weight, then the cheapest
+            best, value = _cheapest(single, m, w, price[local_k], is_dome[local_k], max_new)
+        else:
+            best = [int(np.lexsort((is_dome[local_k], -single))[0])]
+            value = float(single[best[0]])
+            if value < total - 1e-9 and max_new >= 2 and local_k.size > 1:
+                # pair[i, j] = weight seen by i + weight seen by j and not by i
+                pair = single[:, None] + (~m).T.astype(float) @ (w[:, None] * m)
+                np.fill_diagonal(pair, -1.0)
+                i, j = np.unravel_index(int(np.argmax(pair)), pair.shape)
+                if pair[i, j] > value + 1e-9:
+                    best, value = [int(i), int(j)], float(pair[i, j])
         chosen = cands.iloc[local_k[best]].drop(columns=["unit"])
         chosen["mounting"] = _mounting(state, chosen)
         rows = chosen.to_crs("EPSG:4326")
@@ -195,6 +206,40 @@ def new_cameras(
         )
         out[u] = Fix("new", cams, value, bool(value >= total - 1e-9))
     return out
+
+
+def _cheapest(
+    single: np.ndarray,
+    seen: np.ndarray,
+    w: np.ndarray,
+    cost: np.ndarray,
+    dome: np.ndarray,
+    max_new: int,
+) -> tuple[list[int], float]:
+    """(candidate columns, weight) of the cheapest set of 1..``max_new`` candidates that
+    sees the most of the unit's weight ``w`` (``seen``: cells x candidates; ``single``: the
+    weight each sees; ``cost``: price each); ties prefer one camera, then not a dome."""
+    top = float(single.max())
+    pair = None
+    if max_new >= 2 and single.size > 1:
+        # pair[i, j] = weight seen by i or j (symmetric)
+        pair = single[:, None] + (~seen).T.astype(float) @ (w[:, None] * seen)
+        np.fill_diagonal(pair, -1.0)
+        top = max(top, float(pair.max()))
+    ok = np.flatnonzero(single >= top - 1e-9)
+    best: list[int] = []
+    spend = np.inf
+    if ok.size:
+        i = int(ok[np.lexsort((dome[ok], cost[ok]))[0]])
+        best, spend = [i], float(cost[i])
+    if pair is not None:
+        pi, pj = np.nonzero(np.triu(pair >= top - 1e-9, 1))
+        if pi.size:
+            pc = cost[pi] + cost[pj]
+            k = int(np.argmin(pc))
+            if pc[k] < spend - 1e-9:
+                best = [int(pi[k]), int(pj[k])]
+    return best, top
 
 
 def _mounting(state: AnalysisState, rows: gpd.GeoDataFrame) -> list[str]:
@@ -207,8 +252,18 @@ def _mounting(state: AnalysisState, rows: gpd.GeoDataFrame) -> list[str]:
     return ["wall" if i in set(near.tolist()) else "pole" for i in range(len(rows))]
 
 
-def fix_text(f: Fix | None, level: int = 0) -> str:
-    """The fix in words; ``level``: the unit's required detail level (0: a 2D run)."""
+def fix_cost(f: Fix | None) -> float:
+    """What the new cameras of a fix cost (their catalogue ``price`` summed, in the
+    catalogue's currency); NaN for no fix, a repair, or cameras without a price (2D run)."""
+    if f is None or f.action != "new":
+        return float("nan")
+    prices = pd.to_numeric(pd.Series([c.get("price") for c in f.cameras]), errors="coerce")
+    return float(prices.to_numpy(float).sum())
+
+
+def fix_text(f: Fix | None, level: int = 0, currency: str = "CNY") -> str:
+    """The fix in words; ``level``: the unit's required detail level (0: a 2D run); a
+    catalogue camera is named with its model and unit price (``currency``)."""
     if f is None:
         return ""
     part = "every cell" if f.closes else "part of the unit"
@@ -220,6 +275,10 @@ def fix_text(f: Fix | None, level: int = 0) -> str:
         az = pd.to_numeric(pd.Series([c.get("azimuth_deg")]), errors="coerce").iloc[0]
         lat, lon = pd.to_numeric(pd.Series([c["lat"], c["lon"]])).to_numpy()
         aim = "360°" if not np.isfinite(az) else f"azimuth {az:.0f}°"
-        model = f" [{c['camera_model']}]" if c.get("camera_model") else ""
+        price = pd.to_numeric(pd.Series([c.get("price")]), errors="coerce").iloc[0]
+        cost = f", {price:,.0f} {currency}" if np.isfinite(price) else ""
+        model = f" [{c['model']}{cost}]" if c.get("model") else ""
         parts.append(f"{c.get('type')}{model} at {lat:.6f}, {lon:.6f} ({aim})")
-    return f"add {len(parts)} camera(s): " + "; ".join(parts) + to
+    total = fix_cost(f)
+    spend = f"; total {total:,.0f} {currency}" if np.isfinite(total) else ""
+    return f"add {len(parts)} camera(s): " + "; ".join(parts) + spend + to

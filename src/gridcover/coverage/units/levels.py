@@ -10,12 +10,13 @@ required and the lowest current level of its cells.
 *Repair*: a not-counted camera whose own level on every cell of the unit is at least the
 cell's required level (the run's (cell, camera) pair levels).
 
-*New cameras*: the unit's candidate poles (as in 2D) fitted with each of the ``models``
-(``siting.detail_sites.CameraModel``: resolution, lens, mounting height, tilt; bullets at
-every candidate azimuth, plus a dome), seen through the run's own 3D engine
-(``views.views3d.camera_views_3d`` with the run's prisms, target height, camera and optics
-defaults; ``views.sight.sight_pairs``): a candidate serves a cell when it sees it at the
-cell's required level, i.e. when ``ppm = W / (2 D tan(f/2))`` at the slant distance ``D``
+*New cameras*: the unit's candidate poles (as in 2D) fitted with each model of the camera
+catalogue (``siting.catalogue``: the packaged ``camera_models.toml`` or the user's own, as in
+``gridcover site``; type, field, range, price, resolution, lens, mounting height, tilt;
+directional models at every candidate azimuth, 360° models once), seen through the run's own
+3D engine (``views.views3d.camera_views_3d`` with the run's prisms, target height, camera and
+optics defaults; ``views.sight.sight_pairs``): a candidate serves a cell when it sees it at
+the cell's required level, i.e. when ``ppm = W / (2 D tan(f/2))`` at the slant distance ``D``
 reaches the level's pixel density and nothing blocks the line of sight. So a scenario that
 adds the proposed rows (they carry the model's columns) and reruns the 3D analysis finds
 the same levels. Metric CRS of the run, metres.
@@ -25,18 +26,15 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 
 from gridcover.coverage.analysis import AnalysisState
 from gridcover.coverage.detail import blind_cells
-from gridcover.coverage.siting.candidates import camera_candidates
-from gridcover.coverage.siting.detail_sites import CameraModel
+from gridcover.coverage.siting.catalogue import Catalogue, model_candidates
 from gridcover.coverage.views.sight import LEVEL_NAMES, roof_heights, sight_pairs
 from gridcover.coverage.views.views3d import camera_views_3d
 
 __all__ = [
-    "DETAIL_MODELS",
     "LEVEL_NAMES",
     "below_required",
     "level_candidates",
@@ -44,14 +42,6 @@ __all__ = [
     "repair_pair_ok",
     "unit_levels",
 ]
-
-DETAIL_MODELS: tuple[CameraModel, ...] = (
-    CameraModel("4MP bullet, 4 mm (90°), IR 30 m", lens_fov_deg=90.0, ir_range_m=30.0),
-    CameraModel("4MP bullet, 8 mm (45°), IR 50 m", lens_fov_deg=45.0, tilt_deg=10.0),
-    CameraModel("4MP dome, 2.8 mm, IR 20 m", height_m=4.0, tilt_deg=None, ir_range_m=20.0),
-)
-"""Default models a 3D unit fix chooses from: a wide and a narrow 4MP bullet on a 5 m pole
-(the narrow lens reaches recognise, 125 px/m, up to ~28 m away) and a 4 m dome."""
 
 
 def below_required(state: AnalysisState) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -90,22 +80,12 @@ def repair_pair_ok(state: AnalysisState, required: np.ndarray) -> np.ndarray | N
 
 
 def level_candidates(
-    sites: gpd.GeoDataFrame, models: tuple[CameraModel, ...], azimuths: int
+    sites: gpd.GeoDataFrame, catalogue: Catalogue, azimuths: int
 ) -> gpd.GeoDataFrame:
-    """Candidate camera rows for every site x model: bullets (the model's lens as their
-    horizontal field) at ``azimuths`` directions, a dome for models without a lens angle;
-    ``camera_id`` = ``site_id@azimuth#model number``; the model's columns written on."""
-    parts = []
-    for i, m in enumerate(models):
-        dome = m.lens_fov_deg is None
-        rows = camera_candidates(
-            sites, azimuths=0 if dome else azimuths, fov_deg=m.lens_fov_deg, dome=dome
-        )
-        rows = m.apply(rows)
-        rows["camera_id"] = rows["camera_id"] + f"#{i + 1}"
-        parts.append(rows)
-    out = pd.concat(parts, ignore_index=True)
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=parts[0].crs)
+    """Candidate camera rows for every site x catalogue model (EPSG:4326 points): directional
+    models at ``azimuths`` directions, 360° models once, each row with the model's ``model``,
+    ``price`` and 3D columns (``siting.catalogue.model_candidates``)."""
+    return model_candidates(sites, catalogue, azimuths=azimuths)
 
 
 def level_pairs(
