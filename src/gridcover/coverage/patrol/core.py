@@ -159,6 +159,30 @@ def _check_locks(
     return frozen
 
 
+def _reanchored(
+    problems: list[str],
+    before: np.ndarray,
+    after: np.ndarray,
+    names: list[str],
+    x: np.ndarray,
+    y: np.ndarray,
+    post_x: np.ndarray,
+    post_y: np.ndarray,
+) -> list[str]:
+    """The problem sentences with the anchoring of posts the close-post split re-anchored
+    (``before``/``after``: cell of each post) told as it ended."""
+    out = list(problems)
+    for i in np.flatnonzero(before != after):
+        head = f"Post {names[i]!r} shares its cell with an earlier post;"
+        d = float(np.hypot(x[after[i]] - post_x[i], y[after[i]] - post_y[i]))
+        out = [s for s in out if not s.startswith(head)]
+        out.append(
+            f"{head} its zone starts from the cell next to it chosen with its close posts' "
+            f"split, {d:.0f} m away (use a finer resolution to keep posts apart)."
+        )
+    return out
+
+
 def design_zones(
     x: np.ndarray,
     y: np.ndarray,
@@ -282,10 +306,12 @@ def design_zones(
     )
     labels, stats2 = balance(labels)
     # Close posts: a ring around a disc is re-split by straight cuts (compactness floor).
-    labels, close = split_close_posts(
+    labels, moved, close = split_close_posts(
         nbr, labels, x, y, area_m2, workload, movable, anchors, group, post_x, post_y,
-        min_compactness,
+        min_compactness, own_cell, target_ratio,
     )  # fmt: skip
+    problems = _reanchored(problems, anchors, moved, names, x, y, post_x, post_y)
+    anchors = moved
     stats = BalanceStats(
         stats.moves + stats2.moves + smoothed, stats.iterations + stats2.iterations, stats2.stopped
     )
