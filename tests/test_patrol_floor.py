@@ -145,3 +145,33 @@ def test_a_floor_out_of_reach_is_reported_with_its_measured_reason(
         assert m, text
         assert float(m.group(1)) == pytest.approx(pp[p], abs=0.005)
         assert float(m.group(2)) == pytest.approx(4 * np.pi * u.area / u.length**2, abs=0.02)
+
+
+def test_posts_walled_in_one_cell_say_where_their_zone_starts(
+    tmp_path: Path, districts: gpd.GeoDataFrame
+) -> None:
+    """Four posts 23 m apart in a row share station 2's res-9 cell, which has fewer
+    neighbours inside district 2 than the three other posts need: every zone still reaches
+    the floor and is contiguous (the station used to keep a one-cell zone, balance 769), and
+    each re-anchored post's problem line says where its zone starts, checked with h3."""
+    run, posts, group = _run(tmp_path, districts, "2", "line", 3, 9, True)
+    cells = run.plan.cells
+    zones = run.plan.zones.set_index("post_id").loc[group]
+    utm = gpd.GeoSeries(zones.geometry, crs=4326).to_crs(run.plan.zones.estimate_utm_crs())
+    assert (4 * np.pi * utm.area / utm.length**2).min() >= DEFAULT_MIN_COMPACTNESS
+    at = posts.set_index("post_id").geometry
+    own = h3.latlng_to_cell(at["2"].y, at["2"].x, 9)
+    in_02 = set(cells.loc[cells["region"] == "02", "h3"])
+    free = set(h3.grid_ring(own, 1)) & in_02
+    assert len(free) < len(group)  # four zones cannot all grow out of three cells
+    lines = run.plan.assignment.problems
+    for p in group[1:]:
+        mine = set(cells.loc[cells["post_id"] == p, "h3"])
+        assert _connected(sorted(mine)), p
+        line = next(s for s in lines if s.startswith(f"Post '{p}' shares its cell"))
+        if mine & free:  # next to its cell: as first anchored, or re-anchored there
+            assert re.search(r"nearest free cell of its own region|the cell next to it", line)
+        else:
+            assert "fewer free neighbours than posts" in line, line
+    load = zones["workload"]
+    assert load.max() / load.min() < 1.1

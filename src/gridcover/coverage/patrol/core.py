@@ -163,22 +163,26 @@ def _reanchored(
     problems: list[str],
     before: np.ndarray,
     after: np.ndarray,
+    own: np.ndarray,
+    nbr: np.ndarray,
     names: list[str],
-    x: np.ndarray,
-    y: np.ndarray,
-    post_x: np.ndarray,
-    post_y: np.ndarray,
+    dist_m: np.ndarray,
 ) -> list[str]:
     """The problem sentences with the anchoring of posts the close-post split re-anchored
-    (``before``/``after``: cell of each post) told as it ended."""
+    (``before``/``after``: cell of each post; ``own``: the cell holding it; ``dist_m``: the
+    post's distance to its new cell, metres) told as it ended."""
     out = list(problems)
     for i in np.flatnonzero(before != after):
         head = f"Post {names[i]!r} shares its cell with an earlier post;"
-        d = float(np.hypot(x[after[i]] - post_x[i], y[after[i]] - post_y[i]))
         out = [s for s in out if not s.startswith(head)]
+        where = (
+            "the cell next to it"
+            if own[i] >= 0 and after[i] in nbr[own[i]]
+            else "the nearest cell of its part (its own cell has fewer free neighbours than posts)"
+        )
         out.append(
-            f"{head} its zone starts from the cell next to it chosen with its close posts' "
-            f"split, {d:.0f} m away (use a finer resolution to keep posts apart)."
+            f"{head} its zone starts from {where}, chosen with its close posts' split, "
+            f"{dist_m[i]:.0f} m away (use a finer resolution to keep posts apart)."
         )
     return out
 
@@ -310,7 +314,8 @@ def design_zones(
         nbr, labels, x, y, area_m2, workload, movable, anchors, group, post_x, post_y,
         min_compactness, own_cell, target_ratio,
     )  # fmt: skip
-    problems = _reanchored(problems, anchors, moved, names, x, y, post_x, post_y)
+    away = np.hypot(x[moved] - post_x, y[moved] - post_y)
+    problems = _reanchored(problems, anchors, moved, own_cell, nbr, names, away)
     anchors = moved
     stats = BalanceStats(
         stats.moves + stats2.moves + smoothed, stats.iterations + stats2.iterations, stats2.stopped
