@@ -172,6 +172,6 @@ def test_posts_walled_in_one_cell_say_where_their_zone_starts(
         if mine & free:  # next to its cell: as first anchored, or re-anchored there
             assert re.search(r"nearest free cell of its own region|the cell next to it", line)
         else:
-            assert "fewer free neighbours than posts" in line, line
+            assert "no free cell next to its own cell could join it" in line, line
     load = zones["workload"]
     assert load.max() / load.min() < 1.1

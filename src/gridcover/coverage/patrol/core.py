@@ -178,7 +178,7 @@ def _reanchored(
         where = (
             "the cell next to it"
             if own[i] >= 0 and after[i] in nbr[own[i]]
-            else "the nearest cell of its part (its own cell has fewer free neighbours than posts)"
+            else "the nearest cell of its part (no free cell next to its own cell could join it)"
         )
         out.append(
             f"{head} its zone starts from {where}, chosen with its close posts' split, "

@@ -143,10 +143,23 @@ def reanchor(
     """The posts' cells (local) for one candidate cut ``trial``: a post's cell stays, and
     its part must touch it; a ``loose`` post (its own cell ``own`` taken by another post)
     takes the movable cell of its part next to its own cell nearest to it (``dist``: (m, k)
-    metres from each cell to each post), else (its own cell has fewer free neighbours than
-    posts, or is not the team's) the nearest cell of its part. None: a part is empty or does
-    not touch its post's cell."""
+    metres from each cell to each post). When its part holds no such cell, a movable cell
+    next to its own cell that touches its part is moved into it first (``trial`` is changed
+    in place); failing that (its own cell has too few free neighbours, or is not the
+    team's), the nearest cell of its part. None: a part is empty or does not touch its
+    post's cell."""
     out = anc.copy()
+    for q in np.flatnonzero(loose & (own >= 0)):
+        ring = nbr_loc[own[q]]
+        ring = ring[ring >= 0]
+        ring = ring[mov[ring]]
+        if (trial[ring] == q).any():
+            continue
+        nb = nbr_loc[ring]
+        touch = ((trial[np.maximum(nb, 0)] == q) & (nb >= 0)).any(axis=1)
+        if touch.any():
+            c = ring[touch][np.argmin(dist[ring[touch], q])]
+            trial[c] = q
     for j in range(anc.size):
         if not loose[j]:
             t = nbr_loc[anc[j]]
