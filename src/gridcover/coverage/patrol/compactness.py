@@ -268,7 +268,8 @@ def split_close_posts(
         sel = np.flatnonzero(near)[np.argsort(d[near])][: _MAX_TEAM - 1]
         team = np.r_[i, cand[sel]]
         cells = np.flatnonzero(np.isin(labels, team))
-        loose = (own_cell[team] >= 0) & (own_cell[team] != anchors[team])
+        # own cell held by a team post (a cell in another region: stays anchored in its own)
+        loose = np.isin(own_cell[team], cells) & (own_cell[team] != anchors[team])
         mov = movable[cells] | np.isin(cells, anchors[team][loose])
         if not mov.any():
             continue
