@@ -34,8 +34,9 @@ prints a short report (also written to --report): balance ratio (max/min workloa
 1.15), one line per zone (cells, km², workload, max/mean travel minutes, Polsby-Popper
 compactness, contiguity, exclaves), and the reason when the target cannot be met, each with the
 figure measured behind it (e.g. the distance to a close post). Posts closer than half the
-radius of a disc of their two zones' area are close: their zones are split by a straight line
-when one would otherwise ring the other (--min-compactness, Polsby-Popper floor 0.2). It also checks
+radius of a disc of their two zones' area are close: their zones are re-split by straight lines
+or sectors around them when one would otherwise ring the other (--min-compactness,
+Polsby-Popper floor 0.2; a floor out of reach is reported with its reason). It also checks
 the patrol target "a post within --day-radius m by day (straight line), within
 --night-minutes by --mode at night" per cell and per grid (--grids, default the area).
 
@@ -83,8 +84,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=DEFAULT_MIN_COMPACTNESS,
         metavar="PP",
-        help="Polsby-Popper floor of every zone: zones of close posts are re-split by a "
-        f"straight line to reach it (default {DEFAULT_MIN_COMPACTNESS}; 0 = off)",
+        help="Polsby-Popper floor of every zone: zones of close posts are re-split by "
+        f"straight lines or sectors to reach it (default {DEFAULT_MIN_COMPACTNESS}; 0 = off)",
     )
     tg = parser.add_argument_group("patrol target (police within R m by day, T min by night)")
     tg.add_argument("--grids", help="grids to report the target per grid (default: AREA)")

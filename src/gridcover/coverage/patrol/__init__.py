@@ -3,7 +3,8 @@
 ``zones`` is the GeoDataFrame entry point (``patrol_zones``); ``core`` the array core;
 ``cell_inputs`` turns layers into per-cell arrays; ``balance`` holds the assignment steps;
 ``figures`` the per-zone bookkeeping and the explanation of imbalance; ``compactness`` the
-Polsby-Popper floor (zones of close posts re-split by a straight cut); ``causes`` the
+Polsby-Popper floor (zones of close posts re-split by straight cuts or, from ``cuts``,
+sectors around the posts); ``causes`` the
 measured quantities behind each explanation (distance to a close post, reach, heavy cells).
 """
 

@@ -10,14 +10,26 @@ Chicago stations 70 m apart gave a ring of Polsby-Popper 0.05). The floor is enf
   free to trade cells) are *close* when their distance is below ``causes.CLOSE_FRACTION`` (0.5)
   times the radius of a disc of the area their two zones cover together,
   ``d < 0.5 * sqrt((A_a + A_b) / π)``: for two zones of 10 km² each, closer than 1.26 km.
-* **Split.** A zone below the floor is merged with the zones of the close posts of its group
-  (up to 3, nearest first) and the union re-split by straight lines: two posts by the line
-  through the midpoint of their cells that divides the union's workload most evenly, more
-  posts by peeling one post off at a time the same way (every order tried; cells by centroid
-  side; the posts' cells and exclaves stay where they are). Each part holds its post's cell,
-  so no zone can enclose another. The split is kept only if the lowest Polsby-Popper of the
-  group rises and each zone keeps 97% of its new workload connected to its post's cell (a
-  third close post's zone can cut a part off); the caller repairs contiguity after.
+* **Split.** A zone below the floor, lighter than ``target_ratio`` times the heaviest zone
+  of its close posts, or apart from its post's own cell (another post holds it), is merged
+  with the zones of the close posts of its group (up to 5, nearest first) and the union
+  re-split. Candidates: straight lines (two posts: the line
+  through the midpoint of their cells that divides the union's workload most evenly; three
+  or four: peeling one post off at a time, every order tried) and sectors around the posts
+  (``cuts.sector_cuts``: 120 start angles, every cyclic shift of the posts' angular
+  order, around the mean of their cells and of their positions). A post anchored away from
+  its own cell because another post holds it starts from the cell of its part next to its
+  own cell (``cuts.reanchor``). Each candidate is repaired locally (pieces cut off from
+  their post regrown into the adjacent zone of the team) and judged as delivered: the team's
+  zones are then contiguous and the plan's last repair leaves them alone. Preference
+  (``_key``): team workloads within 1.5x (max/min) and the floor reached with a 0.02 margin
+  (the hexagon-side perimeter and the true outline differ by up to 0.01); then posts
+  touching their own cell, even workloads (2% steps), the highest lowest Polsby-Popper.
+  It is kept when it beats the zones as they are.
+* **Out of reach.** When the close posts sit at the edge of the area they share and that
+  area is itself far from compact (measured: ``CloseSplit.union_pp``), zones that each hold
+  their post are wedges of it and no split reaches the floor; the report says so with that
+  figure.
 
 Zones below the floor for another reason (a zone alone in a long boundary region, or whose
 nearest post is not close) are left as they are and reported with the measured reason.
@@ -29,8 +41,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gridcover.coverage.cell_graph import label_components
 from gridcover.coverage.patrol.causes import close_limit_m
+from gridcover.coverage.patrol.cuts import (
+    TeamCut,
+    apart,
+    judge_team,
+    local_graph,
+    reanchor,
+    sector_cuts,
+)
 from gridcover.coverage.patrol.figures import polsby_popper
 
 __all__ = [
@@ -45,8 +64,10 @@ DEFAULT_MIN_COMPACTNESS = 0.2
 """Polsby-Popper floor of every zone (1 = disc; a single hexagon scores 0.91)."""
 
 _DIRECTIONS = 360  # candidate cut directions (half-degree steps over 180°)
-_MAX_TEAM = 4  # a zone is re-split with at most its 3 nearest close posts (4! cut orders)
-_CONNECTED_SHARE = 0.97  # a half must stay this connected to its post to be kept
+_MAX_TEAM = 6  # a zone is re-split with at most its 5 nearest close posts
+_MAX_PEEL = 4  # straight peeling cuts are tried for teams of up to 4 posts (4! orders)
+_MARGIN = 0.02  # a cut counts as reaching the floor when it clears it by this much
+_EVEN = 1.5  # a cut whose team workloads differ by more (max/min) is a last resort
 
 
 @dataclass(frozen=True)
@@ -57,7 +78,10 @@ class CloseSplit:
     ``distance_m``: straight-line distance from the first post to the farthest of the
     others (metres, metric CRS); ``limit_m``: the smallest of the distances under which they
     count as close; ``before``/``after``: Polsby-Popper of each post's zone before and after
-    the split (the split is kept when the lowest value rises).
+    the split (after: as delivered, the local repair included); ``method``: "straight"
+    (peeling straight cuts) or "sectors" (sectors around the posts); ``union_pp``:
+    Polsby-Popper of the area the team's zones cover together (when it is low and the posts
+    sit at its edge, zones that each hold their post are wedges of it).
     """
 
     posts: tuple[int, ...]
@@ -65,6 +89,8 @@ class CloseSplit:
     limit_m: float
     before: tuple[float, ...]
     after: tuple[float, ...]
+    method: str = "straight"
+    union_pp: float = float("nan")
 
 
 def zone_compactness(
@@ -115,27 +141,6 @@ def _straight_cut(
     return np.asarray(side * np.sign(s_a[k]) > 0)
 
 
-def _holds_together(
-    nbr: np.ndarray,
-    labels: np.ndarray,
-    union: np.ndarray,
-    workload: np.ndarray,
-    zones: tuple[tuple[int, int], ...],
-    share: float = _CONNECTED_SHARE,
-) -> bool:
-    """Whether each (zone, anchor) keeps at least ``share`` of the workload the cut gave it
-    among ``union`` cells in the H3-connected piece holding its anchor (a cut whose half is
-    cut off from its post, e.g. by a third close post's zone, would be regrown elsewhere)."""
-    comp = label_components(nbr, labels)
-    for z, anchor in zones:
-        cells = union[labels[union] == z]
-        got = workload[cells].sum()
-        kept = workload[cells[comp[cells] == comp[anchor]]].sum()
-        if got > 0 and kept < share * got:
-            return False
-    return True
-
-
 def _peel_cuts(
     x: np.ndarray,
     y: np.ndarray,
@@ -166,6 +171,45 @@ def _peel_cuts(
     return out
 
 
+def _key(cut: TeamCut, floor: float, gap: int) -> tuple[float, ...]:
+    """Order of preference of judged cuts, in tiers: workloads within :data:`_EVEN` of each
+    other and the floor reached (with :data:`_MARGIN`), then within :data:`_EVEN` below the
+    floor, then the rest. Within a tier: the fewest posts whose zone does not touch their
+    own cell (``gap``), then the most even workloads (in steps of 2%) and the highest
+    lowest Polsby-Popper (the floor tier), the highest lowest Polsby-Popper (the second),
+    the most even workloads (the last)."""
+    low = float(cut.pp.min())
+    steps = -float(np.floor((cut.ratio - 1.0) / 0.02)) if np.isfinite(cut.ratio) else -np.inf
+    if cut.ratio > _EVEN:
+        return (0.0, -gap, steps, low)
+    if low >= floor + _MARGIN:
+        return (2.0, -gap, steps, low)
+    return (1.0, -gap, low, -cut.ratio)
+
+
+def _candidates(
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    targets: np.ndarray,
+    ax: np.ndarray,
+    ay: np.ndarray,
+    px: np.ndarray,
+    py: np.ndarray,
+) -> list[tuple[str, np.ndarray]]:
+    """Straight peeling cuts (teams of up to 4) and sectors around the mean of the posts'
+    cells and around the mean of the posts, as (method, post position per cell)."""
+    out: list[tuple[str, np.ndarray]] = []
+    if targets.size <= _MAX_PEEL:
+        out += [("straight", pos) for pos in _peel_cuts(x, y, w, targets, ax, ay)]
+    for cx, cy in ((ax.mean(), ay.mean()), (px.mean(), py.mean())):
+        out += [
+            ("sectors", pos)
+            for pos in sector_cuts(x, y, w, targets, ax, ay, (float(cx), float(cy)))
+        ]
+    return out
+
+
 def split_close_posts(
     nbr: np.ndarray,
     labels: np.ndarray,
@@ -179,67 +223,103 @@ def split_close_posts(
     post_x: np.ndarray,
     post_y: np.ndarray,
     min_compactness: float = DEFAULT_MIN_COMPACTNESS,
-) -> tuple[np.ndarray, tuple[CloseSplit, ...]]:
-    """Re-split the zones of close posts whose zones fall below ``min_compactness``.
+    own_cell: np.ndarray | None = None,
+    target_ratio: float = np.inf,
+) -> tuple[np.ndarray, np.ndarray, tuple[CloseSplit, ...]]:
+    """Re-split the zones of close posts when one falls below ``min_compactness``, is
+    lighter than ``target_ratio`` times less than the heaviest of its close posts, or does
+    not touch its post's own cell (held by another post).
 
     Arrays over n cells (``labels`` post index or -1; ``movable``: cells a split may move;
     ``x``/``y`` centroids in metres) and p posts (``anchors`` cell of each post, ``group``
-    the piece each may trade cells in, -1 none; ``post_x``/``post_y`` in metres). A zone
-    below the floor is re-split with the posts of its group close to it (up to 3, nearest
-    first) by successive straight cuts (:func:`_peel_cuts`), the cut order that raises the
-    lowest Polsby-Popper most and keeps every zone whole winning. Returns the new labels
-    (contiguity not yet repaired) and the splits kept, weakest zones first.
+    the piece each may trade cells in, -1 none; ``post_x``/``post_y`` in metres;
+    ``own_cell`` the cell holding each post, -1 none). Such a zone is re-split with the
+    posts of its group close to it (up to :data:`_MAX_TEAM` - 1, nearest first): straight
+    peeling cuts and sectors around the posts are each repaired locally and judged
+    (``cuts.judge_team``), the best by :func:`_key` replacing the zones when it beats
+    them. A post anchored away from its own cell because another post holds it is
+    re-anchored to the cell of its part next to its own cell (:func:`cuts.reanchor`). The
+    team's zones come out contiguous, each holding its post's cell (exclaves stay).
+    Returns the new labels, the posts' cells and the splits kept, weakest zones first.
     """
-    labels = labels.copy()
+    labels, anchors = labels.copy(), anchors.copy()
     p = anchors.size
     if p < 2 or min_compactness <= 0:
-        return labels, ()
+        return labels, anchors, ()
+    own_cell = anchors if own_cell is None else own_cell
     pp, area = zone_compactness(nbr, labels, area_m2, p)
+    ok = labels >= 0
+    load = np.bincount(labels[ok], weights=workload[ok], minlength=p)
     done = np.zeros(p, dtype=bool)
     splits: list[CloseSplit] = []
     for i in np.argsort(np.where(np.isfinite(pp), pp, np.inf)):
-        if done[i] or group[i] < 0 or not pp[i] < min_compactness:
+        if done[i] or group[i] < 0:
             continue
         cand = np.flatnonzero((group == group[i]) & ~done)
         cand = cand[cand != i]
         d = np.hypot(post_x[cand] - post_x[i], post_y[cand] - post_y[i])
         limit = np.array([close_limit_m(area[i], area[j]) for j in cand])
         near = d < limit
-        if not near.any():
+        light = near.any() and load[i] * target_ratio < load[cand[near]].max()
+        o = own_cell[i]
+        astray = o >= 0 and labels[o] != i and not (labels[nbr[o][nbr[o] >= 0]] == i).any()
+        if not near.any() or not (pp[i] < min_compactness + _MARGIN or light or astray):
             continue
         sel = np.flatnonzero(near)[np.argsort(d[near])][: _MAX_TEAM - 1]
         team = np.r_[i, cand[sel]]
-        in_team = np.isin(labels, team)
-        union = np.flatnonzero(in_team & movable)
-        if union.size == 0:
+        cells = np.flatnonzero(np.isin(labels, team))
+        # own cell held by a team post (a cell in another region: stays anchored in its own)
+        loose = np.isin(own_cell[team], cells) & (own_cell[team] != anchors[team])
+        mov = movable[cells] | np.isin(cells, anchors[team][loose])
+        if not mov.any():
             continue
-        fixed_load = np.array([workload[(labels == t) & ~movable].sum() for t in team])
-        share = workload[in_team].sum() / team.size
-        ax, ay = x[anchors[team]], y[anchors[team]]
-        best, best_pp = None, pp[team].min()
-        for pos in _peel_cuts(x[union], y[union], workload[union], share - fixed_load, ax, ay):
-            trial = labels.copy()
-            trial[union] = team[pos]
-            pp2, _ = zone_compactness(nbr, trial, area_m2, p)
-            whole = _holds_together(
-                nbr, trial, union, workload, tuple((int(t), int(anchors[t])) for t in team)
-            )
-            if pp2[team].min() > best_pp and whole:
-                best, best_pp = trial, pp2[team].min()
-        if best is not None:
-            pp2, _ = zone_compactness(nbr, best, area_m2, p)
+        nbr_loc = local_graph(nbr, cells)
+        rank = np.full(p, -1, dtype=np.int64)
+        rank[team] = np.arange(team.size)
+        now = rank[labels[cells]]
+        anc = np.searchsorted(cells, anchors[team])
+        own = np.full(team.size, -1, dtype=np.int64)
+        inside = np.isin(own_cell[team], cells)
+        own[inside] = np.searchsorted(cells, own_cell[team][inside])
+        w_loc, a_loc, x_loc, y_loc = workload[cells], area_m2[cells], x[cells], y[cells]
+        dist = np.hypot(x_loc[:, None] - post_x[team], y_loc[:, None] - post_y[team])
+        fixed_load = np.bincount(now[~mov], weights=w_loc[~mov], minlength=team.size)
+        targets = np.maximum(w_loc.sum() / team.size - fixed_load, 0.0)
+        best = judge_team(nbr_loc, now, ~movable[cells], anc, a_loc, w_loc)
+        before, best_anc = best.pp.copy(), anc
+        gap = apart(now, loose, own, nbr_loc)
+        start, method = _key(best, min_compactness, gap), ""
+        for how, pos in _candidates(
+            x_loc[mov], y_loc[mov], w_loc[mov], targets, x[anchors[team]], y[anchors[team]],
+            post_x[team], post_y[team],
+        ):  # fmt: skip
+            trial = now.copy()
+            trial[mov] = pos
+            a_try = reanchor(trial, anc, loose, own, mov, nbr_loc, dist)
+            if a_try is None:
+                continue
+            cut = judge_team(nbr_loc, trial, ~mov, a_try, a_loc, w_loc)
+            g = apart(cut.labels, loose, own, nbr_loc)
+            if _key(cut, min_compactness, g) > _key(best, min_compactness, gap):
+                best, method, best_anc, gap = cut, how, a_try, g
+        if method and _key(best, min_compactness, gap) > start:
+            labels[cells] = team[best.labels]
+            anchors[team] = cells[best_anc]
             splits.append(
                 CloseSplit(
                     tuple(int(t) for t in team),
                     float(d[sel].max()),
                     float(limit[sel].min()),
-                    tuple(float(v) for v in pp[team]),
-                    tuple(float(v) for v in pp2[team]),
+                    tuple(float(v) for v in before),
+                    tuple(float(v) for v in best.pp),
+                    method,
+                    float(
+                        judge_team(nbr_loc, np.zeros_like(now), ~mov, anc[:1], a_loc, w_loc).pp[0]
+                    ),
                 )
             )
-            labels = best
             done[team] = True
-    return labels, tuple(splits)
+    return labels, anchors, tuple(splits)
 
 
 def compactness_notes(
@@ -264,15 +344,17 @@ def compactness_notes(
         who = [repr(names[t]) for t in s.posts]
         group = " and ".join(who) if len(who) == 2 else ", ".join(who[:-1]) + " and " + who[-1]
         how = (
-            "a straight line between them instead of one zone ringing the other"
+            "sectors around them instead of zones ringing each other"
+            if s.method == "sectors"
+            else "a straight line between them instead of one zone ringing the other"
             if len(who) == 2
             else "successive straight lines between them instead of zones ringing each other"
         )
-        apart = "apart" if len(who) == 2 else "from the first at most"
+        span = "apart" if len(who) == 2 else "from the first at most"
         before = ", ".join(f"{v:.2f}" for v in s.before)
         after = ", ".join(f"{pp[t]:.2f}" for t in s.posts)
         out.append(
-            f"Close posts {group} are {s.distance_m:,.0f} m {apart} (closer than "
+            f"Close posts {group} are {s.distance_m:,.0f} m {span} (closer than "
             f"{s.limit_m:,.0f} m, half the radius of a disc of their zones' area): they split "
             f"their area by {how} (Polsby-Popper {before} before, {after} after; floor "
             f"{min_compactness:.2f})."
@@ -294,9 +376,11 @@ def compactness_notes(
             f"{min_compactness:.2f} floor: "
         )
         if i in split_posts:
+            s = next(s for s in splits if i in s.posts)
             why = (
-                "its zone was re-split with its close post(s) (above); no straight cut that "
-                "keeps every zone of the group whole does better."
+                f"its zone was re-split with its close post(s) (above), but the area they "
+                f"share scores {s.union_pp:.2f} and no split of it into contiguous zones that "
+                "each hold their post (straight cuts, sectors around the posts) does better."
             )
         elif j < 0:
             why = f"it is alone in {where[i]}, which itself scores {region_pp[i]:.2f}."

@@ -159,6 +159,34 @@ def _check_locks(
     return frozen
 
 
+def _reanchored(
+    problems: list[str],
+    before: np.ndarray,
+    after: np.ndarray,
+    own: np.ndarray,
+    nbr: np.ndarray,
+    names: list[str],
+    dist_m: np.ndarray,
+) -> list[str]:
+    """The problem sentences with the anchoring of posts the close-post split re-anchored
+    (``before``/``after``: cell of each post; ``own``: the cell holding it; ``dist_m``: the
+    post's distance to its new cell, metres) told as it ended."""
+    out = list(problems)
+    for i in np.flatnonzero(before != after):
+        head = f"Post {names[i]!r} shares its cell with an earlier post;"
+        out = [s for s in out if not s.startswith(head)]
+        where = (
+            "the cell next to it"
+            if own[i] >= 0 and after[i] in nbr[own[i]]
+            else "the nearest cell of its part (no free cell next to its own cell could join it)"
+        )
+        out.append(
+            f"{head} its zone starts from {where}, chosen with its close posts' split, "
+            f"{dist_m[i]:.0f} m away (use a finer resolution to keep posts apart)."
+        )
+    return out
+
+
 def design_zones(
     x: np.ndarray,
     y: np.ndarray,
@@ -282,10 +310,13 @@ def design_zones(
     )
     labels, stats2 = balance(labels)
     # Close posts: a ring around a disc is re-split by straight cuts (compactness floor).
-    labels, close = split_close_posts(
+    labels, moved, close = split_close_posts(
         nbr, labels, x, y, area_m2, workload, movable, anchors, group, post_x, post_y,
-        min_compactness,
+        min_compactness, own_cell, target_ratio,
     )  # fmt: skip
+    away = np.hypot(x[moved] - post_x, y[moved] - post_y)
+    problems = _reanchored(problems, anchors, moved, own_cell, nbr, names, away)
+    anchors = moved
     stats = BalanceStats(
         stats.moves + stats2.moves + smoothed, stats.iterations + stats2.iterations, stats2.stopped
     )

@@ -17,7 +17,8 @@ Method (details and figures in docs/PATROL_SITING.md):
    then border-shortening moves that keep the balance (``smooth_zones``), then balancing
    once more.
 5. **Compactness floor**: a zone below ``min_compactness`` (Polsby-Popper 0.2) with close
-   posts in its group is re-split with theirs by straight cuts (``patrol.compactness``).
+   posts in its group is re-split with theirs by straight cuts or sectors around the posts,
+   judged after a local repair (``patrol.compactness``, ``patrol.cuts``).
 6. **Report** per zone workload, area, max/mean travel time, Polsby-Popper compactness,
    contiguity; the plan's balance ratio (max/min workload) and, above the target, a
    sentence saying why, each reason with its measured figure (``figures.explain_balance``,
