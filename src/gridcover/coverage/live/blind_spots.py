@@ -31,6 +31,7 @@ class LiveSpots:
     st: AnalysisState
     counts: np.ndarray
     counted: np.ndarray
+    alive: np.ndarray  # camera rows in the layer now (an added camera removed: False)
     detail: LiveDetail | None
     near: NearestCameras
     cam_pts: np.ndarray
@@ -122,7 +123,7 @@ class LiveSpots:
             rows: dict[str, list[int]] = {p: [] for p in NEAR}
             dists: dict[str, list[float]] = {p: [] for p in NEAR}
             for shape in gm:
-                for p, mask in (("camera", self.counted), ("offline_camera", ~self.counted)):
+                for p, mask in self._sets():
                     r, d = self.near.nearest_in(shape, mask, 50.0)
                     rows[p].append(r)
                     dists[p].append(d)
@@ -144,21 +145,29 @@ class LiveSpots:
             self._posts = _metric_points(posts, "post_id", self.st.crs)
         return _nearest(shapes, *self._posts)
 
-    def _renear(self, moved: np.ndarray) -> None:
-        """Cameras in ``moved`` switched between counted and not counted."""
+    def _sets(self) -> tuple[tuple[str, np.ndarray], tuple[str, np.ndarray]]:
+        """The two sets a blind spot's nearest camera is taken from: the counted cameras and
+        the others (cameras of the layer only: removed added cameras are in neither)."""
+        return ("camera", self.counted & self.alive), ("offline_camera", ~self.counted & self.alive)
+
+    def _renear(self, rows: np.ndarray, before: dict[str, np.ndarray]) -> None:
+        """Cameras ``rows`` (unique) may have left or joined the nearest sets; ``before``:
+        per set, whether each of ``rows`` was in it before the edit."""
         alive = np.flatnonzero(self.c_alive)
-        for p, mask in (("camera", self.counted), ("offline_camera", ~self.counted)):
-            rows = self.near_row[p]
-            lost = alive[np.isin(rows[alive], moved[~mask[moved]])]
+        for p, mask in self._sets():
+            was, now = before[p], mask[rows]
+            left, joined = rows[was & ~now], rows[now & ~was]
+            near = self.near_row[p]
+            lost = alive[np.isin(near[alive], left)]
             for c in lost:  # their nearest left the set: search again (it can only be farther)
-                rows[c], self.near_d[p][c] = self.near.nearest_in(
+                near[c], self.near_d[p][c] = self.near.nearest_in(
                     self.c_geom_m[c], mask, self.near_d[p][c]
                 )
-            for k in np.sort(moved[mask[moved]]):  # joined the set: nearer (or tie, lower row)?
+            for k in np.sort(joined):  # joined the set: nearer (or tie, lower row)?
                 d = shapely.distance(self.c_geom_m[alive], self.cam_pts[k])
-                cur, cur_d = rows[alive], self.near_d[p][alive]
+                cur, cur_d = near[alive], self.near_d[p][alive]
                 better = (cur < 0) | (d < cur_d) | ((d == cur_d) & (k < cur))
-                rows[alive[better]] = k
+                near[alive[better]] = k
                 self.near_d[p][alive[better]] = d[better]
 
     def cell_cluster(self) -> np.ndarray:

@@ -56,6 +56,9 @@ class LiveState(LiveSpots):
             pts = np.asarray(st.cameras.geometry.to_crs(st.crs).values)
         self.cam_pts = pts
         self.near = NearestCameras(pts)
+        self.n_base = n_cam
+        self.alive = np.ones(n_cam, bool)
+        self.cam_grid = np.asarray(st.camera_grid).copy()
         self.to_metric = transformer("EPSG:4326", st.crs)
         self._clusters_from(base)
         self._grids_from(base)
@@ -123,10 +126,28 @@ class LiveState(LiveSpots):
         self.blind_count[gs] = np.bincount(key // (len(self.c_alive) + 1), minlength=gs.size)
 
     def hits(self, cam: int) -> np.ndarray:
+        """Cells (positions) camera row ``cam`` covers now."""
         got = self.hit_new.get(cam)
         if got is not None:
             return got
+        if cam >= self.n_base:
+            return np.zeros(0, np.int64)
         return self.hit_cells[self.hit_start[cam] : self.hit_start[cam + 1]]
+
+    def add_slots(self, ids: np.ndarray, pts: np.ndarray, grid: np.ndarray) -> np.ndarray:
+        """Rows for added cameras (``ids``; ``pts``: metric Points; ``grid``: finest grid
+        index or -1), appended after every earlier row, not yet in the layer (no cells,
+        not counted: ``update_cameras`` brings them in); returns the new rows. A removed
+        added camera keeps its row, out of the layer, so rows keep the layer's order."""
+        k, n = len(ids), len(self.alive)
+        self.counted = np.r_[self.counted, np.zeros(k, bool)]
+        self.alive = np.r_[self.alive, np.zeros(k, bool)]
+        self.status = np.r_[self.status, np.full(k, "", dtype=object)]
+        self.cam_ids = np.r_[self.cam_ids, np.asarray(ids, dtype=object)]
+        self.cam_pts = np.r_[self.cam_pts, np.asarray(pts, dtype=object)]
+        self.cam_grid = np.r_[self.cam_grid, np.asarray(grid, dtype=self.cam_grid.dtype)]
+        self.near.add(pts)
+        return np.arange(n, n + k, dtype=np.int64)
 
     def update_cameras(
         self,
@@ -135,10 +156,12 @@ class LiveState(LiveSpots):
         status: np.ndarray,
         counted: np.ndarray,
         new_levels: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
+        alive: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Apply new covered cells (re-aimed cameras; in 3D with their levels and night
-        flags, ``new_levels``) and new status / counted flags; returns the positions of the
-        cells whose counts (or detail levels) changed."""
+        """Apply new covered cells (re-aimed or added cameras; in 3D with their levels and
+        night flags, ``new_levels``) and new status / counted flags of the rows ``switched``
+        (and ``alive``: whether they are in the layer, for added cameras coming or going);
+        returns the positions of the cells whose counts (or detail levels) changed."""
         cams = sorted(set(new_hits) | set(switched.tolist()))
         new_counted = self.counted.copy()
         new_counted[switched] = counted
@@ -174,17 +197,20 @@ class LiveState(LiveSpots):
         self.counts[changed] += d_on[keep].astype(self.counts.dtype)
         self.counts_other[changed] += d_off[keep].astype(self.counts_other.dtype)
         self.hit_new.update(new_hits)
-        moved = switched[self.counted[switched] != counted]
+        rows = np.unique(switched)
+        before = {p: m[rows] for p, m in self._sets()}
         old_status = self.status[switched].copy()
         self.counted = new_counted
+        if alive is not None:
+            self.alive[switched] = alive
         self.status[switched] = status
         self._recount_cameras(switched, old_status, status)
         flipped = touched[blind_before != self._blind(touched)]
         regrid = changed
         if flipped.size:
             regrid = np.union1d(regrid, self._recluster(flipped))
-        if moved.size:
-            self._renear(np.unique(moved))
+        if rows.size:
+            self._renear(rows, before)
         if regrid.size:
             self._regrid(regrid)
         return changed
@@ -203,7 +229,7 @@ class LiveState(LiveSpots):
             if a == b:
                 continue
             for lv in LEVELS:
-                g = idx.at_level(self.st.camera_grid[[r]], lv)[0]
+                g = idx.at_level(self.cam_grid[[r]], lv)[0]
                 if g < 0:
                     continue
                 if a in self.cams:
@@ -227,10 +253,10 @@ class LiveState(LiveSpots):
             cols.update(self.detail.stat_columns())
         return cols
 
-    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every (cell, camera) covering pair now (cell positions, camera rows)."""
-        n_cam = len(self.hit_start) - 1
-        hits = [self.hits(c) for c in range(n_cam)]
-        sizes = np.fromiter(map(len, hits), np.int64, n_cam)
+    def pairs(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every (cell, camera) covering pair of the camera rows ``rows`` now (cell
+        positions, index into ``rows``: the layer's row when ``rows`` lists its cameras)."""
+        hits = [self.hits(int(c)) for c in rows]
+        sizes = np.fromiter(map(len, hits), np.int64, len(hits))
         cells = np.concatenate(hits) if hits else np.zeros(0, np.int64)
-        return cells.astype(np.int64), np.repeat(np.arange(n_cam), sizes)
+        return cells.astype(np.int64), np.repeat(np.arange(len(hits)), sizes)

@@ -1,0 +1,107 @@
+"""The cameras a what-if session adds (private helper of ``whatif_session.WhatIfSession``).
+
+Each added camera is kept as its own row (EPSG:4326) with a key of its values, so a
+scenario posted again (the API's stateless what-if) recomputes only the added cameras that
+are new or changed. An added camera that cannot reach the grids is left out of the layer,
+as ``whatif.run_scenario`` (and a full run) leaves it out: it stays in the scenario with no
+row of the live state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gridcover.coverage.analysis import AnalysisState
+from gridcover.coverage.beyond_reach import split_beyond_reach
+from gridcover.errors import InputError
+
+OUT = -1  # the row of an added camera left out (beyond reach)
+
+
+class AddedCameras:
+    """Added camera id -> its row (one-row GeoDataFrame, EPSG:4326), its key and its row in
+    the live state (``OUT`` when beyond reach); in the order they were added."""
+
+    def __init__(self, st: AnalysisState, base_ids: pd.Index) -> None:
+        self.st = st
+        self.base_ids = base_ids
+        self.rows: dict[str, gpd.GeoDataFrame] = {}
+        self.keys: dict[str, tuple[Any, ...]] = {}
+        self.slot: dict[str, int] = {}
+        self._area: shapely.Geometry | None = None
+
+    def area(self) -> shapely.Geometry:
+        """The union of the grids (EPSG:4326), built on first use."""
+        if self._area is None:
+            self._area = shapely.union_all(np.asarray(self.st.grid_index.grids.geometry.values))
+        return self._area
+
+    def split(self, cameras: gpd.GeoDataFrame, what: str) -> dict[str, gpd.GeoDataFrame]:
+        """``cameras`` (any CRS; ``camera_id`` and Point geometries) as id -> one-row frame
+        in EPSG:4326; InputError naming the row when a row cannot be added."""
+        if "camera_id" not in cameras.columns or cameras.crs is None:
+            raise InputError(
+                f"What-if session: the {what} cameras need a camera_id column and a CRS "
+                "(read them with gis.read_layer(path, 'cameras'))."
+            )
+        cams = cameras.to_crs("EPSG:4326").reset_index(drop=True)
+        ids = cams["camera_id"].astype(str).to_numpy()
+        bad = ~np.asarray(shapely.get_type_id(cams.geometry.values) == 0)
+        for i in np.flatnonzero(bad)[:1]:
+            raise InputError(
+                f"What-if session: {what} camera row {i + 1} ({ids[i]!r}) is not a point; "
+                "give each camera a point location."
+            )
+        dup = pd.Index(ids)
+        clash = sorted(set(ids[dup.duplicated()]) | set(ids[pd.Index(ids).isin(self.base_ids)]))
+        if clash:
+            raise InputError(
+                f"What-if session: {what} camera id(s) {', '.join(map(repr, clash[:10]))} repeat "
+                "an id of the layer or of another added camera; give new cameras new ids."
+            )
+        return {cid: cams.iloc[[i]].reset_index(drop=True) for i, cid in enumerate(ids)}
+
+    @staticmethod
+    def key(row: gpd.GeoDataFrame) -> tuple[Any, ...]:
+        """The values of a one-row frame (missing ones left out) and its point."""
+        rec = row.drop(columns=row.geometry.name).iloc[0]
+        vals = tuple(sorted((str(k), repr(v)) for k, v in rec.items() if not _missing(v)))
+        return (*vals, shapely.to_wkb(row.geometry.values[0]))
+
+    def frame(self) -> gpd.GeoDataFrame | None:
+        """Every added camera (EPSG:4326, in the order added), or None."""
+        if not self.rows:
+            return None
+        rows = list(self.rows.values())
+        return gpd.GeoDataFrame(pd.concat(rows, ignore_index=True), crs="EPSG:4326")
+
+    def in_reach(self, frame: gpd.GeoDataFrame) -> np.ndarray:
+        """Per row of ``frame``, whether it can see into the grids (``split_beyond_reach``)."""
+        _, beyond = split_beyond_reach(
+            frame, self.area(), self.st.crs, self.st.config.camera_defaults
+        )
+        ids = frame["camera_id"].astype(str).to_numpy()
+        return ~np.isin(ids, beyond["camera_id"].astype(str).to_numpy())
+
+    def reorder(self, ids: list[str]) -> None:
+        """Keep the added cameras in the order of ``ids`` (every added id, e.g. a scenario's;
+        their rows in the live state must already follow it)."""
+        self.rows = {c: self.rows[c] for c in ids}
+        self.keys = {c: self.keys[c] for c in ids}
+        self.slot = {c: self.slot[c] for c in ids}
+
+    def live_rows(self) -> np.ndarray:
+        """Rows in the live state of the added cameras in the layer, in the layer's order."""
+        return np.array([r for r in self.slot.values() if r != OUT], dtype=np.int64)
+
+
+def _missing(v: Any) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
