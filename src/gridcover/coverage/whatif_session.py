@@ -85,7 +85,7 @@ class WhatIfSession:
         self._disabled: dict[str, None] = {}
         self._repaired: dict[str, None] = {}
         self._reaimed: dict[str, dict[str, Any]] = {}
-        self._added = AddedCameras(st, self._row)
+        self._added = AddedCameras(st, self._pos)
         self._views: dict[int, gpd.GeoDataFrame] = {}  # recomputed view rows (metric CRS)
         self._optics: dict[int, Optics] = {}  # 3D: recomputed cameras' optics (one row each)
 
@@ -255,8 +255,7 @@ class WhatIfSession:
         levels: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         rows: list[int] = []
         for cid in remove:
-            r = added.slot.pop(cid)
-            del added.rows[cid], added.keys[cid]
+            r = added.drop(cid)
             if r != OUT:
                 self._views.pop(r, None)
                 self._optics.pop(r, None)
@@ -275,8 +274,7 @@ class WhatIfSession:
             new = live.add_slots(inside["camera_id"].astype(str).to_numpy(), pts, grid)
             slots = iter(new.tolist())
             for (cid, row), in_reach in zip(add.items(), ok, strict=True):
-                added.rows[cid], added.keys[cid] = row, added.key(row)
-                added.slot[cid] = next(slots) if in_reach else OUT
+                added.put(cid, row, next(slots) if in_reach else OUT)
             h, lv = self._recompute(inside, new)
             hits.update(h)
             levels.update(lv)

@@ -9,6 +9,7 @@ row of the live state.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Any
 
 import geopandas as gpd
@@ -27,13 +28,26 @@ class AddedCameras:
     """Added camera id -> its row (one-row GeoDataFrame, EPSG:4326), its key and its row in
     the live state (``OUT`` when beyond reach); in the order they were added."""
 
-    def __init__(self, st: AnalysisState, base_ids: pd.Index) -> None:
+    def __init__(self, st: AnalysisState, base_ids: Container[str]) -> None:
+        """``base_ids``: the baseline's camera ids (a set or dict: looked up one by one)."""
         self.st = st
         self.base_ids = base_ids
         self.rows: dict[str, gpd.GeoDataFrame] = {}
         self.keys: dict[str, tuple[Any, ...]] = {}
         self.slot: dict[str, int] = {}
         self._area: shapely.Geometry | None = None
+        self._frame: gpd.GeoDataFrame | None = None  # ``frame()``, until the next change
+
+    def put(self, cid: str, row: gpd.GeoDataFrame, slot: int) -> None:
+        """Add camera ``cid`` (one-row frame, EPSG:4326) at live row ``slot`` (or ``OUT``)."""
+        self.rows[cid], self.keys[cid], self.slot[cid] = row, self.key(row), slot
+        self._frame = None
+
+    def drop(self, cid: str) -> int:
+        """Forget added camera ``cid``; returns its live row (or ``OUT``)."""
+        del self.rows[cid], self.keys[cid]
+        self._frame = None
+        return self.slot.pop(cid)
 
     def area(self) -> shapely.Geometry:
         """The union of the grids (EPSG:4326), built on first use."""
@@ -58,7 +72,7 @@ class AddedCameras:
                 "give each camera a point location."
             )
         dup = pd.Index(ids)
-        clash = sorted(set(ids[dup.duplicated()]) | set(ids[pd.Index(ids).isin(self.base_ids)]))
+        clash = sorted(set(ids[dup.duplicated()]) | {i for i in ids if i in self.base_ids})
         if clash:
             raise InputError(
                 f"What-if session: {what} camera id(s) {', '.join(map(repr, clash[:10]))} repeat "
@@ -77,8 +91,10 @@ class AddedCameras:
         """Every added camera (EPSG:4326, in the order added), or None."""
         if not self.rows:
             return None
-        rows = list(self.rows.values())
-        return gpd.GeoDataFrame(pd.concat(rows, ignore_index=True), crs="EPSG:4326")
+        if self._frame is None:
+            rows = list(self.rows.values())
+            self._frame = gpd.GeoDataFrame(pd.concat(rows, ignore_index=True), crs="EPSG:4326")
+        return self._frame.copy()  # the caller may change its copy
 
     def in_reach(self, frame: gpd.GeoDataFrame) -> np.ndarray:
         """Per row of ``frame``, whether it can see into the grids (``split_beyond_reach``)."""
@@ -94,6 +110,7 @@ class AddedCameras:
         self.rows = {c: self.rows[c] for c in ids}
         self.keys = {c: self.keys[c] for c in ids}
         self.slot = {c: self.slot[c] for c in ids}
+        self._frame = None
 
     def live_rows(self) -> np.ndarray:
         """Rows in the live state of the added cameras in the layer, in the layer's order."""
