@@ -157,13 +157,14 @@ class WhatIfSession:
         """Add cameras (rows of a camera layer, any CRS: ``camera_id``, a point and any of
         the camera columns: type, azimuth, FOV, range, height, tilt, resolution, lens,
         status); their ids must be new. Only their views and cells are computed."""
-        new = self._added.split(cameras, "added")
-        taken = sorted(set(new) & set(self._added.rows))
+        cams, ids = self._added.split(cameras, "added")
+        taken = sorted(set(ids) & set(self._added.rows))
         if taken:
             raise InputError(
                 f"What-if session: camera id(s) {', '.join(map(repr, taken[:10]))} were added "
                 "already; remove them first or give new ids."
             )
+        new = {cid: cams.iloc[[i]].reset_index(drop=True) for i, cid in enumerate(ids)}
         return self._apply(_NONE, _NONE, add=new)
 
     def remove(self, *camera_ids: str) -> LiveResult:
@@ -205,7 +206,10 @@ class WhatIfSession:
         self._rows(tuple(want), "re-aimed")
         self._rows(tuple(off), "disabled")
         self._rows(tuple(fixed), "repaired")
-        new = {} if scenario.added is None else self._added.split(scenario.added, "added")
+        ids: list[str] = []
+        if scenario.added is not None:
+            cams, ids = self._added.split(scenario.added, "added")
+            keys = self._added.keys_of(cams)
         flip = sorted(
             set(off).symmetric_difference(self._disabled)
             | set(fixed).symmetric_difference(self._repaired)
@@ -215,14 +219,15 @@ class WhatIfSession:
         )
         add: dict[str, gpd.GeoDataFrame] = {}
         last = -1  # rows follow the layer's order: after one is re-added, the rest are too
-        for cid, row in new.items():
+        for i, cid in enumerate(ids):
             slot = self._added.slot.get(cid, -2)
-            same = slot != -2 and self._added.keys[cid] == self._added.key(row)
+            same = slot != -2 and self._added.keys[cid] == keys[i]
             if same and (slot == OUT or (slot > last and not add)):
                 last = max(last, slot)
             else:
-                add[cid] = row
-        remove = [c for c in self._added.rows if c not in new or c in add]
+                add[cid] = cams.iloc[[i]].reset_index(drop=True)
+        kept = set(ids)
+        remove = [c for c in self._added.rows if c not in kept or c in add]
         self._disabled, self._reaimed, self._repaired = off, want, fixed
         aimed = [k for k in moved if k in want]
         back = [int(self._pos[k]) for k in moved if k not in want]
@@ -232,7 +237,7 @@ class WhatIfSession:
             back,
             add=add,
             remove=remove,
-            order=list(new),
+            order=ids,
         )
 
     def _recompute(
@@ -270,7 +275,7 @@ class WhatIfSession:
                 np.asarray(st.grid_index.grids.geometry.values), st.grid_index.level,
                 inside.geometry.x.to_numpy(), inside.geometry.y.to_numpy(),
             )  # fmt: skip
-            pts = np.asarray(inside.geometry.to_crs(st.crs).values)
+            pts = live._metric(np.asarray(inside.geometry.values))  # cached transformer
             new = live.add_slots(inside["camera_id"].astype(str).to_numpy(), pts, grid)
             slots = iter(new.tolist())
             for (cid, row), in_reach in zip(add.items(), ok, strict=True):

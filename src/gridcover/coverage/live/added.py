@@ -40,7 +40,7 @@ class AddedCameras:
 
     def put(self, cid: str, row: gpd.GeoDataFrame, slot: int) -> None:
         """Add camera ``cid`` (one-row frame, EPSG:4326) at live row ``slot`` (or ``OUT``)."""
-        self.rows[cid], self.keys[cid], self.slot[cid] = row, self.key(row), slot
+        self.rows[cid], self.keys[cid], self.slot[cid] = row, self.keys_of(row)[0], slot
         self._frame = None
 
     def drop(self, cid: str) -> int:
@@ -55,9 +55,9 @@ class AddedCameras:
             self._area = shapely.union_all(np.asarray(self.st.grid_index.grids.geometry.values))
         return self._area
 
-    def split(self, cameras: gpd.GeoDataFrame, what: str) -> dict[str, gpd.GeoDataFrame]:
-        """``cameras`` (any CRS; ``camera_id`` and Point geometries) as id -> one-row frame
-        in EPSG:4326; InputError naming the row when a row cannot be added."""
+    def split(self, cameras: gpd.GeoDataFrame, what: str) -> tuple[gpd.GeoDataFrame, list[str]]:
+        """``cameras`` (any CRS; ``camera_id`` and Point geometries) in EPSG:4326 indexed
+        0..n-1, and their ids; InputError naming the row when a row cannot be added."""
         if "camera_id" not in cameras.columns or cameras.crs is None:
             raise InputError(
                 f"What-if session: the {what} cameras need a camera_id column and a CRS "
@@ -78,14 +78,18 @@ class AddedCameras:
                 f"What-if session: {what} camera id(s) {', '.join(map(repr, clash[:10]))} repeat "
                 "an id of the layer or of another added camera; give new cameras new ids."
             )
-        return {cid: cams.iloc[[i]].reset_index(drop=True) for i, cid in enumerate(ids)}
+        return cams, [str(i) for i in ids]
 
     @staticmethod
-    def key(row: gpd.GeoDataFrame) -> tuple[Any, ...]:
-        """The values of a one-row frame (missing ones left out) and its point."""
-        rec = row.drop(columns=row.geometry.name).iloc[0]
-        vals = tuple(sorted((str(k), repr(v)) for k, v in rec.items() if not _missing(v)))
-        return (*vals, shapely.to_wkb(row.geometry.values[0]))
+    def keys_of(cams: gpd.GeoDataFrame) -> list[tuple[Any, ...]]:
+        """Per row, its values (missing ones left out) and its point: equal keys, same
+        camera."""
+        recs = cams.drop(columns=cams.geometry.name).to_dict("records")
+        wkb = shapely.to_wkb(np.asarray(cams.geometry.values))
+        return [
+            (*sorted((str(k), repr(v)) for k, v in rec.items() if not _missing(v)), w)
+            for rec, w in zip(recs, wkb, strict=True)
+        ]
 
     def frame(self) -> gpd.GeoDataFrame | None:
         """Every added camera (EPSG:4326, in the order added), or None."""
