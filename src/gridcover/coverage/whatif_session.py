@@ -164,7 +164,8 @@ class WhatIfSession:
                 f"What-if session: camera id(s) {', '.join(map(repr, taken[:10]))} were added "
                 "already; remove them first or give new ids."
             )
-        new = {cid: cams.iloc[[i]].reset_index(drop=True) for i, cid in enumerate(ids)}
+        keys = self._added.keys_of(cams)
+        new = {c: (cams.iloc[[i]].reset_index(drop=True), keys[i]) for i, c in enumerate(ids)}
         return self._apply(_NONE, _NONE, add=new)
 
     def remove(self, *camera_ids: str) -> LiveResult:
@@ -217,7 +218,7 @@ class WhatIfSession:
         moved = sorted(
             k for k in set(want) | set(self._reaimed) if want.get(k) != self._reaimed.get(k)
         )
-        add: dict[str, gpd.GeoDataFrame] = {}
+        add: dict[str, tuple[gpd.GeoDataFrame, Any]] = {}
         last = -1  # rows follow the layer's order: after one is re-added, the rest are too
         for i, cid in enumerate(ids):
             slot = self._added.slot.get(cid, -2)
@@ -225,7 +226,7 @@ class WhatIfSession:
             if same and (slot == OUT or (slot > last and not add)):
                 last = max(last, slot)
             else:
-                add[cid] = cams.iloc[[i]].reset_index(drop=True)
+                add[cid] = (cams.iloc[[i]].reset_index(drop=True), keys[i])
         kept = set(ids)
         remove = [c for c in self._added.rows if c not in kept or c in add]
         self._disabled, self._reaimed, self._repaired = off, want, fixed
@@ -251,7 +252,7 @@ class WhatIfSession:
         return got.hits, got.levels
 
     def _arrive(
-        self, add: Mapping[str, gpd.GeoDataFrame], remove: list[str]
+        self, add: Mapping[str, tuple[gpd.GeoDataFrame, Any]], remove: list[str]
     ) -> tuple[dict[int, np.ndarray], dict[int, tuple[np.ndarray, np.ndarray]], np.ndarray]:
         """Remove and add cameras: their new cells and levels (none for removed ones) and
         their live rows (the status, counted and alive flags are ``_switch``'s)."""
@@ -268,7 +269,7 @@ class WhatIfSession:
                 if live.detail is not None:
                     levels[r] = (np.zeros(0, np.int8), np.zeros(0, bool))
         if add:
-            frame = gpd.GeoDataFrame(pd.concat(list(add.values()), ignore_index=True))
+            frame = gpd.GeoDataFrame(pd.concat([r for r, _ in add.values()], ignore_index=True))
             ok = added.in_reach(frame)
             inside = frame[ok].reset_index(drop=True)
             grid = locate_points(
@@ -278,8 +279,8 @@ class WhatIfSession:
             pts = live._metric(np.asarray(inside.geometry.values))  # cached transformer
             new = live.add_slots(inside["camera_id"].astype(str).to_numpy(), pts, grid)
             slots = iter(new.tolist())
-            for (cid, row), in_reach in zip(add.items(), ok, strict=True):
-                added.put(cid, row, next(slots) if in_reach else OUT)
+            for (cid, (row, key)), in_reach in zip(add.items(), ok, strict=True):
+                added.put(cid, row, key, next(slots) if in_reach else OUT)
             h, lv = self._recompute(inside, new)
             hits.update(h)
             levels.update(lv)
@@ -310,7 +311,7 @@ class WhatIfSession:
         aimed: np.ndarray,
         switched: np.ndarray,
         back: list[int] | None = None,
-        add: Mapping[str, gpd.GeoDataFrame] | None = None,
+        add: Mapping[str, tuple[gpd.GeoDataFrame, Any]] | None = None,
         remove: list[str] | None = None,
         order: list[str] | None = None,
     ) -> LiveResult:

@@ -38,9 +38,10 @@ class AddedCameras:
         self._area: shapely.Geometry | None = None
         self._frame: gpd.GeoDataFrame | None = None  # ``frame()``, until the next change
 
-    def put(self, cid: str, row: gpd.GeoDataFrame, slot: int) -> None:
-        """Add camera ``cid`` (one-row frame, EPSG:4326) at live row ``slot`` (or ``OUT``)."""
-        self.rows[cid], self.keys[cid], self.slot[cid] = row, self.keys_of(row)[0], slot
+    def put(self, cid: str, row: gpd.GeoDataFrame, key: tuple[Any, ...], slot: int) -> None:
+        """Add camera ``cid`` (one-row frame, EPSG:4326; ``key``: its ``keys_of``) at live
+        row ``slot`` (or ``OUT``)."""
+        self.rows[cid], self.keys[cid], self.slot[cid] = row, key, slot
         self._frame = None
 
     def drop(self, cid: str) -> int:
@@ -101,7 +102,14 @@ class AddedCameras:
         return self._frame.copy()  # the caller may change its copy
 
     def in_reach(self, frame: gpd.GeoDataFrame) -> np.ndarray:
-        """Per row of ``frame``, whether it can see into the grids (``split_beyond_reach``)."""
+        """Per row of ``frame``, whether it can see into the grids (``split_beyond_reach``;
+        a camera inside the grids always can)."""
+        area = self.area()
+        shapely.prepare(area)
+        if shapely.intersects_xy(
+            area, frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()
+        ).all():
+            return np.ones(len(frame), bool)
         _, beyond = split_beyond_reach(
             frame, self.area(), self.st.crs, self.st.config.camera_defaults
         )
