@@ -378,7 +378,7 @@ class WhatIfSession:
         from gridcover.coverage.live.full import full_result
 
         last = self._apply(_NONE, _NONE)
-        return full_result(self, last)
+        return full_result(self.baseline, self._live, self._added, self._views, self._optics, last)
 
 
 def _clean(camera_id: str, change: Mapping[str, Any]) -> dict[str, float | None]:

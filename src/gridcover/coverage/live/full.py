@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -19,36 +18,44 @@ from gridcover.coverage._tables import run_summary
 from gridcover.coverage.analysis import AnalysisResult, camera_notes
 from gridcover.coverage.beyond_reach import beyond_line, split_beyond_reach
 from gridcover.coverage.cover import Coverage
+from gridcover.coverage.live.added import AddedCameras
 from gridcover.coverage.live.result import LiveResult
+from gridcover.coverage.live.state import LiveState
 from gridcover.coverage.views.sight import Optics
 from gridcover.coverage.views.views3d import Views3D
 from gridcover.coverage.whatif import apply_scenario
 
-if TYPE_CHECKING:
-    from gridcover.coverage.whatif_session import WhatIfSession
 
-
-def full_result(session: WhatIfSession, last: LiveResult) -> AnalysisResult:
-    """``session``'s scenario as a complete result; ``last``: its latest ``LiveResult``."""
-    st, live = session.baseline.state, session._live
+def full_result(
+    baseline: AnalysisResult,
+    live: LiveState,
+    added: AddedCameras,
+    new_views: Mapping[int, gpd.GeoDataFrame],
+    new_optics: Mapping[int, Optics],
+    last: LiveResult,
+) -> AnalysisResult:
+    """A session's cumulative scenario (``last.scenario``) as a complete result: ``live``
+    its live state, ``added`` its added cameras, ``new_views`` / ``new_optics`` the view
+    rows and (3D) optics recomputed per live row, ``last`` its latest ``LiveResult``."""
+    st = baseline.state
     n = len(st.cameras)
-    cams = apply_scenario(st.cameras, session.scenario)
+    cams = apply_scenario(st.cameras, last.scenario)
     notes = st.notes
     if len(cams) > n:  # as run_scenario: beyond reach left out, notes on the added ones
-        area = session._added.area()
-        added, beyond = split_beyond_reach(cams.iloc[n:], area, st.crs, st.config.camera_defaults)
-        cams = gpd.GeoDataFrame(pd.concat([cams.iloc[:n], added], ignore_index=True), crs=4326)
+        area = added.area()
+        kept, beyond = split_beyond_reach(cams.iloc[n:], area, st.crs, st.config.camera_defaults)
+        cams = gpd.GeoDataFrame(pd.concat([cams.iloc[:n], kept], ignore_index=True), crs=4326)
         notes = tuple(line for line in (beyond_line(beyond, None),) if line) + notes
         notes += tuple(camera_notes(cams.iloc[n:], area, st.crs, first_row=n))
-    rows = np.r_[np.arange(n), session._added.live_rows()].astype(np.int64)
+    rows = np.r_[np.arange(n), added.live_rows()].astype(np.int64)
     out = {int(r): i for i, r in enumerate(rows)}  # live row -> the layer's row
     views = st.views.copy()
     views["status"] = cams["status"].to_numpy()[:n]
     known = st.known_lonlat()
     lonlat = None if known is None else np.r_[known, np.full(len(rows) - n, None, object)]
-    if session._views:
-        at = sorted(out[r] for r in session._views)
-        new = pd.concat([session._views[int(rows[i])] for i in at])
+    if new_views:
+        at = sorted(out[r] for r in new_views)
+        new = pd.concat([new_views[int(rows[i])] for i in at])
         new.index = at
         views = pd.concat([views.drop(index=[i for i in at if i < n]), new]).sort_index()
         views = gpd.GeoDataFrame(views, geometry="geometry", crs=st.crs)
@@ -62,7 +69,7 @@ def full_result(session: WhatIfSession, last: LiveResult) -> AnalysisResult:
     coverage = Coverage(len(st.cells), cell_idx, cam_idx, counted, live.counts, live.counts_other)
     v3, detail = st.views3d, None
     if v3 is not None and live.detail is not None:
-        v3 = _with_optics(v3, {out[r]: o for r, o in session._optics.items()})
+        v3 = _with_optics(v3, {out[r]: o for r, o in new_optics.items()})
         detail = live.detail.coverage(cell_idx, cam_idx, counted.copy(), rows)
     points = st.camera_points
     if points is not None:
@@ -90,7 +97,7 @@ def full_result(session: WhatIfSession, last: LiveResult) -> AnalysisResult:
         notes,
         state,
         last.cell_cluster,
-        session.baseline.required_level,
+        baseline.required_level,
     )
 
 
