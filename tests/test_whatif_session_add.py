@@ -206,3 +206,11 @@ def test_added_cameras_are_checked() -> None:
         s.remove(old)
     with pytest.raises(InputError, match="not in the baseline"):
         s.disable("x1")  # an added camera is removed, not disabled
+    # a row the views step refuses leaves the session as it was
+    with pytest.raises(InputError, match="fov_deg is -5"):
+        s.add(one.assign(camera_id="x2", fov_deg=-5.0))
+    assert list(s.scenario.added["camera_id"]) == ["x1"]
+    live = s.remove("x1")
+    assert s.scenario.added is None and s.cameras_added == 0
+    _frames(live.grid_stats, base.grid_stats, 0.0)
+    _frames(live.blind_spots, base.blind_spots, 0.0)

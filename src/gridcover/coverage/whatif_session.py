@@ -260,6 +260,12 @@ class WhatIfSession:
         hits: dict[int, np.ndarray] = {}
         levels: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         rows: list[int] = []
+        if add:  # views first: a camera the views step refuses leaves the session as it was
+            frame = gpd.GeoDataFrame(pd.concat([r for r, _ in add.values()], ignore_index=True))
+            ok = added.in_reach(frame)
+            inside = frame[ok].reset_index(drop=True)
+            new = np.arange(len(live.alive), len(live.alive) + len(inside), dtype=np.int64)
+            hits, levels = self._recompute(inside, new)
         for cid in remove:
             r = added.drop(cid)
             if r != OUT:
@@ -269,21 +275,15 @@ class WhatIfSession:
                 if live.detail is not None:
                     levels[r] = (np.zeros(0, np.int8), np.zeros(0, bool))
         if add:
-            frame = gpd.GeoDataFrame(pd.concat([r for r, _ in add.values()], ignore_index=True))
-            ok = added.in_reach(frame)
-            inside = frame[ok].reset_index(drop=True)
             grid = locate_points(
                 np.asarray(st.grid_index.grids.geometry.values), st.grid_index.level,
                 inside.geometry.x.to_numpy(), inside.geometry.y.to_numpy(),
             )  # fmt: skip
             pts = live._metric(np.asarray(inside.geometry.values))  # cached transformer
-            new = live.add_slots(inside["camera_id"].astype(str).to_numpy(), pts, grid)
+            live.add_slots(inside["camera_id"].astype(str).to_numpy(), pts, grid)
             slots = iter(new.tolist())
             for (cid, (row, key)), in_reach in zip(add.items(), ok, strict=True):
                 added.put(cid, row, key, next(slots) if in_reach else OUT)
-            h, lv = self._recompute(inside, new)
-            hits.update(h)
-            levels.update(lv)
             rows += new.tolist()
         return hits, levels, np.array(rows, dtype=np.int64)
 
