@@ -7,15 +7,17 @@ The city of ``bench_coverage`` (``--scale 1``: 10 km x 10 km at Beijing, 50,000 
 
   run: the baseline ``run_analysis`` (wall, CPU) and the ``WhatIfSession`` set-up;
   session: p50 / p95 wall and p50 CPU of ``--edits`` single-camera edits per kind on top of
-     each other (re-aim, disable; in 3D also height / tilt / resolution), and the building
-     of that edit's three tables (blind spots, grid statistics, grid deltas);
+     each other (re-aim, disable, add a camera 25 m from a counted one; in 3D also height /
+     tilt / resolution; then the removal of each added camera), and the building of that
+     edit's three tables (blind spots, grid statistics, grid deltas);
   previous method (same run): ``run_scenario`` of one edit, ``--full-edits`` times per kind,
-     and the ratio;
+     and the ratio (for "add": the full run of a scenario adding that one camera, the path
+     every scenario with added cameras took before);
   API (``--api``): the layers stored in a GeoPackage store, the app built in this process
      (``create_app``) and called through ``fastapi.testclient`` the way the web app calls
      it: ``POST /analysis/whatif`` with the cumulative scenario (each request adds one
-     edit; the first request computes the baseline and the session), p50 / p95 wall and
-     p50 CPU, and the response size.
+     edit: a disabled, re-aimed or added camera; the first request computes the baseline
+     and the session), p50 / p95 wall and p50 CPU, and the response size.
 
 The load average is printed at the start and the end (wall times on the shared 2-core
 machine grow with it; CPU times do not), with the wall / CPU ratio of a fixed
@@ -35,7 +37,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
+import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _pipeline_run import _layers, peak_mb
@@ -96,6 +100,22 @@ def edit_for(kind: str, rng: np.random.Generator) -> dict[str, Any]:
     }
 
 
+def added_row(cams: Any, cid: str, n: int, rng: np.random.Generator) -> dict[str, Any]:
+    """A new camera 25 m from camera ``cid`` of ``cams`` (EPSG:4326), aimed at random."""
+    p = cams.geometry.to_numpy()[np.flatnonzero(cams["camera_id"].astype(str) == cid)[0]]
+    a = rng.uniform(0, 2 * np.pi)
+    lat = p.y + 25.0 * np.cos(a) / 111_320.0
+    lon = p.x + 25.0 * np.sin(a) / (111_320.0 * np.cos(np.radians(p.y)))
+    return {"camera_id": f"bench-new-{n}", "lon": float(lon), "lat": float(lat),
+            "type": "bullet", "status": "online", "azimuth_deg": float(rng.uniform(0, 360)),
+            "fov_deg": 90.0, "range_m": 60.0}  # fmt: skip
+
+
+def added_frame(row: dict[str, Any]) -> gpd.GeoDataFrame:
+    rest = {k: [v] for k, v in row.items() if k not in ("lon", "lat")}
+    return gpd.GeoDataFrame(rest, geometry=[shapely.Point(row["lon"], row["lat"])], crs=4326)
+
+
 def pct(xs: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(xs), q) * 1000) if xs else float("nan")
 
@@ -116,9 +136,13 @@ def session_part(res: Any, kinds: list[str], picks: dict[str, list[str]], seed: 
     tables: list[float] = []
     for kind in kinds:
         wall, cpu = [], []
-        for cid in picks[kind]:
+        for i, cid in enumerate(picks[kind]):
+            new = added_frame(added_row(res.state.cameras, cid, i, rng)) if kind == "add" else None
             t, c = time.perf_counter(), time.process_time()
-            live = s.disable(cid) if kind == "disable" else s.reaim(cid, **edit_for(kind, rng))
+            if new is not None:
+                live = s.add(new)
+            else:
+                live = s.disable(cid) if kind == "disable" else s.reaim(cid, **edit_for(kind, rng))
             wall.append(time.perf_counter() - t)
             cpu.append(time.process_time() - c)
             t = time.perf_counter()
@@ -126,6 +150,14 @@ def session_part(res: Any, kinds: list[str], picks: dict[str, list[str]], seed: 
             tables.append(time.perf_counter() - t)
         line(f"session {kind}", wall, cpu)
         out[kind] = pct(wall, 50) / 1000
+        if kind == "add":  # then remove the added cameras again, one by one
+            wall, cpu = [], []
+            for i in range(len(picks[kind])):
+                t, c = time.perf_counter(), time.process_time()
+                s.remove(f"bench-new-{i}")
+                wall.append(time.perf_counter() - t)
+                cpu.append(time.process_time() - c)
+            line("session remove an added camera", wall, cpu)
     print(f"   that edit's three tables when shown: p50 {pct(tables, 50):.0f} ms, "
           f"p95 {pct(tables, 95):.0f} ms")  # fmt: skip
     return out
@@ -135,12 +167,13 @@ def full_part(res: Any, kinds: list[str], picks: dict[str, list[str]], n: int, l
     rng = np.random.default_rng(1)
     for kind in kinds:
         wall, cpu = [], []
-        for cid in picks[kind][:n]:
-            sc = (
-                Scenario(disabled=(cid,))
-                if kind == "disable"
-                else Scenario(reaimed={cid: edit_for(kind, rng)})
-            )
+        for i, cid in enumerate(picks[kind][:n]):
+            if kind == "add":
+                sc = Scenario(added=added_frame(added_row(res.state.cameras, cid, i, rng)))
+            elif kind == "disable":
+                sc = Scenario(disabled=(cid,))
+            else:
+                sc = Scenario(reaimed={cid: edit_for(kind, rng)})
             t, c = time.perf_counter(), time.process_time()
             run_scenario(res, sc)
             wall.append(time.perf_counter() - t)
@@ -170,17 +203,19 @@ def api_part(layers: dict, visibility: str, a: argparse.Namespace, picks: dict) 
             if keys is not None:
                 client.headers["X-API-Key"] = keys.add("bench", "planner").token
             body: dict[str, Any] = {"config": {"res": a.res, "visibility": visibility},
-                                    "disabled": [], "reaimed": {}}  # fmt: skip
+                                    "disabled": [], "reaimed": {}, "added": []}  # fmt: skip
             t = time.perf_counter()
             r = client.post("/analysis/whatif", json=body)
             print(f"   API first POST (baseline run + session set-up): "
                   f"{time.perf_counter() - t:.2f} s, HTTP {r.status_code}")  # fmt: skip
             rng = np.random.default_rng(2)
-            for kind in ("disable", "reaim"):
+            for kind in ("disable", "reaim", "add"):
                 wall, cpu, size = [], [], []
-                for cid in picks[kind]:
+                for i, cid in enumerate(picks[kind]):
                     if kind == "disable":
                         body["disabled"].append(cid)
+                    elif kind == "add":
+                        body["added"].append(added_row(layers["cameras"], cid, i, rng))
                     else:
                         body["reaimed"][cid] = edit_for("reaim", rng)
                     t, c = time.perf_counter(), time.process_time()
@@ -219,7 +254,7 @@ def main() -> None:
         v = res.views
         ok = v["counted"].to_numpy() & (v["cells_seen"].to_numpy() > 0)
         ids = v["camera_id"].astype(str).to_numpy()[ok]
-        kinds = ["reaim", "disable"] + (["optics"] if vis == "3d" else [])
+        kinds = ["reaim", "disable", "add"] + (["optics"] if vis == "3d" else [])
         rng = np.random.default_rng(a.seed + 5)
         chosen = rng.choice(ids, a.edits * len(kinds), replace=False).tolist()
         picks = {k: chosen[i * a.edits : (i + 1) * a.edits] for i, k in enumerate(kinds)}

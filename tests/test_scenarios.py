@@ -267,3 +267,35 @@ def test_spec_schema_round_trip_and_errors() -> None:
         doc: dict[str, Any] = bad
         with pytest.raises(InputError, match=match):
             ScenarioSpec.from_dict(doc)
+
+
+def test_cli_reaim_takes_the_api_keys(
+    data: Path,
+    tmp_path: Path,
+    picks: dict[str, str],
+    client: TestClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--reaim`` takes the scenario JSON's and the API's keys (3D optics included), parsed
+    once in the core (``scenarios.spec.parse_reaim``): the saved scenario equals the one the
+    API stores from the same JSON body, and a wrong key is refused with the keys named."""
+    out, cid = tmp_path / "out", picks["reaim"]
+    code, _ = _cli("scenario", "create", "optics", "--out", str(out), *_layer_args(data),
+                   "--reaim", f"{cid}=200,,75", "--reaim",
+                   f"{cid}=height_m=12.5,tilt_deg=20,resolution_px=2688")  # fmt: skip
+    assert code == 0
+    saved = json.loads((out / "scenarios" / "optics.json").read_text("utf-8"))
+    want = {"azimuth_deg": 200.0, "fov_deg": None, "range_m": 75.0, "height_m": 12.5,
+            "tilt_deg": 20.0, "resolution_px": 2688}  # fmt: skip
+    assert saved["reaimed"] == {cid: want}
+    r = client.post("/scenarios", json={"name": "optics", "reaimed": {cid: want}})
+    assert r.status_code == 201, r.text
+    stored = client.get("/scenarios/optics").json()["reaimed"]
+    assert stored == saved["reaimed"]
+    bad = tmp_path / "bad"
+    capsys.readouterr()
+    code, _ = _cli("scenario", "create", "bad", "--out", str(bad), *_layer_args(data),
+                   "--reaim", f"{cid}=zoom_deg=3")  # fmt: skip
+    assert code != 0
+    assert re.search(r"zoom_deg=3.*height_m, tilt_deg, resolution_px", capsys.readouterr().err)
+    assert not (bad / "scenarios" / "bad.json").exists()

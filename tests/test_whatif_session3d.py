@@ -110,7 +110,8 @@ def test_fifty_random_3d_edits_match_full_3d_recomputes() -> None:
 
 def test_apply_moves_the_session_to_any_scenario() -> None:
     """``apply`` (the API's stateless what-if) reaches a scenario from any earlier one,
-    including setting a camera back to its baseline aim, and refuses added cameras."""
+    including setting a camera back to its baseline aim, and refuses added cameras that
+    repeat a baseline camera's id."""
     base = base3d()
     v = base.views.sort_values("cells_seen", ascending=False)
     busy = v["camera_id"].astype(str).to_numpy()[:4]
@@ -129,5 +130,5 @@ def test_apply_moves_the_session_to_any_scenario() -> None:
     # back at the baseline: the baseline's own tables
     _close_frame(live.grid_stats, base.grid_stats)
     assert np.array_equal(live.counts, base.state.coverage.counts)
-    with pytest.raises(InputError, match="run_scenario"):
+    with pytest.raises(InputError, match="repeat an id"):
         s.apply(Scenario(added=base.state.cameras.iloc[:1]))

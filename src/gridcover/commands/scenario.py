@@ -27,7 +27,8 @@ since is refused with the layers named (recreate it).
 examples:
   gridcover scenario create repair-3 --out out/s --sample --repair osm-319709883
   gridcover scenario create plan-a --out out/s --sample --disable osm-1,osm-2 \\
-      --add new_cameras.geojson --reaim osm-3=90,60,80
+      --add new_cameras.geojson --reaim osm-3=90,60,80 \\
+      --reaim osm-4=height_m=12,tilt_deg=20,resolution_px=2688
   gridcover scenario create social --out out/s --grids g.gpkg --cameras c.csv \\
       --owners public_security,community,social
   gridcover scenario create fixes --out out/s --sample --from-units out/s/proposed_cameras.geojson
@@ -62,7 +63,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     ch.add_argument("--add", action="append", default=[], type=Path, metavar="FILE",
                     help="camera layer of new cameras (any format read_layer reads)")  # fmt: skip
     ch.add_argument("--reaim", action="append", default=[], metavar="ID=AZ[,FOV[,RANGE]]",
-                    help="new azimuth (° from north), optional FOV (°), range (m)")  # fmt: skip
+                    help="new azimuth (° from north), optional FOV (°), range (m); or "
+                    "ID=KEY=VALUE,... with azimuth_deg, fov_deg, range_m, height_m (m), "
+                    "tilt_deg (° below horizontal), resolution_px")  # fmt: skip
     ch.add_argument("--owners", metavar="OWNER[,OWNER...]",
                     help="only cameras of these owners count: public_security, community, "
                     "social, other")  # fmt: skip
@@ -123,22 +126,12 @@ def _ids(values: list[str]) -> list[str]:
 
 
 def _reaim(values: list[str]) -> dict[str, dict[str, float | None]]:
-    from gridcover.errors import InputError
+    from gridcover.coverage.scenarios.spec import parse_reaim
 
     out: dict[str, dict[str, float | None]] = {}
     for item in values:
-        cid, sep, rest = item.partition("=")
-        parts = rest.split(",")
-        try:
-            nums = [float(p) if p.strip() else None for p in parts]
-        except ValueError:
-            nums = []
-        if not sep or not cid.strip() or not nums or len(nums) > 3:
-            raise InputError(
-                f"--reaim {item!r}: give ID=AZIMUTH[,FOV[,RANGE]], e.g. cam-7=90 or cam-7=90,60,80."
-            )
-        keys = ("azimuth_deg", "fov_deg", "range_m")
-        out[cid.strip()] = dict(zip(keys, nums, strict=False))
+        cid, change = parse_reaim(item)
+        out.setdefault(cid, {}).update(change)
     return out
 
 

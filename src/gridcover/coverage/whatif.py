@@ -119,6 +119,9 @@ def apply_scenario(cameras: gpd.GeoDataFrame, scenario: Scenario) -> gpd.GeoData
             cams.loc[p, k] = np.nan if v is None else float(v)
     if scenario.added is not None and len(scenario.added):
         add = scenario.added.to_crs("EPSG:4326")
+        # a missing status reads as "unknown", as read_layer gives it to a full run's layer
+        status = add["status"] if "status" in add.columns else pd.Series(None, add.index, object)
+        add = add.assign(status=status.where(status.notna(), "unknown"))
         clash = np.intersect1d(add["camera_id"].astype(str).to_numpy(), ids)
         if clash.size:
             raise InputError(

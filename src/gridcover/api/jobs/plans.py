@@ -226,31 +226,40 @@ def run_grid_check(
 def whatif_deltas(
     store: Store, cache: BaselineCache, params: Mapping[str, Any], scenario: Any
 ) -> dict[str, Any]:
-    """KPI deltas of a scenario against the baseline coverage (computed if not cached)."""
-    from gridcover.coverage.whatif import run_scenario
-
+    """KPI deltas of a scenario against the baseline coverage (computed if not cached),
+    from the incremental what-if session of the baseline (2D and 3D; disabled, re-aimed,
+    repaired and added cameras): the same figures as ``whatif.run_scenario``."""
     key = cache.key(store, analysis_config(params))
     baseline = cache.get(key)
     if baseline is None:
         baseline = compute_coverage(store, params)
         cache.put(key, baseline)
-    if (scenario.added is None or not len(scenario.added)) and not scenario.repaired:
-        # disabled / re-aimed only: the incremental session (2D and 3D baselines); the
-        # views the scenario changes are its re-aimed cameras, as for run_scenario
-        live = cache.live(baseline, scenario)
-        grid, summary, deltas = live.grid_deltas, live.summary, live.summary_deltas
-        n_views = len(scenario.reaimed)
-    else:
-        out = run_scenario(baseline, scenario)
-        grid, summary, deltas = out.grid_deltas, out.result.summary, out.summary_deltas
-        n_views = out.views_recomputed
+    live = cache.live(baseline, scenario)
+    # the views the scenario changes: its re-aimed and added cameras (those within reach
+    # of the grids), as run_scenario counts them
+    n_views = len(scenario.reaimed) + live.cameras_added
+    return whatif_json(
+        scenario.name, n_views, baseline.summary, live.summary, live.summary_deltas,
+        live.grid_deltas,
+    )  # fmt: skip
+
+
+def whatif_json(
+    name: str,
+    views_recomputed: int,
+    baseline: Mapping[str, Any],
+    summary: Mapping[str, Any],
+    deltas: Mapping[str, Any],
+    grid: pd.DataFrame,
+) -> dict[str, Any]:
+    """The what-if response: summaries, deltas and the grids whose figures changed."""
     num = [c for c in grid.columns if c.startswith("d_")]
     changed = grid[(grid[num].fillna(0).abs() > 1e-9).any(axis=1)
                    | (grid["targets_met_before"] != grid["targets_met_after"])]  # fmt: skip
     return {
-        "name": scenario.name,
-        "views_recomputed": n_views,
-        "baseline": json_values(baseline.summary),
+        "name": name,
+        "views_recomputed": views_recomputed,
+        "baseline": json_values(baseline),
         "scenario": json_values(summary),
         "deltas": json_values(deltas),
         "grid_deltas": _records(changed),

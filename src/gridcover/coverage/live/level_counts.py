@@ -116,6 +116,8 @@ class LiveDetail:
         got = self.level_new.get(cam)
         if got is not None:
             return got
+        if cam >= len(self.start) - 1:  # an added camera not yet in the layer
+            return np.zeros(0, np.int8), np.zeros(0, bool)
         a, b = self.start[cam], self.start[cam + 1]
         return self.level[a:b], self.night[a:b]
 
@@ -195,10 +197,12 @@ class LiveDetail:
         out["cells_below_required_level"] = self.below
         return out
 
-    def coverage(self, cells: np.ndarray, cams: np.ndarray, counted: np.ndarray) -> DetailCoverage:
+    def coverage(
+        self, cells: np.ndarray, cams: np.ndarray, counted: np.ndarray, rows: np.ndarray
+    ) -> DetailCoverage:
         """The ``DetailCoverage`` of every pair now (``cells``/``cams`` from
-        ``LiveState.pairs``, camera order)."""
-        both = [self.pair_levels(c) for c in range(len(self.start) - 1)]
+        ``LiveState.pairs(rows)``, in the order of the camera rows ``rows``)."""
+        both = [self.pair_levels(int(c)) for c in rows]
         level = np.concatenate([b[0] for b in both]) if both else np.zeros(0, np.int8)
         night = np.concatenate([b[1] for b in both]) if both else np.zeros(0, bool)
         return detail_cover(len(self.st.cells), cells, cams, level, night, counted)

@@ -22,7 +22,8 @@ class LiveResult:
     ``summary`` / ``summary_deltas``: overall figures and their change from the baseline;
     ``counts`` / ``counts_other`` / ``cell_cluster``: per cell, counted and other cameras
     and the blind-spot id (0 = none); ``cells_changed``: positions of the cells whose
-    counts changed in this edit; ``views_recomputed``: cameras whose view was recomputed.
+    counts changed in this edit; ``views_recomputed``: cameras whose view was recomputed;
+    ``cameras_added``: added cameras in the layer (within reach of the grids).
     The tables (``blind_spots``, ``grid_stats``, ``grid_deltas``; EPSG:4326) are built on
     first use from columns kept with the result.
     """
@@ -39,6 +40,7 @@ class LiveResult:
     _stats: Mapping[str, Any] = field(repr=False)
     _grids: gpd.GeoSeries = field(repr=False)
     _deltas: _GridDeltas = field(repr=False)
+    cameras_added: int = 0
 
     @cached_property
     def blind_spots(self) -> gpd.GeoDataFrame:

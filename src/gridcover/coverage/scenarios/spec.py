@@ -22,12 +22,58 @@ from gridcover.coverage.owners import OWNERS, owners_of
 from gridcover.coverage.whatif import EDIT_FIELDS, Scenario
 from gridcover.errors import InputError
 
-__all__ = ["OWNERS", "SCHEMA_VERSION", "ScenarioSpec"]
+__all__ = ["OWNERS", "SCHEMA_VERSION", "ScenarioSpec", "parse_reaim"]
 
 SCHEMA_VERSION = 1
 NAME = re.compile(r"^[\w\-.\u4e00-\u9fff]{1,64}$")
 _ADDED_FIELDS = ("camera_id", "lon", "lat", "type", "azimuth_deg", "fov_deg", "range_m",
                  "height_m", "owner", "status")  # fmt: skip
+
+
+_POSITIONAL = ("azimuth_deg", "fov_deg", "range_m")
+REAIM_HELP = (
+    "ID=AZ[,FOV[,RANGE]] or ID=KEY=VALUE[,KEY=VALUE...] with KEY one of "
+    + ", ".join(EDIT_FIELDS)
+    + " (an empty value: the type's default)"
+)
+
+
+def parse_reaim(text: str) -> tuple[str, dict[str, float | None]]:
+    """One camera's re-aim from text (the CLI's ``--reaim``): ``ID=AZ[,FOV[,RANGE]]``
+    (azimuth in degrees clockwise from north, FOV in degrees, range in metres), or keyed
+    ``ID=KEY=VALUE[,KEY=VALUE...]`` with the keys of the scenario JSON and the API
+    (``whatif.EDIT_FIELDS``: also ``height_m`` metres above ground, ``tilt_deg`` degrees
+    below horizontal, ``resolution_px`` horizontal pixels); positional values may come
+    before keyed ones; an empty value means the type's default (None).
+    ``"cam-7=90,60"`` -> ``("cam-7", {"azimuth_deg": 90.0, "fov_deg": 60.0})``."""
+    cid, sep, rest = text.partition("=")
+    change: dict[str, float | None] = {}
+    keyed = False  # after a KEY=VALUE, every value is keyed
+    problem = "" if sep and cid.strip() and rest.strip() else "no ID=VALUES"
+    for i, item in enumerate(rest.split(",") if not problem else []):
+        key, eq, value = item.rpartition("=")
+        key = key.strip() if eq else (_POSITIONAL[i] if i < len(_POSITIONAL) else "")
+        keyed = keyed or bool(eq)
+        if not key or (keyed and not eq) or (eq and key not in EDIT_FIELDS) or key in change:
+            problem = (
+                f"{item.strip()!r} is not a new value of {', '.join(EDIT_FIELDS)} (each at "
+                "most once, positional ones first)"
+            )
+            break
+        try:
+            num = float(value) if value.strip() else None
+        except ValueError:
+            num = float("nan")
+        if num is not None and not np.isfinite(num):
+            problem = f"{item.strip()!r} is not a number"
+            break
+        change[key] = num
+    if problem:
+        raise InputError(
+            f"--reaim {text!r}: {problem}; give {REAIM_HELP}, e.g. cam-7=90,60,80 or "
+            "cam-7=height_m=12,tilt_deg=20,resolution_px=2688."
+        )
+    return cid.strip(), change
 
 
 def check_name(name: str) -> str:
