@@ -307,7 +307,7 @@ def test_keys_are_hashed_at_rest(tmp_path: Path) -> None:
     with sqlite3.connect(settings.store_path) as conn:
         rows = conn.execute("SELECT id, salt, digest FROM gridcover_api_keys").fetchall()
     raw = open(settings.store_path, "rb").read()  # noqa: SIM115
-    assert token.encode() not in raw and token.split("_")[2].encode() not in raw
+    assert token.encode() not in raw and token.split("_", 2)[2].encode() not in raw
     ((key_id, salt, digest),) = rows
     assert token.startswith(f"gck_{key_id}_")
     expect = hashlib.scrypt(

@@ -138,7 +138,7 @@ def test_serve_with_no_configuration_serves_the_sample(tmp_path: Path) -> None:
     text = out.read_text()
     store = data / "gridcover.gpkg"
     assert f"serving the GeoPackage {store} on {base}" in text
-    assert "warning" not in text  # open reads, but only on loopback
+    assert "gridcover: warning" not in text  # open reads, but only on loopback
     assert store.is_file()
 
 
