@@ -15,6 +15,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pyproj
 import pytest
 import shapely
 
@@ -53,16 +54,21 @@ def _solid(buildings: gpd.GeoDataFrame, crs: object) -> shapely.Geometry:
 
 
 def _sample_sector(views: gpd.GeoDataFrame, n: int, seed: int) -> tuple[np.ndarray, ...]:
-    """``n`` uniform random points in each camera's unoccluded sector (row, x, y)."""
+    """``n`` uniform random points in each camera's unoccluded sector (row, x, y): placed
+    on the ellipsoid with ``pyproj.Geod`` at TRUE bearings (azimuths are compass bearings)."""
     rng = np.random.default_rng(seed)
     m = len(views)
     row = np.repeat(np.arange(m), n)
     r = views["range_m"].to_numpy()[row] * np.sqrt(rng.uniform(0, 1, row.size))
     az = views["azimuth_deg"].fillna(0.0).to_numpy()[row]
     fov = views["fov_deg"].to_numpy()[row]
-    bearing = np.radians(az + (rng.uniform(0, 1, row.size) - 0.5) * fov)
+    bearing = az + (rng.uniform(0, 1, row.size) - 0.5) * fov
     cx, cy = views["x_m"].to_numpy()[row], views["y_m"].to_numpy()[row]
-    return row, cx + r * np.sin(bearing), cy + r * np.cos(bearing)
+    to_ll = pyproj.Transformer.from_crs(views.crs, 4326, always_xy=True)
+    lon, lat = to_ll.transform(cx, cy)
+    plon, plat, _ = pyproj.Geod(ellps="WGS84").fwd(lon, lat, bearing, r)
+    x, y = to_ll.transform(plon, plat, direction="INVERSE")
+    return row, np.asarray(x), np.asarray(y)
 
 
 def _line_of_sight(views: gpd.GeoDataFrame, solid: shapely.Geometry, row, x, y) -> np.ndarray:

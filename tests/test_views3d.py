@@ -176,9 +176,15 @@ def _reference(scene: dict, target_h: float = TARGET_H) -> dict:
     polys = [shapely.make_valid(g) for g in bld.geometry]
     heights = [_ref_height(r) for _, r in bld.iterrows()]
     tree = shapely.STRtree(polys)
+    # azimuths are compass bearings from true north: the field test takes the geodesic
+    # bearing camera -> cell centre on the WGS84 ellipsoid, not the bearing on CRS's grid
+    to_ll = pyproj.Transformer.from_crs(CRS, 4326, always_xy=True)
+    geod = pyproj.Geod(ellps="WGS84")
+    clon, clat = to_ll.transform(cx, cy)
     out = {}
     for k, row in enumerate(cams.itertuples()):
         p = row.geometry
+        plon, plat = to_ll.transform(p.x, p.y)
         hc = row.height_m
         w = (
             row.resolution_px
@@ -198,7 +204,7 @@ def _reference(scene: dict, target_h: float = TARGET_H) -> dict:
             dx, dy = cx[c] - p.x, cy[c] - p.y
             d = math.hypot(dx, dy)
             if not full:
-                bearing = math.degrees(math.atan2(dx, dy)) % 360
+                bearing = geod.inv(plon, plat, clon[c], clat[c])[0] % 360
                 off = abs((bearing - row.azimuth_deg + 180) % 360 - 180)
                 if off > row.fov_deg / 2:
                     continue

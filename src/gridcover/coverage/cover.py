@@ -26,6 +26,7 @@ from scipy import sparse
 
 from gridcover.coverage.cells import Cells
 from gridcover.errors import CRSError, SchemaError
+from gridcover.gis.north import grid_bearing_xy
 
 __all__ = [
     "Coverage",
@@ -42,7 +43,8 @@ _CHUNK = 4096  # views per task: small enough to balance threads, large enough t
 @dataclass(frozen=True, eq=False)
 class Sectors:
     """The sector each view lies in: apex x/y (metres, the views' CRS), azimuth (degrees
-    clockwise from north, NaN = full circle), full angle ``fov_deg`` and ``range_m``.
+    clockwise from the views' CRS's grid north, NaN = full circle), full angle ``fov_deg``
+    and ``range_m``.
 
     Used only to drop (cell, view) candidates that cannot be inside the view before the
     exact polygon test; it never changes the result as long as each view lies inside its
@@ -57,11 +59,15 @@ class Sectors:
 
     @classmethod
     def from_views(cls, views: gpd.GeoDataFrame) -> Sectors | None:
-        """From a ``camera_views`` table (x_m, y_m, azimuth_deg, fov_deg, range_m), else None."""
+        """From a ``camera_views`` table (x_m, y_m, azimuth_deg, fov_deg, range_m), else None.
+
+        The table's ``azimuth_deg`` is a true bearing; the sector is turned to the grid
+        bearing of the views' CRS at (x_m, y_m), as the view builders cast their rays."""
         cols = ("x_m", "y_m", "azimuth_deg", "fov_deg", "range_m")
-        if not all(c in views.columns for c in cols):
+        if views.crs is None or not views.crs.is_projected or any(c not in views for c in cols):
             return None
-        return cls(*(views[c].to_numpy(dtype=float, na_value=np.nan) for c in cols))
+        x, y, az, fov, rng = (views[c].to_numpy(dtype=float, na_value=np.nan) for c in cols)
+        return cls(x, y, grid_bearing_xy(az, x, y, views.crs), fov, rng)
 
     def keep(self, cam: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Mask of (camera, point) candidates inside the camera's sector (with a small margin)."""

@@ -59,7 +59,7 @@ def reach_ranges(cameras: gpd.GeoDataFrame, rows: Any, crs: pyproj.CRS, config: 
         return np.asarray(rows.range_m, dtype=float)
     pts = cameras.geometry.to_crs(crs)
     optics = camera_optics(cameras, rows, pts.x.to_numpy(), pts.y.to_numpy(),
-                           config.optics_defaults)  # fmt: skip
+                           config.optics_defaults, crs=crs)  # fmt: skip
     return optics.reach_m(config.target_height_m)
 
 

@@ -11,6 +11,7 @@ Metric CRS, metres, degrees.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -21,6 +22,7 @@ from gridcover.coverage.views.camera_rows import CameraRows
 from gridcover.coverage.views.resolution import horizontal_pixels
 from gridcover.coverage.views.sight import Optics
 from gridcover.errors import ValidationReport
+from gridcover.gis.north import grid_bearing_xy
 
 __all__ = ["GBT28181_PTZ_TYPE", "OpticsDefaults", "camera_optics", "vfov_16_9"]
 
@@ -81,8 +83,13 @@ def camera_optics(
     x: F64,
     y: F64,
     defaults: OpticsDefaults | None = None,
+    *,
+    crs: Any,
 ) -> Optics:
-    """Optics of validated camera rows at ground points ``x``/``y`` (metric CRS, metres).
+    """Optics of validated camera rows at ground points ``x``/``y`` (metric CRS ``crs``,
+    metres). ``Optics.azimuth_deg`` is the GRID bearing in ``crs`` of the rows' true
+    azimuths at ``x``/``y`` (:func:`gridcover.gis.north.grid_bearing_xy`): the 3D model
+    measures bearings in metric x/y.
 
     ``range_m`` limits the view only where the row gives one (the type's default range of
     the 2D model is not applied: in 3D the resolution sets how far a camera sees). Bad
@@ -149,7 +156,7 @@ def camera_optics(
         x=np.asarray(x, dtype=np.float64),
         y=np.asarray(y, dtype=np.float64),
         height_m=height.astype(np.float64),
-        azimuth_deg=rows.azimuth_deg,
+        azimuth_deg=grid_bearing_xy(rows.azimuth_deg, x, y, crs),
         fov_deg=fov,
         range_m=rng.astype(np.float64),
         tilt_deg=tilt.astype(np.float64),

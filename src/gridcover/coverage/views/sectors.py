@@ -8,7 +8,8 @@ Two entry points:
   EPSG:4326) and optional building footprints -> a GeoDataFrame of views in a local metric
   CRS, with the parameters actually used. Bad rows are reported all at once.
 
-Conventions: azimuth in degrees clockwise from north, the centre of the view; ``fov_deg``
+Conventions: azimuth in degrees clockwise from north (true north in camera rows, grid
+north of the metric CRS in the array core), the centre of the view; ``fov_deg``
 is the full horizontal angle (``0 < fov <= 360``); an unknown azimuth (NaN) means a 360°
 view; azimuths are normalised modulo 360 (400 -> 40, -90 -> 270). The arc of a view is a
 polygon with a vertex at least every ``angular_step_deg`` degrees (by default chosen per
@@ -43,6 +44,7 @@ from gridcover.coverage.views.occlusion import (
 from gridcover.coverage.views.snapping import DEFAULT_SNAP_OFFSET_M, snap_cameras
 from gridcover.errors import CRSError, InputError
 from gridcover.gis.crs import metric_crs_for, normalize_crs, require_metric
+from gridcover.gis.north import grid_bearing_xy
 
 MAX_STEP_DEG = 5.0
 MIN_STEP_DEG = 0.05
@@ -65,9 +67,11 @@ def view_polygons(
 ) -> Geoms:
     """View polygon of each camera, in the metric CRS of ``x``/``y`` (metres).
 
-    ``azimuth_deg``: view centre, degrees clockwise from north (NaN = 360° view, any finite
-    value taken modulo 360). ``fov_deg``: full horizontal angle in (0, 360]. ``range_m``:
-    radius in metres (>= 0; 0 gives an empty polygon). Scalars broadcast.
+    ``azimuth_deg``: view centre, degrees clockwise from the GRID north of the metric CRS
+    (NaN = 360° view, any finite value taken modulo 360; :func:`camera_views` converts a
+    camera's true bearing with :func:`gridcover.gis.north.grid_bearing_xy`).
+    ``fov_deg``: full horizontal angle in (0, 360]. ``range_m``: radius in metres (>= 0;
+    0 gives an empty polygon). Scalars broadcast.
     ``walls``: building footprints in the same CRS, as a :class:`Walls` (reuse it across
     calls) or an array of (Multi)Polygons; ``None`` gives exact sectors. With walls, cameras
     inside or within ``snap_offset_m`` of a building are first moved that far outside it
@@ -202,8 +206,12 @@ def camera_views(
     Every bad row is reported in one :class:`gridcover.errors.ValidationReport`. The other
     keywords are those of :func:`view_polygons`.
 
+    ``azimuth_deg`` is a bearing from TRUE north; the rays are cast at the matching grid
+    bearing of the metric CRS at the camera (minus the meridian convergence, gis.north).
+
     Returns a GeoDataFrame in the metric CRS, same index as ``cameras``, with columns
-    ``camera_id, type, status, azimuth_deg`` (normalised to [0, 360), NaN if unknown),
+    ``camera_id, type, status, azimuth_deg`` (true bearing as given, normalised to
+    [0, 360), NaN if unknown),
     ``fov_deg, range_m`` (as used), ``snapped`` (moved off a wall), ``x_m, y_m`` (position
     the rays were cast from, metres) and ``geometry`` (the view polygon).
     """
@@ -232,7 +240,7 @@ def camera_views(
     geoms = view_polygons(
         x,
         y,
-        rows.azimuth_deg,
+        grid_bearing_xy(rows.azimuth_deg, x, y, crs),  # true -> grid north (gis.north)
         rows.fov_deg,
         rows.range_m,
         walls,

@@ -78,7 +78,9 @@ class Optics:
     """Everything the 3D model needs per camera, as used (metric CRS, metres, degrees).
 
     ``x``/``y``: ground point (after snapping off walls); ``height_m``: h_c;
-    ``azimuth_deg``: NaN = 360° view; ``fov_deg``: horizontal field (360 = all round);
+    ``azimuth_deg``: GRID bearing of the view centre in the metric CRS (the camera's true
+    azimuth minus the meridian convergence, see :mod:`gridcover.gis.north`), NaN = 360°
+    view; ``fov_deg``: horizontal field (360 = all round);
     ``range_m``: inf when none; ``tilt_deg``: NaN = no vertical limit (also for ptz);
     ``vfov_deg``: vertical field; ``width_px``: W (inf = unlimited); ``lens_fov_deg``: f of
     the ppm formula; ``night_m``: slant distance the camera's own light reaches at night

@@ -87,7 +87,7 @@ def camera_views_3d(
     if prisms is not None and snap_offset_m is not None:
         snap = snap_cameras(x, y, prisms.walls, offset_m=snap_offset_m)
         x, y, snapped = snap.x, snap.y, snap.snapped
-    optics = camera_optics(cameras, rows, x, y, optics_defaults)
+    optics = camera_optics(cameras, rows, x, y, optics_defaults, crs=crs)
     bands = band_distances(optics, target_height_m)
     geoms = np.empty(x.size, dtype=object)
     geoms[:] = None
