@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--budget", type=float, default=20000.0)
     args = p.parse_args(argv)
 
-    from gridcover.coverage.siting.budget_sites import BudgetConfig, plan_budget_siting
+    from gridcover.coverage.siting.budget import BudgetConfig, plan_budget_siting
     from gridcover.gis import read_layer
 
     s = ROOT / "sample_geodata"

@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from gridcover.coverage.analysis import AnalysisConfig, run_analysis
     from gridcover.coverage.scenarios import ScenarioSpec, compare_scenarios
-    from gridcover.coverage.siting.budget_sites import BudgetConfig, plan_budget_siting
+    from gridcover.coverage.siting.budget import BudgetConfig, plan_budget_siting
     from gridcover.coverage.units import UnitConfig, work_units
     from gridcover.gis import read_layer
 

@@ -17,8 +17,11 @@ import shapely
 
 from gridcover.coverage.cells import cells_for_area
 from gridcover.coverage.priority import priority_from_layers
-from gridcover.coverage.siting.budget_sites import forbidden_sites, site_within_budget
-from gridcover.coverage.siting.budget_solver import choose_within_budget
+from gridcover.coverage.siting.budget import (
+    choose_within_budget,
+    forbidden_sites,
+    site_within_budget,
+)
 from gridcover.coverage.siting.cameras import candidate_coverage
 from gridcover.coverage.siting.candidates import candidate_sites
 from gridcover.coverage.siting.catalogue import load_catalogue, model_candidates

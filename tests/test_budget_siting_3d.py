@@ -24,7 +24,7 @@ from gridcover.coverage.cells import cells_for_area
 from gridcover.coverage.cover import camera_counted
 from gridcover.coverage.detail import required_level
 from gridcover.coverage.priority import priority_from_layers
-from gridcover.coverage.siting.budget_sites import (
+from gridcover.coverage.siting.budget import (
     BudgetConfig,
     forbidden_sites,
     site_within_budget,

@@ -167,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_budget(args: argparse.Namespace) -> int:
-    from gridcover.coverage.siting.budget_sites import BudgetConfig, plan_budget_siting
+    from gridcover.coverage.siting.budget import BudgetConfig, plan_budget_siting
 
     if args.what != "cameras":
         raise InputError("--budget applies to cameras (posts have no catalogue of prices).")

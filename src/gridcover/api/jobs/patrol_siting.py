@@ -17,7 +17,7 @@ from gridcover.api.jobs.manager import JobOutput, ProgressFn
 from gridcover.api.jobs.plans import json_values, read_inputs, run_record, write_results
 from gridcover.api.store import Store
 from gridcover.coverage.patrol.plan import PatrolConfig, plan_patrol
-from gridcover.coverage.siting.budget_sites import BudgetConfig, plan_budget_siting
+from gridcover.coverage.siting.budget import BudgetConfig, plan_budget_siting
 from gridcover.coverage.siting.plan import SitingConfig, plan_siting
 from gridcover.errors import InputError
 
@@ -85,7 +85,7 @@ def run_siting(
     """Camera-siting job (``coverage.siting.plan``) over the stored grids and roads.
 
     ``params``: the ``SitingConfig`` fields ``SITING_KEYS``; with a ``budget``, the
-    ``BudgetConfig`` fields ``BUDGET_KEYS`` (``budget_sites.plan_budget_siting``, as
+    ``BudgetConfig`` fields ``BUDGET_KEYS`` (``siting.budget.plan_budget_siting``, as
     ``gridcover site --budget``).
     """
     layers = read_inputs(store, ("grids", "roads"))

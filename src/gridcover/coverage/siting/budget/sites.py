@@ -3,9 +3,9 @@
 ``site_within_budget`` turns candidate sites (points, e.g. ``candidate_sites``) into camera
 rows of every catalogue model (``catalogue.model_candidates``), drops poles where no camera
 may stand (``forbidden_sites``), sees every candidate through the run's view model
-(``budget_cover``: 3D, the default as in every other door, counts a cell only when a
+(``matrix.budget_cover``: 3D, the default as in every other door, counts a cell only when a
 candidate sees it at its required detail level; 2D, the sector model) and chooses within the
-budget (``budget_solver.choose_within_budget``), the existing cameras kept.
+budget (``solver.choose_within_budget``), the existing cameras kept.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from gridcover.coverage.analysis import DEFAULT_VISIBILITY
 from gridcover.coverage.cells import DEFAULT_RES, Cells
 from gridcover.coverage.detail import check_3d
 from gridcover.coverage.road_classes import weight_classes
-from gridcover.coverage.siting.budget_cover import budget_cover, drawn_views
-from gridcover.coverage.siting.budget_solver import BudgetResult, choose_within_budget
+from gridcover.coverage.siting.budget.matrix import budget_cover, drawn_views
+from gridcover.coverage.siting.budget.solver import BudgetResult, choose_within_budget
 from gridcover.coverage.siting.catalogue import (
     Catalogue,
     load_catalogue,
