@@ -19,9 +19,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from _scenario_changes import expected_changes
-from gridcover.api.app import create_app
 from gridcover.coverage.scenarios import CHANGES, classify
-from gridcover.settings import Settings
+from sample_api import sample_planner_client
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_geodata"
 
@@ -44,16 +43,7 @@ def test_each_kind_of_change_by_its_rule() -> None:
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("api"),
-        sample_dir=SAMPLE,
-        max_cells=500_000,
-        rate_limit_per_minute=0,
-        sample_analyses=False,
-    )
-    app = create_app(settings)
-    with TestClient(app) as c:
-        c.headers["X-API-Key"] = app.state.keys.add("changes tests", "planner").token
+    with sample_planner_client(tmp_path_factory.mktemp("api"), "changes tests") as c:
         yield c
 
 

@@ -23,12 +23,11 @@ import pytest
 import shapely
 from fastapi.testclient import TestClient
 
-from gridcover.api.app import create_app
 from gridcover.api.store.publish import store_layer
 from gridcover.cli import main
 from gridcover.coverage.scenarios import ScenarioSpec
 from gridcover.errors import InputError
-from gridcover.settings import Settings
+from sample_api import sample_planner_client
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_geodata"
 KINDS = ("grids", "cameras", "buildings", "roads", "sites", "posts")
@@ -64,16 +63,7 @@ def picks(data: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("api"),
-        sample_dir=SAMPLE,
-        max_cells=500_000,
-        rate_limit_per_minute=0,
-        sample_analyses=False,
-    )
-    app = create_app(settings)
-    with TestClient(app) as c:
-        c.headers["X-API-Key"] = app.state.keys.add("scenario tests", "planner").token
+    with sample_planner_client(tmp_path_factory.mktemp("api"), "scenario tests") as c:
         yield c
 
 

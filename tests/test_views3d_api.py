@@ -11,26 +11,14 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from gridcover.api.app import create_app
 from gridcover.coverage.analysis import AnalysisConfig, run_analysis
-from gridcover.settings import Settings
-from sample_analysis import SAMPLE, sample_layers
+from sample_analysis import sample_layers
+from sample_api import sample_planner_client
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("api3d"),
-        sample_dir=SAMPLE,
-        max_cells=500_000,
-        rate_limit_per_minute=0,
-        sample_analyses=False,
-    )
-    app = create_app(settings)
-    with TestClient(app) as c:
-        keys = getattr(app.state, "keys", None)
-        if keys is not None:
-            c.headers["X-API-Key"] = keys.add("3d tests", "planner").token
+    with sample_planner_client(tmp_path_factory.mktemp("api3d"), "3d tests") as c:
         yield c
 
 

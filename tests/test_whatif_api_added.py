@@ -20,30 +20,17 @@ from fastapi.testclient import TestClient
 
 from gridcover.api.analysis_models import WhatIfRequest
 from gridcover.api.analysis_routes import _scenario
-from gridcover.api.app import create_app
 from gridcover.api.jobs.plans import whatif_json
 from gridcover.coverage.analysis import AnalysisConfig, AnalysisResult, run_analysis
 from gridcover.coverage.whatif import apply_scenario, run_scenario
-from gridcover.settings import Settings
-from sample_analysis import SAMPLE
+from sample_api import sample_planner_client
 
 INPUTS = ("grids", "cameras", "buildings", "roads", "sites", "posts", "incidents")
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("whatif_add"),
-        sample_dir=SAMPLE,
-        max_cells=500_000,
-        rate_limit_per_minute=0,
-        sample_analyses=False,
-    )
-    app = create_app(settings)
-    with TestClient(app) as c:
-        keys = getattr(app.state, "keys", None)
-        if keys is not None:
-            c.headers["X-API-Key"] = keys.add("what-if tests", "planner").token
+    with sample_planner_client(tmp_path_factory.mktemp("whatif_add"), "what-if tests") as c:
         yield c
 
 
